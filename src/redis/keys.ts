@@ -1,0 +1,34 @@
+/**
+ * The one key builder: every Redis key vigil reads or writes is made here, nowhere else.
+ *
+ * Layout: `<prefix>:<area>:{<hash tag>}:<rest>`. The part in braces is the Redis Cluster hash tag: keys
+ * that one Lua script touches together share it, so every script's keys live in one slot.
+ * The prefix (default `vigil`) lets several deployments share one Redis.
+ * The breaker keys are a public protocol (docs/breaker-protocol.md): change them only with a new
+ * protocol version.
+ */
+export class KeyBuilder {
+  readonly prefix: string;
+  constructor(prefix = 'vigil') {
+    if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid Redis key prefix "${prefix}"`);
+    this.prefix = prefix;
+  }
+
+  // ── ingest ────────────────────────────────────────────────────────────────
+  /** Marks an eventId as handed on (SET NX with a TTL): the ingest dedupe. */
+  seenEvent(eventId: string): string {
+    return `${this.prefix}:seen:{${eventId}}`;
+  }
+
+  // ── detector state (processors' Redis store) ──────────────────────────────
+  // (added by the detector store)
+
+  // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
+  // (added by the breakers module)
+
+  // ── side effects keyed by findingId ───────────────────────────────────────
+  /** Marks a finding's side effect (e-mail, compensation, breaker trip) as done. */
+  findingEffect(effect: string, findingId: string): string {
+    return `${this.prefix}:effect:${effect}:{${findingId}}`;
+  }
+}
