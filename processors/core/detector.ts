@@ -1,0 +1,62 @@
+import type { ValidEvent } from './events.ts';
+import type { AnomalyKind, Scope, Severity } from './finding.ts';
+
+/**
+ * A detector: pure (state, event) → (state, detections), deciding on event time only. It imports
+ * nothing that does I/O. The same code runs in `vigil replay` (memory state) and in `vigil run`
+ * (Redis state shared by every monitor instance).
+ *
+ * State is sliced by key: `keyOf(event)` names the one slice an event reads and writes (for example
+ * `agent:<agentId>` or `intent:<userId>:<intentId>`). Slices are independent, which lets the live
+ * engine load, update and save them per Kafka batch and retry one slice on a concurrent update.
+ * A slice must be plain JSON data (it is stored as JSON in Redis).
+ */
+export interface Detector<S = unknown, P extends Params = Params> {
+  readonly kind: AnomalyKind;
+  /** Severity of its findings unless a detection says otherwise. */
+  readonly severity: Severity;
+  /** The contract's defaults; a policy overrides them per environment, plan, agent or vendor. */
+  readonly defaults: P;
+  /** The state slice this event belongs to, or undefined when the detector ignores the event. */
+  keyOf(e: ValidEvent): string | undefined;
+  /** A new, empty slice. */
+  init(): S;
+  /** Applies one event (which may arrive out of order, within or beyond the lateness). May mutate `state`. */
+  onEvent(state: S, e: ValidEvent, ctx: DetectorContext<P>): S;
+  /**
+   * Settles the decisions that wait on the absence of an event and are due at or before `watermark`
+   * (event time). At the end of a replay it is called with +Infinity. May mutate `state`.
+   */
+  onWatermark?(state: S, watermark: number, ctx: SettleContext): S;
+  /** Event time of the earliest pending decision in the slice, if any (the engine's timer). */
+  nextDue?(state: S): number | undefined;
+  /** Event time after which no window needs this slice: the stores drop it then. */
+  expiresAt(state: S): number;
+}
+
+/** Threshold and window parameters: flat, numbers (ms, counts, ratios) or strings. */
+export type Params = Record<string, number | string | boolean>;
+
+/** What a detector reports; the engine makes it a Finding (id, rule, policy version, shadow). */
+export interface Detection {
+  scope: Scope;
+  /** Evidence, the triggering event included. */
+  eventIds: string[];
+  /** Event time (ms) of the event that completed the evidence. */
+  detectedAt: number;
+  summary: string;
+  severity?: Severity;
+  traceIds?: string[];
+  metrics?: Record<string, number>;
+}
+
+export interface SettleContext {
+  /** The engine's allowed lateness, so a detector can tell when an absence is final. */
+  readonly latenessMs: number;
+  emit(d: Detection): void;
+}
+
+export interface DetectorContext<P extends Params = Params> extends SettleContext {
+  /** This event's parameters, the policy resolved for its environment, plan, agent and vendor. */
+  readonly params: P;
+}
