@@ -23,7 +23,9 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
   const common: RedisOptions = {
     connectionName: opts.connectionName ?? 'vigil',
     lazyConnect: false,
-    enableAutoPipelining: false,
+    // Commands issued in the same tick go out as one pipeline per node: a batch's many reads are one
+    // round trip on a single node and one per node on a Cluster (where a manual pipeline must stay in one slot).
+    enableAutoPipelining: true,
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
@@ -34,7 +36,7 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
       const p = new URL(u);
       return { host: p.hostname, port: Number(p.port || 6379) };
     });
-    client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: !opts.failFast });
+    client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: !opts.failFast, enableAutoPipelining: true });
   } else {
     client = new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common);
   }

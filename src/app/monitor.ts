@@ -1,0 +1,86 @@
+import type { Config } from '../config/config.ts';
+import { ensureTopics } from '../kafka/topics.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
+import { registerSchemas, type RegisteredSchemas } from '../kafka/schema-registry.ts';
+import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { KeyBuilder } from '../redis/keys.ts';
+import { EventDedupe } from '../ingest/dedupe.ts';
+import { IngestService, type IngestDeps } from '../ingest/ingest-service.ts';
+import { CountingHandler, type BatchHandler } from '../ingest/batch-handler.ts';
+import type { Logger } from '../observability/logger.ts';
+import { IngestMetrics } from '../observability/metrics.ts';
+import { startMetricsServer } from '../observability/metrics-server.ts';
+
+/** Topic → Avro schema file stem, registered at start. */
+export function schemaSubjects(config: Config): Record<string, string> {
+  return { 'agent-action': config.kafka.topics.actions, finding: config.kafka.topics.findings };
+}
+
+export interface MonitorOptions {
+  logger: Logger;
+  /** The stage after ingest; default: a counter (no detectors). */
+  handler?: (ctx: { redis: RedisClient; keys: KeyBuilder; schemas: RegisteredSchemas | undefined }) => Promise<BatchHandler> | BatchHandler;
+  onBatchCommitted?: IngestDeps['onBatchCommitted'];
+  /** Serve /metrics (default true). */
+  serveMetrics?: boolean;
+}
+
+export interface Monitor {
+  ingest: IngestService;
+  metrics: IngestMetrics;
+  redis: RedisClient;
+  keys: KeyBuilder;
+  metricsPort: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires `vigil run`: Redis, Kafka topics, schemas, the ingest consumer and the metrics endpoint.
+ * Everything with I/O is created here and handed down; nothing below reads config or env on its own.
+ */
+export async function startMonitor(config: Config, opts: MonitorOptions): Promise<Monitor> {
+  const log = opts.logger;
+  const redis = connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-monitor' });
+  const keys = new KeyBuilder(config.redis.keyPrefix);
+  const kafka = createKafka(config, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config);
+  } finally {
+    await admin.disconnect();
+  }
+  const schemas = config.schemaRegistry.url ? await registerSchemas(config.schemaRegistry.url, schemaSubjects(config)) : undefined;
+  if (schemas) log.info('schemas registered', { registry: config.schemaRegistry.url, ids: schemas.ids });
+  else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
+
+  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const handler = opts.handler ? await opts.handler({ redis, keys, schemas }) : new CountingHandler();
+  const ingest = new IngestService({
+    config,
+    kafka,
+    registry: schemas?.registry,
+    dedupe: new EventDedupe(redis, keys, config.redis.dedupeTtlSeconds),
+    handler,
+    metrics,
+    logger: log,
+    onBatchCommitted: opts.onBatchCommitted,
+  });
+  const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
+  if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
+  await ingest.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    ingest,
+    metrics,
+    redis,
+    keys,
+    metricsPort: server?.port,
+    stop: () =>
+      (stopped ??= (async () => {
+        await ingest.stop();
+        await server?.close();
+        redis.disconnect();
+      })()),
+  };
+}

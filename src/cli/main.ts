@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { isVigilError } from '../errors/vigil-error.ts';
+import { processIo, UsageError, type CommandIo } from './io.ts';
+
+const HELP = `vigil — a stream-processing safety monitor for AI agents that act in the real world
+
+Usage: vigil <command> [options]
+
+Commands:
+  run                 run the monitor: consume agent.actions, detect, act
+  produce FILE        publish agent action events from a JSON Lines file to Kafka
+  replay FILE         run every detector over a JSON Lines file, offline, and print the findings
+  breakers …          list, show, open, close or reset circuit breakers
+  demo                bring up the local stack, publish sample traffic, and show what vigil finds
+
+Run "vigil <command> --help" for a command's options.
+`;
+
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.ts')).runCommand,
+  produce: async () => (await import('./produce.ts')).produceCommand,
+  replay: async () => (await import('./replay.ts')).replayCommand,
+  breakers: async () => (await import('./breakers-entry.ts')).breakersEntry,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+};
+
+/** Runs one vigil command line; returns the exit status. */
+export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`vigil: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`vigil ${name}: ${(e as Error).message}\nRun "vigil ${name} --help" for usage.\n`);
+      return 2;
+    }
+    if (isVigilError(e) && !e.retriable) {
+      io.stderr.write(`vigil ${name}: ${e.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`vigil ${name}: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`vigil: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

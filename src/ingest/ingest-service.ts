@@ -1,0 +1,198 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { IngestMetrics } from '../observability/metrics.ts';
+import type { BatchHandler } from './batch-handler.ts';
+import { processBatch, type BatchOutcome } from './batch-processor.ts';
+import { sendToDeadLetter } from './dead-letter.ts';
+import type { EventDedupe } from './dedupe.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
+
+export interface IngestDeps {
+  config: Config;
+  kafka: Kafka;
+  registry: SchemaRegistry | undefined;
+  dedupe: EventDedupe;
+  handler: BatchHandler;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** Called after each committed batch (the demo and tests watch progress with it). */
+  onBatchCommitted?: (outcome: BatchOutcome & { topic: string; partition: number }) => void;
+  /** Read the topic from the beginning when the group has no committed offset (default true). */
+  fromBeginning?: boolean;
+}
+
+export interface IngestStats {
+  consumed: number;
+  handled: number;
+  duplicates: number;
+  deadLettered: number;
+  batches: number;
+  retries: number;
+}
+
+/**
+ * `vigil run`'s consumer: a kafkajs consumer group on the input topic, processed a batch at a time,
+ * offsets committed only after the batch's effects are durable. Retriable failures (Redis, registry,
+ * broker) retry the same batch with backoff while the partition is still ours; nothing is skipped.
+ * A consumer CRASH that kafkajs will not restart itself, and a stalled fetch loop, restart the consumer.
+ */
+export class IngestService {
+  readonly stats: IngestStats = { consumed: 0, handled: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0 };
+  private readonly deps: IngestDeps;
+  private readonly log: Logger;
+  private producer: Producer | undefined;
+  private consumer: Consumer | undefined;
+  private readonly watchdog: StallWatchdog;
+  private stopping = false;
+  private restarting: Promise<void> | undefined;
+
+  constructor(deps: IngestDeps) {
+    this.deps = deps;
+    this.log = deps.logger.child({ component: 'ingest' });
+    this.watchdog = new StallWatchdog(deps.config.kafka.stallTimeoutMs, {
+      onStalledBatch: (ms) => this.log.warn('a batch has been in flight for too long', { inFlightMs: ms, stallTimeoutMs: deps.config.kafka.stallTimeoutMs }),
+      onStalledConsumer: (ms) => {
+        deps.metrics.watchdogRestarts.inc();
+        this.log.error('consumer made no progress; restarting it', { idleMs: ms, stallTimeoutMs: deps.config.kafka.stallTimeoutMs });
+        void this.restart('watchdog');
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.producer = this.deps.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    await this.startConsumer();
+    this.watchdog.start();
+  }
+
+  /** Finishes the batch in flight (and commits it), then disconnects. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.watchdog.stop();
+    await this.restarting;
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    await this.deps.handler.close?.();
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { config, kafka, metrics } = this.deps;
+    const consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 1024 * 1024,
+    });
+    this.consumer = consumer;
+    const touch = () => this.watchdog.progress();
+    consumer.on(consumer.events.FETCH_START, touch);
+    consumer.on(consumer.events.FETCH, touch);
+    consumer.on(consumer.events.HEARTBEAT, touch);
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      metrics.consumerCrashes.inc({ restart: String(payload.restart) });
+      this.log.error('consumer crashed', { error: payload.error, kafkajsRestarts: payload.restart });
+      if (!payload.restart && !this.stopping) void this.restart('crash');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.kafka.topics.actions, fromBeginning: this.deps.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.log.info('consuming', { topic: config.kafka.topics.actions, groupId: config.kafka.groupId });
+  }
+
+  private restart(why: string): Promise<void> {
+    if (this.restarting || this.stopping) return this.restarting ?? Promise.resolve();
+    this.restarting = (async () => {
+      let delay = 500;
+      while (!this.stopping) {
+        try {
+          await this.consumer?.disconnect().catch(() => {});
+          await this.startConsumer();
+          this.log.info('consumer restarted', { why });
+          this.watchdog.progress();
+          return;
+        } catch (e) {
+          this.log.error('consumer restart failed; retrying', { error: e as Error, retryInMs: delay });
+          await sleep(delay);
+          delay = Math.min(delay * 2, 10_000);
+        }
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const { config, metrics } = this.deps;
+    const topic = batch.topic;
+    const endTimer = metrics.batchDuration.startTimer({ topic });
+    this.watchdog.batchStarted();
+    try {
+      let delay = 100;
+      let outcome: BatchOutcome | undefined;
+      while (outcome === undefined) {
+        if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes the batch
+        try {
+          outcome = await processBatch(batch, {
+            registry: this.deps.registry,
+            maxEventBytes: config.kafka.maxEventBytes,
+            dedupe: this.deps.dedupe,
+            handler: this.deps.handler,
+            sendDeadLetters: (letters) => sendToDeadLetter(this.producer!, config.kafka.topics.dlq, batch, letters),
+          });
+        } catch (e) {
+          this.stats.retries++;
+          metrics.batchRetries.inc({ topic, error: (e as Error)?.name ?? 'Error' });
+          this.log.warn('batch failed; retrying it', { error: e as Error, partition: batch.partition, firstOffset: batch.firstOffset(), retryInMs: delay });
+          await sleep(delay);
+          await heartbeat().catch(() => {});
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+      const lastOffset = batch.lastOffset();
+      resolveOffset(lastOffset);
+      await this.consumer!.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      await heartbeat();
+
+      this.stats.batches++;
+      this.stats.consumed += outcome.consumed;
+      this.stats.handled += outcome.handled;
+      this.stats.duplicates += outcome.duplicates;
+      this.stats.deadLettered += outcome.deadLettered.length;
+      metrics.eventsConsumed.inc({ topic }, outcome.consumed);
+      metrics.eventsHandled.inc({ topic }, outcome.handled);
+      if (outcome.duplicates) metrics.eventsDuplicate.inc({ topic }, outcome.duplicates);
+      for (const d of outcome.deadLettered) metrics.eventsDeadLettered.inc({ topic, reason: d.reason });
+      metrics.lastBatchTimestamp.setToCurrentTime();
+      if (outcome.newestEventTs !== undefined) metrics.eventTimeLag.set({ topic }, Math.max(0, (Date.now() - outcome.newestEventTs) / 1000));
+      if (outcome.deadLettered.length) {
+        this.log.warn('bad events dead-lettered', { count: outcome.deadLettered.length, reasons: countBy(outcome.deadLettered.map((d) => d.reason)), dlq: config.kafka.topics.dlq });
+      }
+      this.log.debug('batch committed', { partition: batch.partition, lastOffset, consumed: outcome.consumed, handled: outcome.handled });
+      this.deps.onBatchCommitted?.({ ...outcome, topic, partition: batch.partition });
+    } finally {
+      endTimer();
+      this.watchdog.batchEnded();
+    }
+  }
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const r: Record<string, number> = {};
+  for (const x of xs) r[x] = (r[x] ?? 0) + 1;
+  return r;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,26 @@
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** Maps kafkajs's internal log lines onto vigil's logger (kafkajs is chatty at info: keep it at warn). */
+function logCreator(logger: Logger) {
+  return () => ({ namespace, level, log }: LogEntry) => {
+    const { message, timestamp: _t, logger: _l, ...rest } = log;
+    const fields = { component: `kafkajs.${namespace}`, ...rest };
+    if (level === KafkaLogLevel.ERROR) logger.error(message, fields);
+    else if (level === KafkaLogLevel.WARN) logger.warn(message, fields);
+    else logger.debug(message, fields);
+  };
+}
+
+/** The kafkajs client for vigil's brokers. */
+export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
+  return new Kafka({
+    clientId: config.kafka.clientId + clientIdSuffix,
+    brokers: [...config.kafka.brokers],
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: logCreator(logger),
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
