@@ -1,0 +1,50 @@
+import { MinHeap } from './min-heap.ts';
+
+/**
+ * Remembers the eventIds seen, for `horizonMs` of event time behind the watermark, so a redelivered event
+ * is ignored while memory stays bounded: ids are kept in buckets by event time and a whole bucket is
+ * forgotten once the watermark has passed it by the horizon (no scan of every id).
+ */
+export class EventDedupe {
+  private readonly seen = new Map<string, number>();
+  private readonly buckets = new Map<number, string[]>();
+  private readonly order = new MinHeap<number>();
+  private readonly bucketMs: number;
+  private readonly horizonMs: number;
+
+  constructor(horizonMs: number, bucketMs = 60_000) {
+    if (!(horizonMs >= 0)) throw new RangeError(`dedupe horizon must be ≥ 0 ms, got ${horizonMs}`);
+    this.horizonMs = horizonMs;
+    this.bucketMs = bucketMs;
+  }
+
+  /** Ids currently remembered. */
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** True when the id is new (and remembers it); false for a redelivery. */
+  add(eventId: string, ts: number): boolean {
+    if (this.seen.has(eventId)) return false;
+    this.seen.set(eventId, ts);
+    const b = Math.floor(ts / this.bucketMs);
+    let list = this.buckets.get(b);
+    if (list === undefined) {
+      list = [];
+      this.buckets.set(b, list);
+      this.order.push(b, b);
+    }
+    list.push(eventId);
+    return true;
+  }
+
+  /** Forgets ids whose event time is more than the horizon behind the watermark. */
+  forgetBefore(watermark: number): void {
+    const limit = watermark - this.horizonMs;
+    while (this.order.size > 0 && (this.order.peekPriority() + 1) * this.bucketMs <= limit) {
+      const b = this.order.pop()!;
+      for (const id of this.buckets.get(b)!) this.seen.delete(id);
+      this.buckets.delete(b);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+import type { Detection, Detector, DetectorContext } from '../core/detector.ts';
+import type { ValidEvent } from '../core/events.ts';
+import type { Finding } from '../core/finding.ts';
+import { MinHeap } from './min-heap.ts';
+import type { ResolvedRule, RuleSet } from './rule-set.ts';
+import { toFinding } from './to-finding.ts';
+
+/** One detector's state slice, as the runner keeps it (in memory, or loaded from Redis for a batch). */
+export interface Slot {
+  /** Index of the detector in the runner's list. */
+  readonly det: number;
+  readonly key: string;
+  state: unknown;
+  /** Event time of the earliest pending decision, +Infinity when none. */
+  due: number;
+  /** Event time after which the slice is dropped. */
+  exp: number;
+  /** Expiry bucket the slot is filed under (internal). */
+  expBucket: number;
+  /** Match key of the last event applied (so timers resolve the same rule). */
+  matchKey: string;
+  /** Dropped (expired); a later event on the key starts a fresh slice. */
+  dropped: boolean;
+  /** Changed since loaded (live store); always tracked. */
+  touched: boolean;
+  /** The store's version when loaded; 0 for a slice the store does not have. */
+  version: number;
+}
+
+/** A slot to preload, as the live store read it. */
+export interface LoadedSlot {
+  det: number;
+  key: string;
+  state: unknown;
+  matchKey: string;
+  version: number;
+}
+
+export interface SliceRunnerOptions {
+  detectors: readonly Detector<any, any>[];
+  rules: RuleSet;
+  /** Called for every finding, with the slot whose detector made it. */
+  onFinding(f: Finding, slot: Slot): void;
+  /** Start watermark (live: the one kept in Redis). Default −Infinity. */
+  watermark?: number;
+  /**
+   * Live mode: keep dropped slots (marked) instead of forgetting them, and list every touched slot, so
+   * the caller can save or delete them. Replay leaves it off to keep memory flat.
+   */
+  track?: boolean;
+  /** Only these `det:key` slices are run (a conflict re-run); events for others are skipped. */
+  restrictTo?: ReadonlySet<string>;
+  /** Width of an expiry bucket in ms of event time (default 60 s). */
+  expiryBucketMs?: number;
+}
+
+interface Ctx extends DetectorContext {
+  params: any;
+  rule: ResolvedRule;
+  slot: Slot;
+}
+
+/**
+ * The heart of the engine, shared by `vigil replay` and the live Redis engine: routes each event to the
+ * slice each detector keys it to, advances the event-time watermark, fires due timers from a min-heap
+ * and drops expired slices bucket by bucket. It does no dedupe and no I/O.
+ */
+export class SliceRunner {
+  readonly detectors: readonly Detector<any, any>[];
+  readonly rules: RuleSet;
+  private readonly slots: Map<string, Slot>[];
+  private readonly ctxs: Ctx[];
+  private readonly timers = new MinHeap<Slot>();
+  private readonly expiry = new Map<number, Slot[]>();
+  private readonly expiryOrder = new MinHeap<number>();
+  private readonly bucketMs: number;
+  private readonly track: boolean;
+  private readonly restrictTo: ReadonlySet<string> | undefined;
+  private readonly onFinding: (f: Finding, slot: Slot) => void;
+  /** Slots changed (track mode only), in first-touch order. */
+  readonly touched: Slot[] = [];
+  watermark: number;
+  private live = 0;
+
+  constructor(opts: SliceRunnerOptions) {
+    const kinds = opts.detectors.map((d) => d.kind).join(',');
+    if (kinds !== opts.rules.kinds.join(',')) throw new Error(`rule set was built for detectors [${opts.rules.kinds.join(',')}], not [${kinds}]`);
+    this.detectors = opts.detectors;
+    this.rules = opts.rules;
+    this.onFinding = opts.onFinding;
+    this.watermark = opts.watermark ?? -Infinity;
+    this.track = opts.track ?? false;
+    this.restrictTo = opts.restrictTo;
+    this.bucketMs = opts.expiryBucketMs ?? 60_000;
+    this.slots = opts.detectors.map(() => new Map());
+    this.ctxs = opts.detectors.map((d, i) => this.makeCtx(d, i));
+  }
+
+  /** Slices held in memory (dropped ones excluded). */
+  get sliceCount(): number {
+    return this.live;
+  }
+
+  /** Puts a slice read from a store in place before the batch runs. */
+  preload(l: LoadedSlot): Slot {
+    const d = this.detectors[l.det]!;
+    const slot = this.newSlot(l.det, l.key, l.state, l.matchKey);
+    slot.version = l.version;
+    this.file(slot, d, undefined, false);
+    return slot;
+  }
+
+  /** Applies one event to every enabled detector's slice, then advances the watermark. */
+  process(e: ValidEvent): void {
+    const rules = this.rules;
+    const mk = rules.matchKey(e);
+    const resolved = rules.rulesFor(mk);
+    const detectors = this.detectors;
+    for (let i = 0; i < detectors.length; i++) {
+      const rule = resolved[i];
+      if (rule === undefined) continue;
+      const d = detectors[i]!;
+      const key = d.keyOf(e);
+      if (key === undefined) continue;
+      if (this.restrictTo !== undefined && !this.restrictTo.has(sliceId(d.kind, key))) continue;
+      const slot = this.slotFor(i, key, mk);
+      const ctx = this.ctxs[i]!;
+      ctx.params = rule.params;
+      ctx.rule = rule;
+      ctx.slot = slot;
+      slot.matchKey = mk;
+      slot.state = d.onEvent(slot.state, e, ctx);
+      this.file(slot, d);
+    }
+    this.advance(e.ts - rules.latenessMs);
+  }
+
+  /** Moves the watermark forward (never back): fires due timers, then drops expired slices. */
+  advance(watermark: number): void {
+    if (!(watermark > this.watermark)) return;
+    this.watermark = watermark;
+    const timers = this.timers;
+    while (timers.size > 0 && timers.peekPriority() <= watermark) {
+      const due = timers.peekPriority();
+      const slot = timers.pop()!;
+      if (slot.dropped || slot.due !== due) continue; // stale entry
+      this.fire(slot, watermark);
+    }
+    const order = this.expiryOrder;
+    const bucketMs = this.bucketMs;
+    while (order.size > 0 && (order.peekPriority() + 1) * bucketMs <= watermark) {
+      const b = order.pop()!;
+      const list = this.expiry.get(b)!;
+      this.expiry.delete(b);
+      for (const slot of list) {
+        if (slot.dropped || slot.expBucket !== b) continue;
+        if (slot.exp < watermark) this.drop(slot);
+        else this.fileExpiry(slot); // exp moved within a swept bucket's reach: refile
+      }
+    }
+  }
+
+  /** Settles everything: fires every pending timer with +Infinity and drops every slice. */
+  finish(): void {
+    this.advance(Infinity);
+  }
+
+  private fire(slot: Slot, watermark: number): void {
+    const d = this.detectors[slot.det]!;
+    if (!d.onWatermark) return;
+    const rule = this.rules.rulesFor(slot.matchKey)[slot.det];
+    const ctx = this.ctxs[slot.det]!;
+    ctx.slot = slot;
+    ctx.rule = rule ?? DISABLED;
+    ctx.params = rule?.params ?? d.defaults;
+    const before = slot.due;
+    slot.state = d.onWatermark(slot.state, watermark, ctx);
+    this.file(slot, d, before);
+  }
+
+  private slotFor(det: number, key: string, mk: string): Slot {
+    const map = this.slots[det]!;
+    const slot = map.get(key);
+    if (slot === undefined) return this.newSlot(det, key, this.detectors[det]!.init(), mk);
+    if (slot.dropped) {
+      slot.dropped = false;
+      slot.state = this.detectors[det]!.init();
+      slot.due = Infinity;
+      slot.expBucket = NaN;
+      this.live++;
+    }
+    return slot;
+  }
+
+  private newSlot(det: number, key: string, state: unknown, mk: string): Slot {
+    const slot: Slot = { det, key, state, due: Infinity, exp: Infinity, expBucket: NaN, matchKey: mk, dropped: false, touched: false, version: 0 };
+    this.slots[det]!.set(key, slot);
+    this.live++;
+    return slot;
+  }
+
+  /** Re-reads a slot's timer and expiry after a change, filing it where needed. */
+  private file(slot: Slot, d: Detector<any, any>, firedDue?: number, touch = true): void {
+    if (touch && this.track && !slot.touched) {
+      slot.touched = true;
+      this.touched.push(slot);
+    }
+    const due = d.nextDue ? (d.nextDue(slot.state) ?? Infinity) : Infinity;
+    // A timer that fired and still reports the same due time would loop: wait for the next change.
+    if (due !== slot.due || firedDue !== undefined) {
+      slot.due = due;
+      if (due !== Infinity && due !== firedDue) this.timers.push(due, slot);
+    }
+    slot.exp = d.expiresAt(slot.state);
+    const b = Math.floor(slot.exp / this.bucketMs);
+    if (b !== slot.expBucket) this.fileExpiry(slot);
+  }
+
+  private fileExpiry(slot: Slot): void {
+    const b = Math.floor(slot.exp / this.bucketMs);
+    slot.expBucket = b;
+    if (b === Infinity || Number.isNaN(b)) return;
+    let list = this.expiry.get(b);
+    if (list === undefined) {
+      list = [];
+      this.expiry.set(b, list);
+      this.expiryOrder.push(b, b);
+    }
+    list.push(slot);
+  }
+
+  private drop(slot: Slot): void {
+    slot.dropped = true;
+    slot.state = undefined;
+    slot.due = Infinity;
+    this.live--;
+    if (this.track) {
+      if (!slot.touched) {
+        slot.touched = true;
+        this.touched.push(slot);
+      }
+    } else {
+      this.slots[slot.det]!.delete(slot.key);
+    }
+  }
+
+  private makeCtx(d: Detector<any, any>, i: number): Ctx {
+    const runner = this;
+    const ctx: Ctx = {
+      params: d.defaults,
+      rule: DISABLED,
+      slot: undefined as unknown as Slot,
+      latenessMs: this.rules.latenessMs,
+      emit(det: Detection) {
+        if (ctx.rule === DISABLED) return; // the rule was disabled since the decision was filed
+        runner.onFinding(toFinding(d, ctx.rule, runner.rules.version, det), ctx.slot);
+      },
+    };
+    void i;
+    return ctx;
+  }
+}
+
+const DISABLED: ResolvedRule = Object.freeze({ ruleId: '(disabled)', mode: 'enabled', severity: undefined, params: {} });
+
+/** The id of a slice across detectors: `<kind>:<key>`. */
+export function sliceId(kind: string, key: string): string {
+  return kind + ':' + key;
+}
