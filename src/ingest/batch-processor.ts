@@ -56,18 +56,25 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
   }
 
   const last = batch.messages[batch.messages.length - 1];
+  let failed = false;
   try {
-    await deps.handler.handle(fresh, { topic: batch.topic, partition: batch.partition, lastOffset: last?.offset ?? '-1' });
+    await deps.handler.handle(fresh, {
+      topic: batch.topic,
+      partition: batch.partition,
+      lastOffset: last?.offset ?? '-1',
+      markSeen: (commands) => deps.dedupe.addMarks(commands, fresh.map((e) => e.eventId)),
+    });
   } catch (e) {
     if (isRetriable(e)) throw e;
+    failed = true;
     const detail = `processing failed: ${(e as Error)?.message ?? String(e)}`;
     for (const message of freshMessages) deadLettered.push({ message, reason: 'processing_failed', detail });
   }
   await deps.sendDeadLetters(deadLettered);
-  await deps.dedupe.markSeen(fresh.map((e) => e.eventId));
+  if (!deps.handler.marksSeen || failed) await deps.dedupe.markSeen(fresh.map((e) => e.eventId));
   return {
     consumed: batch.messages.length,
-    handled: fresh.length,
+    handled: failed ? 0 : fresh.length,
     duplicates: good.length - fresh.length,
     deadLettered,
     newestEventTs,

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 
@@ -23,6 +24,11 @@ export class EventDedupe {
     const unique = [...new Set(eventIds)];
     const exists = await Promise.all(unique.map((id) => this.redis.exists(this.keys.seenEvent(id))));
     return new Set(unique.filter((_, i) => exists[i] === 0));
+  }
+
+  /** Adds the markers to a caller's MULTI/pipeline (see BatchContext.markSeen). */
+  addMarks(commands: ChainableCommander, eventIds: Iterable<string>): void {
+    for (const id of eventIds) commands.set(this.keys.seenEvent(id), '1', 'EX', this.ttlSeconds);
   }
 
   /** Marks ids as handed on; they are forgotten after the dedupe TTL. */

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './config.ts';
+import { ConfigError } from '../errors/vigil-error.ts';
+
+const refused = (env: NodeJS.ProcessEnv): string => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).retriable).toBe(false);
+    return (e as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+};
+
+describe('loadConfig', () => {
+  it('has working defaults and is frozen', () => {
+    const c = loadConfig({});
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
+    expect(c.kafka.topics.actions).toBe('agent.actions');
+    expect(c.kafka.topics.dlq).toBe('agent.actions.dlq');
+    expect(c.schemaRegistry.url).toBeUndefined();
+    expect(Object.isFrozen(c.kafka.topics)).toBe(true);
+  });
+
+  it('reads env vars, lists and numbers', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', VIGIL_PARTITIONS: '12', REDIS_CLUSTER: 'yes', SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7' });
+    expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(c.kafka.partitions).toBe(12);
+    expect(c.redis.cluster).toBe(true);
+  });
+
+  it('names the bad value and where it came from', () => {
+    expect(refused({ VIGIL_PARTITIONS: 'many' })).toBe('env VIGIL_PARTITIONS: "many" must be a whole number from 1 to 1000');
+    expect(refused({ VIGIL_PARTITIONS: '0' })).toMatch(/^env VIGIL_PARTITIONS: "0" must be/);
+    expect(refused({ KAFKA_BROKERS: 'localhost' })).toBe('env KAFKA_BROKERS: "localhost" must be host:port');
+    expect(refused({ REDIS_URL: 'http://x' })).toBe('env REDIS_URL: "http://x" must use redis: or rediss:');
+    expect(refused({ SCHEMA_REGISTRY_URL: 'not a url' })).toBe('env SCHEMA_REGISTRY_URL: "not a url" is not a URL');
+    expect(refused({ REDIS_CLUSTER: 'maybe' })).toBe('env REDIS_CLUSTER: "maybe" must be true or false');
+    expect(refused({ VIGIL_LOG_LEVEL: 'loud' })).toBe('env VIGIL_LOG_LEVEL: "loud" must be one of debug, info, warn, error');
+  });
+
+  it('reads a YAML file, env winning over it, and refuses unknown settings and bad files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'kafka:\n  brokers: [k1:9092, k2:9092]\n  partitions: 3\nredis:\n  keyPrefix: prod\n');
+    const c = loadConfig({ VIGIL_CONFIG: good, VIGIL_PARTITIONS: '4' });
+    expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(c.kafka.partitions).toBe(4);
+    expect(c.redis.keyPrefix).toBe('prod');
+
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, 'kafka:\n  brokerz: k1:9092\n');
+    expect(refused({ VIGIL_CONFIG: typo })).toMatch(/typo\.yaml: unknown setting "kafka\.brokerz"/);
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(wrong, 'kafka:\n  partitions: lots\n');
+    expect(refused({ VIGIL_CONFIG: wrong })).toMatch(/wrong\.yaml: kafka\.partitions: "lots" must be a whole number/);
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'kafka: [unclosed\n');
+    expect(refused({ VIGIL_CONFIG: broken })).toMatch(/broken\.yaml is not valid YAML/);
+    expect(refused({ VIGIL_CONFIG: join(dir, 'missing.yaml') })).toMatch(/missing\.yaml cannot be read/);
+  });
+});
