@@ -1,0 +1,198 @@
+import { compareEv, insertEv, isBefore, type Ev } from './evidence.ts';
+
+/**
+ * A sliding event-time window made of fixed buckets (a hopping window that slides by one bucket),
+ * decided when the watermark closes each bucket. Counts are sums, so the outcome does not depend on
+ * the order events arrive in; evidence samples are the earliest events of each bucket by
+ * (event time, eventId), so the evidence does not either.
+ *
+ * State is bounded: buckets older than one window behind the watermark are dropped; the ids used to
+ * ignore redelivered events are kept only for buckets that are still open; samples are capped per
+ * bucket and cleared while an episode is running. An event whose bucket is already closed (later
+ * than the allowed lateness) is ignored.
+ */
+export interface BucketWindow {
+  /** Bucket width, ms. */
+  B: number;
+  /** Window length, ms (a whole number of buckets). */
+  W: number;
+  /** Buckets, sorted by index. */
+  b: Bucket[];
+  /** Index of the last closed (decided) bucket, -1 before any. */
+  closed: number;
+  /** The current episode runs through this bucket index: a new finding needs a crossing after it. */
+  until: number;
+}
+
+/** One bucket: counts, the peak of a per-event value, and evidence samples. */
+export interface Bucket {
+  /** Index: floor(eventTime / B). */
+  i: number;
+  /** Events counted. */
+  n: number;
+  /** Events of the first kind the rule counts (failures, rejections…). */
+  f: number;
+  /** Events of the second kind the rule counts (slow outcomes…). */
+  g: number;
+  /** The highest `peak` value seen in the bucket, and its label and evidence. */
+  pk?: number;
+  pl?: string;
+  /** Earliest sampled events (sorted), capped. */
+  s: Ev[];
+  /** Latest sampled event. */
+  z?: Ev;
+  /** Ids counted while the bucket is open (to ignore a redelivered event); dropped when it closes. */
+  ids?: string[];
+}
+
+/** Sums over the buckets of one window. */
+export interface WindowSums {
+  n: number;
+  f: number;
+  g: number;
+  /** Highest peak value in the window, with its label, or 0 / undefined. */
+  peak: number;
+  peakLabel: string | undefined;
+}
+
+/** What an event adds to its bucket. */
+export interface WindowInput {
+  /** Counts as the first kind (failure…). */
+  f?: boolean;
+  /** Counts as the second kind (slow…). */
+  g?: boolean;
+  /** Keep the event as evidence. */
+  sample: boolean;
+  peak?: number;
+  peakLabel?: string;
+}
+
+/** A new window of `windowMs`, sliding by `bucketMs` (windowMs is rounded up to whole buckets). */
+export function newWindow(windowMs: number, bucketMs: number): BucketWindow {
+  const B = Math.max(1, Math.floor(bucketMs));
+  const W = Math.max(B, Math.ceil(windowMs / B) * B);
+  return { B, W, b: [], closed: -1, until: -1 };
+}
+
+/** The default bucket width for a window: 1/60 of it, at least 1 ms. */
+export function defaultBucketMs(windowMs: number): number {
+  return Math.max(1, Math.floor(windowMs / 60));
+}
+
+/**
+ * Adds one event to the window.
+ * @returns false when the event was ignored: its bucket is closed, or it was already counted.
+ */
+export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowInput, sampleCap: number): boolean {
+  const i = Math.floor(ts / w.B);
+  if (i <= w.closed) return false;
+  let k = w.b.length;
+  while (k > 0 && w.b[k - 1]!.i > i) k--;
+  let bucket = w.b[k - 1];
+  if (bucket === undefined || bucket.i !== i) {
+    bucket = { i, n: 0, f: 0, g: 0, s: [], ids: [] };
+    w.b.splice(k, 0, bucket);
+  }
+  const ids = (bucket.ids ??= []);
+  if (ids.includes(ev.id)) return false;
+  ids.push(ev.id);
+  bucket.n++;
+  if (input.f) bucket.f++;
+  if (input.g) bucket.g++;
+  if (input.peak !== undefined && (bucket.pk === undefined || input.peak > bucket.pk ||
+      (input.peak === bucket.pk && (input.peakLabel ?? '') < (bucket.pl ?? '')))) {
+    bucket.pk = input.peak;
+    if (input.peakLabel !== undefined) bucket.pl = input.peakLabel;
+  }
+  if (input.sample) {
+    insertEv(bucket.s, ev, sampleCap);
+    if (bucket.z === undefined || isBefore(bucket.z, ev)) bucket.z = ev;
+  }
+  return true;
+}
+
+/** Event time at which the earliest open bucket closes, if any bucket is open. */
+export function windowNextDue(w: BucketWindow): number | undefined {
+  for (const bucket of w.b) if (bucket.i > w.closed) return (bucket.i + 1) * w.B - 1;
+  return undefined;
+}
+
+/** Event time after which the window holds nothing any future decision needs. */
+export function windowExpiresAt(w: BucketWindow): number {
+  const last = w.b[w.b.length - 1];
+  return last === undefined ? 0 : (last.i + 1) * w.B + w.W;
+}
+
+/**
+ * Closes every bucket the watermark has passed, in event-time order, and decides each window that
+ * ends at a closed bucket. `fires(sums)` says whether the rule holds; a window where it holds starts a
+ * new episode (and `onFire` is called with the window's evidence samples, sorted) unless the current
+ * episode still runs, in which case the episode is extended by one window.
+ */
+export function closeWindow(
+  w: BucketWindow,
+  watermark: number,
+  fires: (sums: WindowSums) => boolean,
+  onFire: (sums: WindowSums, evidence: Ev[]) => void,
+): void {
+  const nB = w.W / w.B;
+  const lastClosable = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.floor((watermark + 1) / w.B) - 1;
+  if (lastClosable <= w.closed) return;
+  for (let k = 0; k < w.b.length; k++) {
+    const bucket = w.b[k]!;
+    if (bucket.i <= w.closed) continue;
+    if (bucket.i > lastClosable) break;
+    delete bucket.ids;
+    const sums: WindowSums = { n: 0, f: 0, g: 0, peak: 0, peakLabel: undefined };
+    let first = k;
+    for (let j = k; j >= 0 && w.b[j]!.i > bucket.i - nB; j--) {
+      const x = w.b[j]!;
+      sums.n += x.n;
+      sums.f += x.f;
+      sums.g += x.g;
+      if (x.pk !== undefined && (x.pk > sums.peak || (x.pk === sums.peak && (x.pl ?? '') < (sums.peakLabel ?? '')))) {
+        sums.peak = x.pk;
+        sums.peakLabel = x.pl;
+      }
+      first = j;
+    }
+    if (fires(sums)) {
+      if (bucket.i > w.until) {
+        const evidence: Ev[] = [];
+        for (let j = first; j <= k; j++) {
+          const x = w.b[j]!;
+          for (const s of x.s) evidence.push(s);
+          if (x.z !== undefined && !x.s.some((s) => s.id === x.z!.id)) evidence.push(x.z);
+        }
+        evidence.sort(compareEv);
+        onFire(sums, evidence);
+      }
+      w.until = bucket.i + nB;
+    }
+  }
+  const closedNow = lastClosable === Number.POSITIVE_INFINITY ? (w.b[w.b.length - 1]?.i ?? w.closed) : lastClosable;
+  w.closed = Math.max(w.closed, closedNow);
+  // Buckets that no window ending after `closed` can reach are dropped; while an episode runs, samples
+  // that no new episode can use are cleared.
+  const keepFrom = w.closed - nB + 2;
+  let drop = 0;
+  while (drop < w.b.length && w.b[drop]!.i < keepFrom) drop++;
+  if (drop > 0) w.b.splice(0, drop);
+  for (const x of w.b) {
+    if (x.i > w.closed) break;
+    if (x.i + nB - 1 <= w.until && x.s.length > 0) {
+      x.s = [];
+      delete x.z;
+    }
+  }
+}
+
+/**
+ * The window to use for `windowMs`: `w` itself, or a new one when there is none yet or the policy
+ * changed the window's length (the counts restart then).
+ */
+export function ensureWindow(w: BucketWindow | null, windowMs: number): BucketWindow {
+  const B = defaultBucketMs(windowMs);
+  if (w !== null && w.B === B && w.W === Math.max(B, Math.ceil(windowMs / B) * B)) return w;
+  return newWindow(windowMs, B);
+}
