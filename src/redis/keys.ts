@@ -24,7 +24,25 @@ export class KeyBuilder {
   // (added by the detector store)
 
   // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
-  // (added by the breakers module)
+  /** The hash holding one breaker's state: `<prefix>:brk:{<scope>:<id>}:state`. */
+  breakerState(scope: string, id: string): string {
+    return `${this.prefix}:brk:{${scope}:${id}}:state`;
+  }
+
+  /** The set of findingIds already applied to one breaker (trip idempotency); same hash tag as its state. */
+  breakerFindings(scope: string, id: string): string {
+    return `${this.prefix}:brk:{${scope}:${id}}:findings`;
+  }
+
+  /** SCAN MATCH pattern of every breaker state hash under this prefix. */
+  breakerStatePattern(): string {
+    return `${this.prefix}:brk:*:state`;
+  }
+
+  /** Pub/sub channel on which every breaker transition is published (JSON). */
+  breakerTransitionsChannel(): string {
+    return `${this.prefix}:brk:transitions`;
+  }
 
   // ── side effects keyed by findingId ───────────────────────────────────────
   /** Marks a finding's side effect (e-mail, compensation, breaker trip) as done. */

@@ -1,0 +1,135 @@
+-- forceCloseBreaker: an operator override: any state -> forced_closed until now + ttlMs, with actor and reason.
+-- The override expires to closed (never half_open). Creates the breaker if it does not exist.
+-- KEYS
+--   KEYS[1] breaker state hash (KeyBuilder.breakerState)
+-- ARGV
+--   ARGV[1] now override in epoch ms, '' in production (time then comes from Redis TIME; tests pass a virtual clock)
+--   ARGV[2] pub/sub channel for transitions (KeyBuilder.breakerTransitionsChannel())
+--   ARGV[3] scope: global | vendor | agent | user | action
+--   ARGV[4] scope id
+--   ARGV[5] actor, ARGV[6] reason (note), ARGV[7] ttlMs (>= 1)
+-- Returns
+--   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
+--   src/breakers/machine.ts OpResult; transitions as in src/breakers/transition.ts), or an error code:
+--   -1 the stored hash has another protocol version   -2 an argument is invalid
+-- Outcomes: forced
+
+-- ── shared prologue (identical in every breaker script; protocol v1, docs/breaker-protocol.md) ──
+local stateKey = KEYS[1]
+local channel = ARGV[2]
+local scope = ARGV[3]
+local id = ARGV[4]
+
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+  if not now then return -2 end
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local raw = redis.call('HGETALL', stateKey)
+local exists = #raw > 0
+local b = {}
+for i = 1, #raw, 2 do b[raw[i]] = raw[i + 1] end
+if exists and b.v ~= '1' then return -1 end
+if not exists then
+  b = { v = '1', scope = scope, id = id, state = 'closed', seq = '0', trips = '0', closedAt = '0', findings = '0',
+        baseMs = '30000', capMs = '900000', jitter = '0.2', trials = '3', trialTimeoutMs = '30000' }
+end
+
+local transitions = {}
+local dirty = false
+
+local function n(f) return tonumber(b[f] or '0') or 0 end
+local function fmt(x) return string.format('%d', x) end
+
+-- Removes the fields that belong to one state only.
+local function clearStatus()
+  b.since = nil; b['until'] = nil; b.reason = nil; b.permits = nil; b.inflight = nil; b.successes = nil
+  b.actor = nil; b.note = nil
+end
+
+-- Records a transition to `to` (the caller has already set the new state's fields).
+local function move(to, cause, at, findingId, actor, note)
+  local from = b.state
+  b.seq = fmt(n('seq') + 1)
+  b.state = to
+  dirty = true
+  local tid
+  if findingId then
+    tid = redis.sha1hex(scope .. '\0' .. id .. '\0' .. 'finding' .. '\0' .. findingId)
+  else
+    tid = redis.sha1hex(scope .. '\0' .. id .. '\0' .. 'seq' .. '\0' .. b.seq .. '\0' .. fmt(at))
+  end
+  local untilV = cjson.null
+  if to ~= 'closed' then untilV = n('until') end
+  local t = { transitionId = 'tr_' .. string.sub(tid, 1, 32), protocolVersion = 1, scope = scope, scopeId = id,
+    from = from, to = to, cause = cause, at = at, ['until'] = untilV, trips = n('trips'),
+    findingId = findingId or cjson.null, actor = actor or cjson.null, note = note or cjson.null }
+  local reason = 'null'
+  if to == 'open' and cause == 'trip' then reason = b.reason end
+  transitions[#transitions + 1] = string.sub(cjson.encode(t), 1, -2) .. ',"reason":' .. reason .. '}'
+end
+
+-- A forced override past its expiry becomes closed (never half_open).
+local function normalize()
+  local st = b.state
+  if (st == 'forced_open' or st == 'forced_closed') and now >= n('until') then
+    local at = n('until')
+    clearStatus()
+    move('closed', 'override_expired', at)
+  end
+end
+
+-- Open duration of the k-th consecutive trip: min(cap, base*2^(k-1)) minus deterministic jitter.
+local function backoff(k)
+  local d = tonumber(b.baseMs) * (2 ^ (k - 1))
+  local cap = tonumber(b.capMs)
+  if d > cap then d = cap end
+  local h = redis.sha1hex(scope .. '\0' .. id .. '\0' .. fmt(k))
+  local u = tonumber(string.sub(h, 1, 8), 16) / 4294967296
+  return math.floor(d - d * tonumber(b.jitter) * u)
+end
+
+local function openBreaker(reasonRaw, cause, findingId)
+  b.trips = fmt(n('trips') + 1)
+  local untilV = now + backoff(n('trips'))
+  clearStatus()
+  b.since = fmt(now); b['until'] = fmt(untilV); b.reason = reasonRaw
+  move('open', cause, now, findingId)
+end
+
+-- Saves (whole hash) if changed, publishes the transitions, returns the result as JSON.
+local function finish(outcome, retry)
+  if dirty then
+    redis.call('DEL', stateKey)
+    local args = {}
+    for k, v in pairs(b) do args[#args + 1] = k; args[#args + 1] = v end
+    redis.call('HSET', stateKey, unpack(args))
+  end
+  for _, t in ipairs(transitions) do redis.call('PUBLISH', channel, t) end
+  local st = b.state
+  local res = { outcome = outcome, state = st, ['until'] = cjson.null, retryAfterMs = cjson.null,
+    actor = cjson.null, note = cjson.null }
+  if st ~= 'closed' then res['until'] = n('until') end
+  if retry and st ~= 'closed' then
+    local r = n('until') - now
+    if r < 0 then r = 0 end
+    res.retryAfterMs = r
+  end
+  if st == 'forced_open' or st == 'forced_closed' then res.actor = b.actor; res.note = b.note end
+  local reason = 'null'
+  if st == 'open' or st == 'half_open' then reason = b.reason end
+  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. table.concat(transitions, ',') .. ']}'
+end
+-- ── end of shared prologue ──
+
+local ttl = tonumber(ARGV[7])
+if ARGV[5] == '' or ARGV[6] == '' or not ttl or ttl < 1 then return -2 end
+normalize()
+clearStatus()
+b.since = fmt(now); b['until'] = fmt(now + ttl); b.actor = ARGV[5]; b.note = ARGV[6]
+move('forced_closed', 'force_close', now, nil, ARGV[5], ARGV[6])
+return finish('forced')
