@@ -1,8 +1,10 @@
 import type { Detector } from './core/detector.ts';
 import { retrySpike } from './retry-spike/detector.ts';
+import { idempotencyKeyReuse } from './idempotency-key-reuse/detector.ts';
+import { duplicateAction } from './duplicate-action/detector.ts';
 
 /**
  * Every detector vigil runs, one per anomaly kind of the contract (section 2), in a stable order.
  * Each lives in its own folder: processors/<kind-with-dashes>/.
  */
-export const ALL_DETECTORS: readonly Detector<any, any>[] = [retrySpike];
+export const ALL_DETECTORS: readonly Detector<any, any>[] = [retrySpike, idempotencyKeyReuse, duplicateAction];
