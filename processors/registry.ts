@@ -2,9 +2,19 @@ import type { Detector } from './core/detector.ts';
 import { retrySpike } from './retry-spike/detector.ts';
 import { idempotencyKeyReuse } from './idempotency-key-reuse/detector.ts';
 import { duplicateAction } from './duplicate-action/detector.ts';
+import { missingIdempotencyKey } from './missing-idempotency-key/detector.ts';
+import { scopeViolation } from './scope-violation/detector.ts';
+import { unmaskedPii } from './unmasked-pii/detector.ts';
 
 /**
  * Every detector vigil runs, one per anomaly kind of the contract (section 2), in a stable order.
  * Each lives in its own folder: processors/<kind-with-dashes>/.
  */
-export const ALL_DETECTORS: readonly Detector<any, any>[] = [retrySpike, idempotencyKeyReuse, duplicateAction];
+export const ALL_DETECTORS: readonly Detector<any, any>[] = [
+  retrySpike,
+  idempotencyKeyReuse,
+  duplicateAction,
+  missingIdempotencyKey,
+  scopeViolation,
+  unmaskedPii,
+];

@@ -1,0 +1,100 @@
+import type { Detector } from '../core/detector.ts';
+import { emitDetection, evOf, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+
+/** scope_violation has no parameters. */
+export interface ScopeViolationParams {
+  [k: string]: number;
+}
+
+interface Decision extends Ev {
+  deny: boolean;
+}
+
+interface Request extends Ev {
+  ag: string;
+  action: string;
+  vendor: string;
+  /** requiredScope, when the token lacked it. */
+  miss?: string;
+}
+
+/** Slice `i:<userId>:<intentId>`: the intent's authorization decisions and requests to check. */
+export interface ScopeViolationState {
+  userId: string;
+  intentId: string;
+  /** authz.checked decisions, sorted, the latest few. */
+  z: Decision[];
+  /** Requests waiting for the watermark, sorted. */
+  q: Request[];
+  done: boolean;
+  last: number;
+}
+
+const MAX_DECISIONS = 8;
+const MAX_PENDING = 16;
+
+/**
+ * scope_violation: an `action.requested` whose requiredScope is not in its scopes, or that follows
+ * an `authz.checked` deny for its intent (the latest decision before the request, in event time, is
+ * a deny: a later allow, after a step-up or a grant, lifts it). Scope: agent. A request without
+ * `scopes` is not judged on scopes. One finding per intent: its first offending request, decided once
+ * the watermark has passed it (a deny that arrives late still counts).
+ */
+export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = {
+  kind: 'scope_violation',
+  severity: 'critical',
+  defaults: {},
+
+  keyOf(e) {
+    return e.type === 'action.requested' || e.type === 'authz.checked' ? `i:${e.userId}:${e.intentId}` : undefined;
+  },
+
+  init() {
+    return { userId: '', intentId: '', z: [], q: [], done: false, last: 0 };
+  },
+
+  onEvent(s, e) {
+    s.userId = e.userId;
+    s.intentId = e.intentId ?? '';
+    if (e.ts > s.last) s.last = e.ts;
+    if (s.done) return s;
+    if (e.type === 'authz.checked') {
+      insertEv(s.z, { ...evOf(e), deny: e.decision === 'deny' });
+      if (s.z.length > MAX_DECISIONS) s.z.shift();
+      return s;
+    }
+    const r: Request = { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' };
+    if (e.requiredScope !== undefined && e.scopes !== undefined && !e.scopes.includes(e.requiredScope)) r.miss = e.requiredScope;
+    insertEv(s.q, r, MAX_PENDING);
+    return s;
+  },
+
+  nextDue(s) {
+    return s.done ? undefined : s.q[0]?.t;
+  },
+
+  onWatermark(s, watermark, ctx) {
+    while (!s.done && s.q.length > 0 && s.q[0]!.t <= watermark) {
+      const r = s.q.shift()!;
+      let deny: Decision | undefined;
+      for (const d of s.z) if (!isBefore(r, d)) deny = d.deny ? d : undefined;
+      if (r.miss === undefined && deny === undefined) continue;
+      s.done = true;
+      s.q = [];
+      const why = r.miss !== undefined ? `without scope ${r.miss} in its token` : `after authorization was denied for the intent`;
+      emitDetection(
+        ctx,
+        { type: 'agent', id: r.ag },
+        deny === undefined ? [r] : [deny, r],
+        `agent ${r.ag} requested ${r.action} at ${r.vendor} ${why} (user ${s.userId}, intent ${s.intentId})`,
+        { observed: 1, threshold: 1 },
+      );
+    }
+    return s;
+  },
+
+  expiresAt(s) {
+    return s.last + INTENT_MEMORY_MS;
+  },
+};

@@ -1,0 +1,66 @@
+/** The kinds of personal data vigil looks for in identifier fields. */
+export type PiiKind = 'email' | 'phone' | 'card';
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+/** International form: a + then 8–15 digits, with optional spaces, dots, dashes or parentheses. */
+const PHONE_INTL = /(?:^|[^\w+])\+\d(?:[\s().-]?\d){7,14}(?![\w])/;
+/** North-American style with separators: (415) 555-0123, 415-555-0123, 415.555.0123, 415 555 0123. */
+const PHONE_NANP = /(?:^|[^\w])(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w])/;
+/** Card-like digit runs: 13–19 plain digits, or groups of 4 (4-4-4-4…7) or 4-6-5, spaces or dashes. */
+const CARD = /(?<!\d)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{4,7}|\d{4}[ -]\d{6}[ -]\d{5})(?!\d)/g;
+
+/**
+ * What kind of personal data `s` holds, if any: an e-mail address, a phone number or a card number
+ * (Luhn-valid, 13–19 digits). A cheap scan runs first: only a string with an `@` or a run of at least
+ * 7 digits (across separators) goes through the regular expressions, so ordinary ids cost one pass.
+ */
+export function piiKindOf(s: string): PiiKind | undefined {
+  let at = false;
+  let run = 0;
+  let maxRun = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run > maxRun) maxRun = run;
+    } else if (c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 43) {
+      // separators of phone and card numbers keep the run going
+    } else {
+      if (c === 64) at = true;
+      run = 0;
+    }
+  }
+  if (at && EMAIL.test(s)) return 'email';
+  if (maxRun < 7) return undefined;
+  if (maxRun >= 13 && hasCardNumber(s)) return 'card';
+  if (PHONE_INTL.test(s) || PHONE_NANP.test(s)) return 'phone';
+  return undefined;
+}
+
+function hasCardNumber(s: string): boolean {
+  CARD.lastIndex = 0;
+  for (let m = CARD.exec(s); m !== null; m = CARD.exec(s)) {
+    if (luhnValid(m[0].replace(/[ -]/g, ''))) return true;
+  }
+  return false;
+}
+
+/** The Luhn check of a digit string. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** A human name for a PII kind: "an e-mail address", "a phone number", "a card number". */
+export function describePii(kind: PiiKind): string {
+  return kind === 'email' ? 'an e-mail address' : kind === 'phone' ? 'a phone number' : 'a card number';
+}

@@ -1,0 +1,69 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { unmaskedPii, IDENTIFIER_FIELDS } from './detector.ts';
+import { runDetectors } from '../testing/run-detectors.ts';
+import { expectOrderIndependent } from '../testing/order-independence.ts';
+import { actionRequested, at, intentParsed, resetEventIds } from '../testing/event-builders.ts';
+
+const run = (events: Parameters<typeof runDetectors>[1]) => runDetectors([unmaskedPii], events).findings;
+
+const PII: [string, string, string][] = [
+  ['an e-mail address', 'email', 'jane.doe@example.com'],
+  ['a phone number', 'phone', '+14155550123'],
+  ['a card number', 'card', '4111111111111111'],
+];
+
+describe('unmasked_pii', () => {
+  beforeEach(() => resetEventIds());
+
+  for (const field of IDENTIFIER_FIELDS) {
+    it.each(PII)(`fires on ${field} holding %s`, (what, _kind, value) => {
+      const e = actionRequested({ at: 1, [field]: value, traceId: 'tr' });
+      const f = run([e]);
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({
+        kind: 'unmasked_pii',
+        severity: 'critical',
+        scope: { type: 'agent', id: 'travel-assistant' },
+        eventIds: [e.eventId],
+        detectedAt: at(1),
+        traceIds: ['tr'],
+      });
+      expect(f[0]!.summary).toBe(
+        `agent travel-assistant put ${what} in ${field} (first in event ${e.eventId}, action.requested); identifiers must be pseudonymous: mask it at the source and purge what was stored`,
+      );
+      expect(f[0]!.summary).not.toContain(value);
+    });
+  }
+
+  it.each([
+    ['a uuid-ish id', 'i-d016a515-b437-4c74-a8c6-cf84f37b643b'],
+    ['a Luhn-invalid digit string', '4111111111111112'],
+    ['a short pseudonymous id', 'u_0108'],
+    ['an all-digit uuid', '12345678-1234-5678-9012-345678901234'],
+    ['a dated id', 'r-2026-11-20-0001'],
+  ])('stays silent on %s', (_what, value) => {
+    for (const field of IDENTIFIER_FIELDS) expect(run([actionRequested({ at: 1, [field]: value })])).toEqual([]);
+  });
+
+  it('does not look at fields that are not identifiers', () => {
+    expect(run([actionRequested({ at: 1, tenantId: 'jane@example.com', agentVersion: '+14155550123' })])).toEqual([]);
+  });
+
+  it('fires once per agent, field and kind per episode, and again after an hour of quiet', () => {
+    const leaky = (s: number) => intentParsed({ at: s, userId: 'jane@example.com' });
+    expect(run([leaky(0), leaky(10), leaky(1000), leaky(3000)])).toHaveLength(1);
+    expect(run([leaky(0), leaky(10), leaky(3700)])).toHaveLength(2);
+    expect(run([leaky(0), intentParsed({ at: 1, sessionId: 'jane@example.com' }), intentParsed({ at: 2, sessionId: '+14155550123' })])).toHaveLength(3);
+    expect(run([leaky(0), intentParsed({ at: 1, agentId: 'other', userId: 'jane@example.com' })])).toHaveLength(2);
+  });
+
+  it('gives the same findings whatever the arrival order within the lateness and with redeliveries', () => {
+    const events = [
+      ...[0, 0.5, 1, 1.5, 2].map((s) => intentParsed({ at: s, userId: 'jane@example.com' })),
+      ...[0.2, 0.7].map((s) => actionRequested({ at: s, idempotencyKey: '4111 1111 1111 1111' })),
+      ...[0.1, 0.3].map((s) => actionRequested({ at: s })),
+    ];
+    const f = expectOrderIndependent([unmaskedPii], events);
+    expect(f.map((x) => x.eventIds)).toEqual([[events[0]!.eventId], [events[5]!.eventId]]);
+  });
+});
