@@ -60,7 +60,7 @@ export async function runOps(redis: RedisClient, ops: Op[], start: number): Prom
       }
       expect(lua, `op #${i} ${JSON.stringify(op)}`).toEqual(ref);
     }
-    for (const [scope, id] of BREAKERS as [BreakerScope, string][]) {
+    for (const [scope, id] of BREAKERS as unknown as [BreakerScope, string][]) {
       const h = await redis.hgetall(keys.breakerState(scope, id));
       const m = model.get(scope, id);
       const expected = m ? breakerToHash(m) : {};

@@ -1,0 +1,253 @@
+import { Cluster, Redis } from 'ioredis';
+import { KeyBuilder } from '../redis/keys.ts';
+import { registerScripts, runScript } from '../redis/scripts.ts';
+import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf } from '../breakers/check.ts';
+import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from '../breakers/check.ts';
+import { BreakerError } from '../breakers/errors.ts';
+import type { OpResult } from '../breakers/machine.ts';
+import { scopeIdProblem } from '../breakers/state.ts';
+import type { BreakerScope } from '../breakers/state.ts';
+import type { BreakerTransition } from '../breakers/transition.ts';
+import { CheckCache } from './check-cache.ts';
+
+export type FailMode = 'open' | 'closed';
+
+export interface BreakerClientOptions {
+  /** redis://host:port; with `cluster: true` (or several comma-separated URLs) a Redis Cluster. */
+  redisUrl?: string;
+  cluster?: boolean;
+  /** Or an existing client (its scripts get registered; the client does not close it). */
+  redis?: Redis | Cluster;
+  /** The monitor's key prefix (config redis.keyPrefix), default `vigil`. */
+  keyPrefix?: string;
+  /** What to answer when Redis cannot be asked: allow (open) or deny (closed), per scope. */
+  failMode: { default: FailMode; perScope?: Partial<Record<BreakerScope, FailMode>> };
+  /** Keep a local cache fresh by pub/sub (default false). */
+  cache?: boolean;
+  /** Safety net: a cached breaker is re-read after this long even without a message (default 5000). */
+  cacheTtlMs?: number;
+  /** A check that takes longer than this answers by fail mode (default 250 ms). */
+  timeoutMs?: number;
+  /** Called with every transition message received (only when the cache is on). */
+  onTransition?: (t: BreakerTransition) => void;
+}
+
+export interface CheckQuery {
+  vendor?: string;
+  agent?: string;
+  user?: string;
+  action?: string;
+}
+
+export interface BreakerClient {
+  /** Checks every scope that applies to one intended action in one round trip; never throws for Redis trouble. */
+  check(q: CheckQuery): Promise<CheckAnswer>;
+  /** Reports the outcome of the call a half-open permit let through (pass the check's answer or its permits). */
+  reportOutcome(permits: CheckAnswer | readonly ScopeRef[], success: boolean): Promise<void>;
+  /** Resolves once connected (and subscribed, with the cache on). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+  readonly stats: { checks: number; cacheHits: number; redisReads: number; degraded: number; permitsTaken: number };
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The upstream client (`vigil/client`): any Node service checks the shared breakers before acting.
+ * It depends only on the key builder, the Lua scripts and the pure breaker core.
+ */
+export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
+  if (!opts.failMode || (opts.failMode.default !== 'open' && opts.failMode.default !== 'closed')) {
+    throw new BreakerError('invalid_argument', 'failMode.default must be "open" or "closed"', { scope: '-', id: '-', script: 'createBreakerClient', retriable: false });
+  }
+  for (const [scope, mode] of Object.entries(opts.failMode.perScope ?? {})) {
+    const problem = scopeIdProblem(scope, scope === 'global' ? 'all' : 'x');
+    if (problem || (mode !== 'open' && mode !== 'closed')) {
+      throw new BreakerError('invalid_argument', `failMode.perScope.${scope} must be a scope mapped to "open" or "closed"`, { scope, id: '-', script: 'createBreakerClient', retriable: false });
+    }
+  }
+  const keys = new KeyBuilder(opts.keyPrefix ?? 'vigil');
+  const timeoutMs = opts.timeoutMs ?? 250;
+  const ownsRedis = !opts.redis;
+  const redis: Redis | Cluster = opts.redis ?? makeRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.cluster ?? false, timeoutMs);
+  registerScripts(redis);
+  const isCluster = 'isCluster' in redis && redis.isCluster === true;
+  const cache = opts.cache ? new CheckCache(opts.cacheTtlMs ?? 5000) : undefined;
+  const stats = { checks: 0, cacheHits: 0, redisReads: 0, degraded: 0, permitsTaken: 0 };
+  /** Redis time minus local time, measured at each read (cached answers use local time plus this). */
+  let offsetMs = 0;
+
+  let subscriber: Redis | Cluster | undefined;
+  let subscribed: Promise<void> = Promise.resolve();
+  if (cache) {
+    subscriber = isCluster
+      ? (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+      : (redis as Redis).duplicate({ enableOfflineQueue: true });
+    const channel = keys.breakerTransitionsChannel();
+    subscriber.on('message', (ch: string, msg: string) => {
+      if (ch !== channel) return;
+      try {
+        const t = JSON.parse(msg) as BreakerTransition;
+        cache.invalidate(`${t.scope}:${t.scopeId}`);
+        opts.onTransition?.(t);
+      } catch {
+        cache.clear();
+      }
+    });
+    subscriber.on('close', () => {
+      cache.enabled = false;
+      cache.clear();
+    });
+    subscriber.on('ready', () => {
+      cache.clear();
+      cache.enabled = true;
+    });
+    subscriber.on('error', () => {});
+    subscribed = (subscriber as Redis).subscribe(channel).then(() => {
+      cache.clear();
+      cache.enabled = true;
+    });
+  }
+  redis.on('error', () => {});
+
+  const failModeOf = (scope: BreakerScope): FailMode => opts.failMode.perScope?.[scope] ?? opts.failMode.default;
+
+  function degraded(refs: ScopeRef[]): CheckAnswer {
+    stats.degraded += 1;
+    const closed = refs.find((r) => failModeOf(r.scope) === 'closed');
+    if (!closed) return { allowed: true, blockingScope: null, state: 'unknown', reason: null, detail: null, retryAfterMs: null, permits: [], degraded: 'redis_unreachable' };
+    return {
+      allowed: false, blockingScope: closed, state: 'unknown', detail: null, retryAfterMs: null, permits: [], degraded: 'redis_unreachable',
+      reason: `Redis unreachable: ${closed.scope} breakers fail closed`,
+    };
+  }
+
+  async function readFields(refs: ScopeRef[]): Promise<{ fields: CheckFields[]; now: number }> {
+    const keyList = refs.map((r) => keys.breakerState(r.scope, r.id));
+    stats.redisReads += 1;
+    const before = Date.now();
+    let time: [string, string];
+    let replies: (string | null)[][];
+    if (!isCluster) {
+      const p = (redis as Redis).pipeline();
+      p.time();
+      for (const k of keyList) p.hmget(k, ...CHECK_FIELDS);
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+      time = res[0]![1] as [string, string];
+      replies = res.slice(1).map(([, v]) => v as (string | null)[]);
+    } else {
+      // Different breakers live in different slots: the reads go to their masters at once (one round trip).
+      const [t, ...r] = await Promise.all([redis.time(), ...keyList.map((k) => redis.hmget(k, ...CHECK_FIELDS))]);
+      time = t as unknown as [string, string];
+      replies = r as (string | null)[][];
+    }
+    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    offsetMs = now - Math.round((before + Date.now()) / 2);
+    return { fields: replies.map(checkFieldsFrom), now };
+  }
+
+  async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
+    const ret = await runScript(redis, 'takePermit', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id]);
+    if (typeof ret === 'number') throw new Error(`takePermit returned ${ret}`);
+    const r = JSON.parse(String(ret)) as OpResult;
+    cache?.invalidate(`${ref.scope}:${ref.id}`);
+    if (r.outcome === 'permit') {
+      stats.permitsTaken += 1;
+      return { kind: 'allow', state: r.state, permit: true };
+    }
+    if (r.outcome === 'allowed') return { kind: 'allow', state: r.state, permit: false };
+    return { kind: 'deny', state: r.state, retryAfterMs: r.retryAfterMs, reason: r.reason, actor: r.actor, note: r.note };
+  }
+
+  async function checkOnline(refs: ScopeRef[]): Promise<CheckAnswer> {
+    const fields: (CheckFields | undefined)[] = refs.map((r) => cache?.get(`${r.scope}:${r.id}`));
+    let now = Date.now() + offsetMs;
+    const missing = refs.filter((_, i) => fields[i] === undefined);
+    if (missing.length === 0) {
+      stats.cacheHits += 1;
+    } else {
+      const tokens = missing.map((r) => cache?.token(`${r.scope}:${r.id}`) ?? '');
+      const read = await readFields(missing);
+      now = read.now;
+      let j = 0;
+      refs.forEach((r, i) => {
+        if (fields[i] !== undefined) return;
+        fields[i] = read.fields[j];
+        cache?.set(`${r.scope}:${r.id}`, read.fields[j]!, tokens[j]!);
+        j += 1;
+      });
+    }
+    const verdicts = refs.map((ref, i) => ({ ref, verdict: evaluate(fields[i]!, now) }));
+    const settled = verdicts.filter((v): v is { ref: ScopeRef; verdict: Exclude<Verdict, { kind: 'probe' }> } => v.verdict.kind !== 'probe');
+    if (settled.some((v) => v.verdict.kind === 'deny') || settled.length === verdicts.length) return combine(settled);
+    // Only scopes that are (or may become) half_open remain: take their trial permits atomically.
+    const probes = verdicts.filter((v) => v.verdict.kind === 'probe');
+    const probed = await Promise.all(probes.map(async (v) => ({ ref: v.ref, verdict: await probe(v.ref) })));
+    return combine([...settled, ...probed]);
+  }
+
+  return {
+    stats,
+    async check(q: CheckQuery): Promise<CheckAnswer> {
+      for (const scope of ['vendor', 'agent', 'user', 'action'] as const) {
+        const id = q[scope];
+        if (id === undefined || id === '') continue;
+        const problem = scopeIdProblem(scope, id);
+        if (problem) throw new BreakerError('invalid_argument', problem, { scope, id: String(id), script: 'check', retriable: false });
+      }
+      stats.checks += 1;
+      const refs = scopesOf(q);
+      try {
+        return await withTimeout(checkOnline(refs), timeoutMs);
+      } catch {
+        return degraded(refs);
+      }
+    },
+    async reportOutcome(permits: CheckAnswer | readonly ScopeRef[], success: boolean): Promise<void> {
+      const list = 'permits' in permits ? permits.permits : permits;
+      await Promise.all(
+        list.map(async (ref) => {
+          const ret = await runScript(redis, 'reportTrial', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id, success ? '1' : '0']);
+          if (typeof ret === 'number') throw new BreakerError('invalid_argument', `reportTrial returned ${ret}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: false });
+          cache?.invalidate(`${ref.scope}:${ref.id}`);
+        }),
+      );
+    },
+    async ready(): Promise<void> {
+      if (redis.status !== 'ready') await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+      await subscribed;
+    },
+    async close(): Promise<void> {
+      if (subscriber) subscriber.disconnect();
+      if (ownsRedis) redis.disconnect();
+    },
+  };
+}
+
+function makeRedis(url: string, cluster: boolean, timeoutMs: number): Redis | Cluster {
+  const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
+  const options = {
+    connectionName: 'vigil-breaker-client',
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    commandTimeout: timeoutMs,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+  };
+  if (cluster || urls.length > 1) {
+    const nodes = urls.map((u) => {
+      const p = new URL(u);
+      return { host: p.hostname, port: Number(p.port || 6379) };
+    });
+    return new Cluster(nodes, { redisOptions: options, enableOfflineQueue: false, clusterRetryStrategy: options.retryStrategy });
+  }
+  return new Redis(urls[0]!, options);
+}
