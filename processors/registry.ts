@@ -3,6 +3,9 @@ import { retrySpike } from './retry-spike/detector.ts';
 import { idempotencyKeyReuse } from './idempotency-key-reuse/detector.ts';
 import { duplicateAction } from './duplicate-action/detector.ts';
 import { missingIdempotencyKey } from './missing-idempotency-key/detector.ts';
+import { unconfirmedAction } from './unconfirmed-action/detector.ts';
+import { confirmationMismatch } from './confirmation-mismatch/detector.ts';
+import { missingStepUp } from './missing-step-up/detector.ts';
 import { scopeViolation } from './scope-violation/detector.ts';
 import { unmaskedPii } from './unmasked-pii/detector.ts';
 
@@ -15,6 +18,9 @@ export const ALL_DETECTORS: readonly Detector<any, any>[] = [
   idempotencyKeyReuse,
   duplicateAction,
   missingIdempotencyKey,
+  unconfirmedAction,
+  confirmationMismatch,
+  missingStepUp,
   scopeViolation,
   unmaskedPii,
 ];

@@ -1,0 +1,97 @@
+import type { Detector } from '../core/detector.ts';
+import { emitDetection, evOf, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+
+/** confirmation_mismatch has no parameters. */
+export interface ConfirmationMismatchParams {
+  [k: string]: number;
+}
+
+interface Hashed extends Ev {
+  h: string;
+}
+
+interface Request extends Hashed {
+  ag: string;
+  action: string;
+  vendor: string;
+}
+
+/** Slice `i:<userId>:<intentId>`: the intent's accepted confirmations and the requests to check. */
+export interface ConfirmationMismatchState {
+  userId: string;
+  intentId: string;
+  /** Accepted confirmations (the latest few), sorted. */
+  c: Hashed[];
+  /** Requests waiting for the watermark, sorted. */
+  q: Request[];
+  done: boolean;
+  last: number;
+}
+
+const MAX_CONFIRMATIONS = 8;
+const MAX_PENDING = 16;
+
+/**
+ * confirmation_mismatch: an `action.requested` whose payloadHash differs from that of the intent's
+ * accepted confirmation (the latest one at or before the request in event time: a user who
+ * re-confirmed a changed payload confirmed the new one). Scope: agent. A request with no accepted
+ * confirmation before it is left to unconfirmed_action. A request is checked once the watermark has
+ * passed it, so a confirmation arriving up to the lateness late counts. One finding per intent.
+ */
+export const confirmationMismatch: Detector<ConfirmationMismatchState, ConfirmationMismatchParams> = {
+  kind: 'confirmation_mismatch',
+  severity: 'critical',
+  defaults: {},
+
+  keyOf(e) {
+    if (e.payloadHash === undefined) return undefined;
+    return e.type === 'confirmation.accepted' || e.type === 'action.requested' ? `i:${e.userId}:${e.intentId}` : undefined;
+  },
+
+  init() {
+    return { userId: '', intentId: '', c: [], q: [], done: false, last: 0 };
+  },
+
+  onEvent(s, e) {
+    s.userId = e.userId;
+    s.intentId = e.intentId ?? '';
+    if (e.ts > s.last) s.last = e.ts;
+    if (s.done) return s;
+    const h = e.payloadHash ?? '';
+    if (e.type === 'confirmation.accepted') {
+      insertEv(s.c, { ...evOf(e), h });
+      if (s.c.length > MAX_CONFIRMATIONS) s.c.shift();
+    } else {
+      insertEv(s.q, { ...evOf(e), h, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+    }
+    return s;
+  },
+
+  nextDue(s) {
+    return s.done ? undefined : s.q[0]?.t;
+  },
+
+  onWatermark(s, watermark, ctx) {
+    while (!s.done && s.q.length > 0 && s.q[0]!.t <= watermark) {
+      const r = s.q.shift()!;
+      let conf: Hashed | undefined;
+      for (const c of s.c) if (c.t <= r.t && (conf === undefined || isBefore(conf, c))) conf = c;
+      if (conf === undefined || conf.h === r.h) continue;
+      s.done = true;
+      s.q = [];
+      emitDetection(
+        ctx,
+        { type: 'agent', id: r.ag },
+        [conf, r],
+        `agent ${r.ag} requested ${r.action} at ${r.vendor} with payload ${r.h}, but user ${s.userId} confirmed ${conf.h} (intent ${s.intentId}); the action is not what the user agreed to`,
+        { observed: 1, threshold: 1 },
+      );
+    }
+    return s;
+  },
+
+  expiresAt(s) {
+    return s.last + INTENT_MEMORY_MS;
+  },
+};
