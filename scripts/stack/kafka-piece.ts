@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureKafkaLibs } from './downloads.ts';
+import type { JavaRuntime } from './java-finder.ts';
+import type { PieceContext } from './piece-context.ts';
+import { isAlive, pollUntil, spawnDetached, stopOnFailure, tailFile } from './process-utils.ts';
+import { StackPieceError } from './stack-errors.ts';
+import type { PieceRecord } from './stack-state.ts';
+
+/**
+ * Apache Kafka 4.x, one KRaft node that is both broker and controller, run from its Maven Central jars.
+ * Data lives in <runtimeDir>/kafka and is formatted anew at each start (a test stack keeps nothing).
+ */
+
+export const KAFKA_PORT = 19092;
+export const KAFKA_CONTROLLER_PORT = 19093;
+const HEAP = ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC'];
+
+/** Fetches the jars (first run), formats the storage, starts the broker and waits until it serves. */
+export async function startKafka(ctx: PieceContext, java: JavaRuntime): Promise<PieceRecord> {
+  const { config } = ctx;
+  const libs = await ensureKafkaLibs({
+    cacheDir: config.cacheDir,
+    version: config.kafkaVersion,
+    pomPath: join(config.repoDir, 'scripts', 'stack', 'kafka', 'pom.xml'),
+    env: config.childEnv,
+    log: ctx.log,
+  });
+  const port = await ctx.claimPort(KAFKA_PORT);
+  const controllerPort = await ctx.claimPort(KAFKA_CONTROLLER_PORT);
+  const home = join(config.runtimeDir, 'kafka');
+  const logPath = join(ctx.logsDir, 'kafka.log');
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(join(home, 'data'), { recursive: true });
+  const props = join(home, 'server.properties');
+  writeFileSync(props, serverProperties(port, controllerPort, join(home, 'data')));
+  const log4j = join(home, 'log4j2.yaml');
+  writeFileSync(log4j, LOG4J2_YAML);
+  writeFileSync(logPath, '');
+  const classpath = ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4j}`];
+
+  ctx.log(`kafka: formatting storage and starting Kafka ${config.kafkaVersion} on 127.0.0.1:${port} (Java ${java.major})`);
+  await formatStorage(java.bin, [...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '--ignore-formatted', '-t', clusterId(), '-c', props], logPath);
+  const pid = spawnDetached(java.bin, [...HEAP, ...classpath, 'kafka.Kafka', props], { logPath, cwd: home, env: config.childEnv });
+  const brokers = `127.0.0.1:${port}`;
+  await stopOnFailure(pid, async () => {
+    await pollUntil(async () => readFileSync(logPath, 'utf8').includes('Kafka Server started'), {
+      timeoutMs: config.startTimeoutMs,
+      intervalMs: 250,
+      abort: () => (isAlive(pid) ? undefined : 'the broker process exited'),
+      onTimeout: (why) => new StackPieceError('kafka', why, { logPath, logTail: tailFile(logPath) }),
+    });
+    await warmUp(brokers, 60_000).catch((e: unknown) => {
+      throw new StackPieceError('kafka', `the broker started but a kafkajs admin call failed: ${(e as Error).message}`, { logPath, logTail: tailFile(logPath), cause: e });
+    });
+  });
+  return {
+    piece: 'kafka',
+    managed: true,
+    address: brokers,
+    pid,
+    ports: { broker: port, controller: controllerPort },
+    logPath,
+    detail: `Kafka ${config.kafkaVersion} (KRaft) on Java ${java.major}`,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** True when a kafkajs admin client can connect and describe the cluster at `brokers`. */
+export async function kafkaHealthy(brokers: string, timeoutMs = 3000): Promise<boolean> {
+  const kafka = new Kafka({
+    clientId: 'vigil-stack-check',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * One admin round trip, then a group-coordinator lookup: that creates __consumer_offsets now, so the
+ * first test's consumer group does not wait for it.
+ */
+async function warmUp(brokers: string, timeoutMs: number): Promise<void> {
+  const kafka = new Kafka({ clientId: 'vigil-stack-warmup', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.describeCluster();
+    // NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS while __consumer_offsets is being created: try again.
+    let lastError: unknown;
+    await pollUntil(
+      async () => {
+        try {
+          await admin.fetchOffsets({ groupId: 'vigil-stack-warmup' });
+          return true;
+        } catch (e) {
+          lastError = e;
+          return false;
+        }
+      },
+      { timeoutMs, intervalMs: 250, onTimeout: () => (lastError instanceof Error ? lastError : new Error('the group coordinator did not become available')) },
+    );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function formatStorage(javaBin: string, args: readonly string[], logPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(javaBin, args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      appendFileSync(logPath, `${stdout}${stderr}`);
+      if (err === null) return resolve();
+      reject(new StackPieceError('kafka', `formatting the storage (kafka.tools.StorageTool) failed: ${err.message.split('\n')[0]}`, { logPath, logTail: tailFile(logPath) }));
+    });
+  });
+}
+
+/** A cluster id as Kafka's Uuid.randomUuid() makes them: 16 random bytes, base64url, not starting with '-'. */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+  return `# Written by scripts/stack/kafka-piece.ts: single-node KRaft for tests and the demo.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${dataDir}
+num.partitions=1
+default.replication.factor=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=24
+`;
+}
+
+const LOG4J2_YAML = `Configuration:
+  name: vigil-stack-kafka
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: org.apache.kafka.clients
+        level: WARN
+      - name: kafka.request.logger
+        level: WARN
+`;
