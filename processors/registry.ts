@@ -6,6 +6,9 @@ import { missingIdempotencyKey } from './missing-idempotency-key/detector.ts';
 import { unconfirmedAction } from './unconfirmed-action/detector.ts';
 import { confirmationMismatch } from './confirmation-mismatch/detector.ts';
 import { missingStepUp } from './missing-step-up/detector.ts';
+import { confirmationFailureSpike } from './confirmation-failure-spike/detector.ts';
+import { vendorFailureRate } from './vendor-failure-rate/detector.ts';
+import { runawayAgent } from './runaway-agent/detector.ts';
 import { scopeViolation } from './scope-violation/detector.ts';
 import { unmaskedPii } from './unmasked-pii/detector.ts';
 
@@ -21,6 +24,9 @@ export const ALL_DETECTORS: readonly Detector<any, any>[] = [
   unconfirmedAction,
   confirmationMismatch,
   missingStepUp,
+  confirmationFailureSpike,
+  vendorFailureRate,
   scopeViolation,
+  runawayAgent,
   unmaskedPii,
 ];

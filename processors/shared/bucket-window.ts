@@ -28,7 +28,7 @@ export interface BucketWindow {
 export interface Bucket {
   /** Index: floor(eventTime / B). */
   i: number;
-  /** Events counted. */
+  /** Events counted toward the total. */
   n: number;
   /** Events of the first kind the rule counts (failures, rejections…). */
   f: number;
@@ -57,6 +57,8 @@ export interface WindowSums {
 
 /** What an event adds to its bucket. */
 export interface WindowInput {
+  /** Counts toward the total (default true). */
+  n?: boolean;
   /** Counts as the first kind (failure…). */
   f?: boolean;
   /** Counts as the second kind (slow…). */
@@ -96,7 +98,7 @@ export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowIn
   const ids = (bucket.ids ??= []);
   if (ids.includes(ev.id)) return false;
   ids.push(ev.id);
-  bucket.n++;
+  if (input.n !== false) bucket.n++;
   if (input.f) bucket.f++;
   if (input.g) bucket.g++;
   if (input.peak !== undefined && (bucket.pk === undefined || input.peak > bucket.pk ||
