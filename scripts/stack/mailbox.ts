@@ -7,8 +7,10 @@ export interface MailMessage {
   /** The .eml file's path. */
   readonly file: string;
   readonly subject: string;
-  /** The From header as text, e.g. `vigil <vigil@localhost>`. */
+  /** The From address, e.g. `vigil@localhost`. */
   readonly from: string;
+  /** The From header as mailparser renders it, e.g. `"vigil" <vigil@localhost>`. */
+  readonly fromText: string;
   /** Every To address. */
   readonly to: readonly string[];
   /** The envelope recipients (RCPT TO), which include Cc and Bcc. */
@@ -46,7 +48,8 @@ export async function readMailbox(mailDir: string): Promise<MailMessage[]> {
     messages.push({
       file,
       subject: parsed.subject ?? '',
-      from: parsed.from?.text ?? '',
+      from: addresses(parsed.from)[0] ?? '',
+      fromText: parsed.from?.text ?? '',
       to: addresses(parsed.to),
       envelopeTo: (headers['x-envelope-to'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       text: parsed.text ?? '',
