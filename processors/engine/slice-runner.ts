@@ -48,8 +48,11 @@ export interface SliceRunnerOptions {
    * the caller can save or delete them. Replay leaves it off to keep memory flat.
    */
   track?: boolean;
-  /** Only these `det:key` slices are run (a conflict re-run); events for others are skipped. */
-  restrictTo?: ReadonlySet<string>;
+  /**
+   * Live mode: whether the slice `<kind>:<key>` runs in this pass (a conflict re-run runs only the
+   * conflicted slices; a retried batch skips the slices it already saved). Default: all.
+   */
+  admit?: (sliceId: string) => boolean;
   /** Width of an expiry bucket in ms of event time (default 60 s). */
   expiryBucketMs?: number;
 }
@@ -75,7 +78,7 @@ export class SliceRunner {
   private readonly expiryOrder = new MinHeap<number>();
   private readonly bucketMs: number;
   private readonly track: boolean;
-  private readonly restrictTo: ReadonlySet<string> | undefined;
+  private readonly admit: ((sliceId: string) => boolean) | undefined;
   private readonly onFinding: (f: Finding, slot: Slot) => void;
   /** Slots changed (track mode only), in first-touch order. */
   readonly touched: Slot[] = [];
@@ -90,7 +93,7 @@ export class SliceRunner {
     this.onFinding = opts.onFinding;
     this.watermark = opts.watermark ?? -Infinity;
     this.track = opts.track ?? false;
-    this.restrictTo = opts.restrictTo;
+    this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
     this.slots = opts.detectors.map(() => new Map());
     this.ctxs = opts.detectors.map((d, i) => this.makeCtx(d, i));
@@ -107,6 +110,8 @@ export class SliceRunner {
     const slot = this.newSlot(l.det, l.key, l.state, l.matchKey);
     slot.version = l.version;
     this.file(slot, d, undefined, false);
+    // Expired by the watermark already: the pure engine would have dropped it by now, so drop it here.
+    if ((slot.expBucket + 1) * this.bucketMs <= this.watermark) this.drop(slot);
     return slot;
   }
 
@@ -122,7 +127,7 @@ export class SliceRunner {
       const d = detectors[i]!;
       const key = d.keyOf(e);
       if (key === undefined) continue;
-      if (this.restrictTo !== undefined && !this.restrictTo.has(sliceId(d.kind, key))) continue;
+      if (this.admit !== undefined && !this.admit(sliceId(d.kind, key))) continue;
       const slot = this.slotFor(i, key, mk);
       const ctx = this.ctxs[i]!;
       ctx.params = rule.params;

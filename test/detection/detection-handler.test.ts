@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ValidEvent } from '../../processors/core/events.ts';
+import { replayAll } from '../../processors/engine/replay-engine.ts';
+import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
+import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
+import { defaultPolicy, parsePolicy } from '../../src/policy/load-policy.ts';
+import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
+import { KeyBuilder } from '../../src/redis/keys.ts';
+import { isRetriable } from '../../src/errors/vigil-error.ts';
+import { randomName } from '../helpers/wait.ts';
+import { ev, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+import { batchCtx, chunks, MemorySink, tally } from './fixtures/live-helpers.ts';
+
+let redis: RedisClient;
+const prefixes: string[] = [];
+const newKeys = () => {
+  const p = randomName('vigil-test-det');
+  prefixes.push(p);
+  return new KeyBuilder(p);
+};
+
+beforeAll(() => {
+  redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-detection-test' });
+});
+afterAll(async () => {
+  for (const p of prefixes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  redis.disconnect();
+});
+
+/** A mixed stream: retry storms on two agents, answered and orphaned actions, out of order within the lateness. */
+function mixedStream(n: number): ValidEvent[] {
+  const out: ValidEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = i * 4_000;
+    const agentId = i % 3 === 0 ? 'shop-helper' : 'travel-assistant';
+    out.push(ev('action.requested', at, { agentId, intentId: `i-${i}`, attempt: 1 + (i % 4 === 0 ? 1 : 0), userId: `u_${i % 5}` }));
+    if (i % 7 !== 3) out.push(ev(i % 5 === 0 ? 'action.failed' : 'action.succeeded', at + 2_500 - (i % 2) * 3_000, { agentId, intentId: `i-${i}`, attempt: 1 + (i % 4 === 0 ? 1 : 0), userId: `u_${i % 5}` }));
+  }
+  return out;
+}
+
+describe('live detection handler (Redis)', () => {
+  it('gives the same findings as the pure engine for the same events split into batches, across restarts', async () => {
+    const events = mixedStream(300);
+    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const expected = replayAll(TEST_DETECTORS, events, policy.rules);
+    // everything but the findings the end of a replay settles (+Infinity): the live watermark never gets there
+    const settledAtEnd = new Set(expected.filter((f) => Date.parse(f.detectedAt) + 300_000 > events.at(-1)!.ts - 5_000 - 4_000).map((f) => f.findingId));
+    const keys = newKeys();
+    const sink = new MemorySink();
+    let i = 0;
+    for (const batch of chunks(events, 17)) {
+      // a new handler every few batches: a restart, or another instance taking over the partition
+      const handler = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink });
+      await handler.handle(batch, batchCtx(i++ % 3));
+    }
+    expect(expected.length).toBeGreaterThan(10);
+    const want = expected.filter((f) => !settledAtEnd.has(f.findingId)).sort((a, b) => a.findingId.localeCompare(b.findingId));
+    const got = sink.sorted().filter((f) => !settledAtEnd.has(f.findingId));
+    expect(got).toEqual(want);
+    expect(sink.byId.size).toBeLessThanOrEqual(expected.length);
+    expect(Number(await redis.get(keys.detectorWatermark()))).toBe(events.reduce((m, e) => Math.max(m, e.ts), 0) - 5_000);
+  });
+
+  it('settles a pending decision on another instance once the watermark passes it', async () => {
+    const keys = newKeys();
+    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const sinkA = new MemorySink();
+    const sinkB = new MemorySink();
+    const req = ev('action.requested', 0, { intentId: 'i-lonely' });
+    const a = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: sinkA });
+    await a.handle([req], batchCtx());
+    const timers = await Promise.all(Array.from({ length: DETECTOR_STATE_BUCKETS }, (_, b) => redis.zrange(keys.detectorTimers(b), 0, -1, 'WITHSCORES')));
+    expect(timers.flat()).toEqual([`orphaned_action:intent:u_1:i-lonely:1`, String(req.ts + 300_000)]);
+    const b = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: sinkB });
+    await b.handle([ev('intent.parsed', 304_000, { intentId: 'i-other' })], batchCtx());
+    expect(sinkB.byId.size).toBe(0);
+    await b.handle([ev('intent.parsed', 305_000, { intentId: 'i-other' })], batchCtx());
+    expect([...sinkB.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+    expect((await Promise.all(Array.from({ length: DETECTOR_STATE_BUCKETS }, (_, i) => redis.zcard(keys.detectorTimers(i))))).every((n) => n === 0)).toBe(true);
+  });
+
+  it('two handlers racing on one agent slice lose no update', async () => {
+    const keys = newKeys();
+    const policy = defaultPolicy({ detectors: [tally] });
+    const sink = new MemorySink();
+    const h1 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const h2 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const events = Array.from({ length: 400 }, (_, i) => ev('intent.parsed', i, { agentId: 'racer', intentId: `i-${i}` }));
+    const batches = chunks(events, 10);
+    // each instance handles its partition's batches one after another, both at once on the same slice
+    const run = async (h: typeof h1, partition: number) => {
+      for (let i = partition; i < batches.length; i += 2) await h.handle(batches[i]!, batchCtx(partition));
+    };
+    await Promise.all([run(h1, 0), run(h2, 1)]);
+    const slice = await redis.hgetall(keys.detectorSlice(bucketOf('runaway_agent', 'agent:racer'), 'runaway_agent', 'agent:racer'));
+    expect(JSON.parse(slice.s!)).toEqual({ n: 400 });
+    expect(Number(slice.v)).toBe(40);
+    expect(h1.stats.conflicts + h2.stats.conflicts).toBeGreaterThan(0);
+  });
+
+  it('a retried batch is idempotent: saved slices are not applied twice and their findings are re-sent', async () => {
+    const keys = newKeys();
+    const detectors = [tally, ...TEST_DETECTORS];
+    const policy = defaultPolicy({ detectors });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+    const retries = [0, 1, 2].map((i) => ev('action.requested', i * 1000, { attempt: 2, intentId: `i-r${i}`, agentId: 'retrier' }));
+    const ctx = batchCtx();
+    sink.failNext = 1;
+    const err = await h.handle(retries, ctx).catch((e: unknown) => e);
+    expect(isRetriable(err)).toBe(true);
+    expect(sink.byId.size).toBe(0);
+    await h.handle(retries, ctx);
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    expect(h.stats.replayedSlices).toBeGreaterThan(0);
+    const slice = await redis.hgetall(keys.detectorSlice(bucketOf('runaway_agent', 'agent:retrier'), 'runaway_agent', 'agent:retrier'));
+    expect(JSON.parse(slice.s!)).toEqual({ n: 3 });
+  });
+
+  it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
+    const keys = newKeys();
+    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const h = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: new MemorySink() });
+    await h.handle([ev('action.requested', 0, { attempt: 2, agentId: 'ttl-agent', intentId: 'i-ttl' })], batchCtx());
+    const key = keys.detectorSlice(bucketOf('retry_spike', 'agent:ttl-agent'), 'retry_spike', 'agent:ttl-agent');
+    const ttl = await redis.pttl(key);
+    // expiresAt = ts + 60 s; watermark = ts − 5 s: 65 s of event time left, + lateness + 60 s slack
+    expect(ttl).toBeGreaterThan(125_000);
+    expect(ttl).toBeLessThanOrEqual(130_000);
+    // a later event on the expired slice starts it afresh, as in the pure engine
+    await h.handle([ev('action.requested', 10 * 60_000, { attempt: 2, agentId: 'ttl-agent', intentId: 'i-ttl2' })], batchCtx());
+    expect(JSON.parse((await redis.hget(key, 's'))!).hits).toHaveLength(1);
+  });
+
+  it('deletes a slice whose timer settles and that expires in the same batch', async () => {
+    const keys = newKeys();
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy: defaultPolicy({ detectors: TEST_DETECTORS }), detectors: TEST_DETECTORS, sink });
+    const req = ev('action.requested', 0, { intentId: 'i-gone', agentId: 'del-agent' });
+    await h.handle([req], batchCtx());
+    const id = 'intent:u_1:i-gone:1';
+    const key = keys.detectorSlice(bucketOf('orphaned_action', id), 'orphaned_action', id);
+    expect(await redis.exists(key)).toBe(1);
+    await h.handle([ev('intent.parsed', 20 * 60_000, { agentId: 'other' })], batchCtx());
+    expect(await redis.exists(key)).toBe(0);
+    expect([...sink.byId.values()].map((f) => f.eventIds)).toEqual([[req.eventId]]);
+  });
+
+  it('runs by the policy: shadow and policyVersion on the findings', async () => {
+    const keys = newKeys();
+    const policy = parsePolicy('detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy: { current: () => policy }, detectors: TEST_DETECTORS, sink });
+    await h.handle([0, 1].map((i) => ev('action.requested', i, { attempt: 2, intentId: `i-p${i}`, agentId: 'pol' })), batchCtx());
+    expect([...sink.byId.values()].map((f) => [f.kind, f.shadow, f.policyVersion])).toEqual([['retry_spike', true, policy.version]]);
+  });
+});
+
+function bucketOf(kind: string, key: string): number {
+  let h = 0x811c9dc5;
+  const s = kind + ':' + key;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % DETECTOR_STATE_BUCKETS;
+}

@@ -1,0 +1,82 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { replayAll } from '../../processors/engine/replay-engine.ts';
+import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
+import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
+import { isRetriable } from '../../src/errors/vigil-error.ts';
+import type { BatchContext } from '../../src/ingest/batch-handler.ts';
+import { defaultPolicy } from '../../src/policy/load-policy.ts';
+import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
+import { KeyBuilder } from '../../src/redis/keys.ts';
+import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
+import { batchCtx, MemorySink, tally } from './fixtures/live-helpers.ts';
+import { ev, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-outage-'));
+let child: ChildProcess | undefined;
+let client: RedisClient | undefined;
+const persistent = ['--appendonly', 'yes', '--appendfsync', 'always'];
+
+async function kill(): Promise<void> {
+  const c = child;
+  child = undefined;
+  if (!c || c.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill('SIGKILL');
+  });
+}
+
+afterAll(async () => {
+  client?.disconnect();
+  await kill();
+  removeDir(dir);
+});
+
+describe('live detection handler during a Redis outage', () => {
+  it('fails the batch with a retriable error while Redis is down, then succeeds with nothing lost', async () => {
+    const port = await freePort();
+    child = await spawnRedis(port, dir, persistent);
+    client = connectRedis({ url: `redis://127.0.0.1:${port}`, connectionName: 'vigil-outage-test' });
+    client.on('error', () => {}); // refused connections while it is down are expected
+    const detectors = [tally, ...TEST_DETECTORS];
+    const policy = defaultPolicy({ detectors });
+    const sink = new MemorySink();
+    const keys = new KeyBuilder('vigil-outage');
+    const handler = createDetectionHandler({ redis: client, keys, policy, detectors, sink, commandTimeoutMs: 1000 });
+
+    const retry = (i: number) => ev('action.requested', i * 1000, { attempt: 2, agentId: 'outage-agent', intentId: `i-o${i}` });
+    const before = [retry(0), retry(1)];
+    const during = [retry(2), retry(3), ev('intent.parsed', 400_000, { agentId: 'outage-agent' })];
+    await handler.handle(before, batchCtx());
+
+    await kill();
+    const ctx: BatchContext = batchCtx();
+    const err = await handler.handle(during, ctx).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DetectionStoreError);
+    expect(isRetriable(err)).toBe(true);
+    expect(String((err as Error).message)).toMatch(/Redis/);
+
+    child = await spawnRedis(port, dir, persistent);
+    // ingest retries the same batch until it succeeds
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await handler.handle(during, ctx);
+        break;
+      } catch (e) {
+        if (!isRetriable(e) || attempt > 50) throw e;
+        await sleep(200);
+      }
+    }
+    const all = [...before, ...during];
+    const expected = replayAll(detectors, all, policy.rules).filter((f) => f.kind !== 'orphaned_action' || f.eventIds[0] !== during[2]!.eventId);
+    expect(sink.sorted()).toEqual(expected.sort((a, b) => a.findingId.localeCompare(b.findingId)));
+    expect(sink.sorted().map((f) => f.kind).sort()).toEqual(['orphaned_action', 'orphaned_action', 'orphaned_action', 'orphaned_action', 'retry_spike']);
+    const tallyKey = (await client.keys('vigil-outage:ds:*:runaway_agent:agent:outage-agent'))[0]!;
+    expect(JSON.parse((await client.hget(tallyKey, 's'))!)).toEqual({ n: 5 });
+  });
+});
