@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isBreakerError } from '../breakers/errors.ts';
+import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
+import { breakerView } from '../breakers/view.ts';
+import type { CheckQuery } from '../client/breaker-client.ts';
+import { HttpError, readJson, requireAdmin, sendJson, type HttpDeps } from './http-server.ts';
+
+const CHECK_PARAMS = ['vendor', 'agent', 'user', 'action'] as const;
+
+function onlyParams(url: URL, allowed: readonly string[]): void {
+  for (const k of new Set(url.searchParams.keys())) {
+    if (!allowed.includes(k)) throw new HttpError(400, `unknown query parameter "${k}" (known: ${allowed.join(', ') || 'none'})`);
+    if (url.searchParams.getAll(k).length > 1) throw new HttpError(400, `query parameter "${k}" is given more than once`);
+  }
+}
+
+function segment(s: string, what: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, `${what} is not valid URL encoding: ${s}`);
+  }
+}
+
+function method(req: IncomingMessage, m: string): void {
+  if (req.method !== m) throw new HttpError(405, `use ${m}`, { allow: m });
+}
+
+/**
+ * The /v1/breakers routes. Returns false when the path is not one of them.
+ *   GET  /v1/breakers?scope=&state=            list (filters optional)
+ *   GET  /v1/breakers/check?vendor=&agent=&user=&action=
+ *   GET  /v1/breakers/{scope}/{id}             one breaker
+ *   POST /v1/breakers/{scope}/{id}/force-open|force-close|reset   {actor, reason, ttlSeconds}; bearer admin token
+ */
+export async function handleBreakerRoute(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps): Promise<boolean> {
+  const parts = url.pathname.split('/').filter((p, i) => i > 0 || p !== '');
+  if (parts[0] !== 'v1' || parts[1] !== 'breakers') return false;
+  const rest = parts.slice(2);
+  if (rest.length === 0) {
+    method(req, 'GET');
+    onlyParams(url, ['scope', 'state']);
+    const f = checkListFilter(url.searchParams.get('scope') ?? undefined, url.searchParams.get('state') ?? undefined);
+    if (!f.ok) throw new HttpError(400, f.error);
+    const [list, now] = await Promise.all([deps.store.list(f.value), deps.store.now()]);
+    sendJson(res, 200, { breakers: list.map((b) => breakerView(b, now)) });
+    return true;
+  }
+  if (rest.length === 1 && rest[0] === 'check') {
+    method(req, 'GET');
+    onlyParams(url, CHECK_PARAMS);
+    const q: CheckQuery = {};
+    for (const k of CHECK_PARAMS) {
+      const v = url.searchParams.get(k);
+      if (v === null) continue;
+      if (v === '') throw new HttpError(400, `${k} is empty: give an id or leave the parameter out`);
+      q[k] = v;
+    }
+    try {
+      sendJson(res, 200, await deps.checker.check(q));
+    } catch (e) {
+      if (isBreakerError(e) && e.code === 'invalid_argument') throw new HttpError(400, e.message.replace(/^check on [^:]+:[^:]*: /, ''));
+      throw e;
+    }
+    return true;
+  }
+  if (rest.length === 2 || rest.length === 3) {
+    const ref = checkBreakerRef(segment(rest[0]!, 'scope'), segment(rest[1]!, 'id'));
+    if (rest.length === 2) {
+      method(req, 'GET');
+      onlyParams(url, []);
+      if (!ref.ok) throw new HttpError(400, ref.error);
+      const [b, now] = await Promise.all([deps.store.get(ref.value.scope, ref.value.id), deps.store.now()]);
+      if (!b) throw new HttpError(404, `no breaker ${ref.value.scope}/${ref.value.id} (it has never tripped or been forced: it is closed)`);
+      sendJson(res, 200, breakerView(b, now));
+      return true;
+    }
+    const action = rest[2] as OperatorAction;
+    if (!(OPERATOR_ACTIONS as readonly string[]).includes(action)) throw new HttpError(404, `no route ${req.method} ${url.pathname} (actions: ${OPERATOR_ACTIONS.join(', ')})`);
+    method(req, 'POST');
+    requireAdmin(req, deps.adminToken);
+    onlyParams(url, []);
+    if (!ref.ok) throw new HttpError(400, ref.error);
+    const body = checkOperatorRequest(action, await readJson(req));
+    if (!body.ok) throw new HttpError(400, body.error);
+    const { scope, id } = ref.value;
+    const { actor, reason, ttlSeconds } = body.value;
+    try {
+      const r = action === 'reset'
+        ? await deps.store.reset(scope, id, actor, reason)
+        : await deps.store.force(scope, id, { mode: action === 'force-open' ? 'forced_open' : 'forced_closed', actor, note: reason, ttlMs: ttlSeconds! * 1000 });
+      const b = await deps.store.get(scope, id);
+      sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions });
+    } catch (e) {
+      if (isBreakerError(e) && e.code === 'not_found') throw new HttpError(404, `no breaker ${scope}/${id} to reset (it is closed)`);
+      throw e;
+    }
+    return true;
+  }
+  return false;
+}
