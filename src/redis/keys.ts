@@ -21,7 +21,23 @@ export class KeyBuilder {
   }
 
   // ── detector state (processors' Redis store) ──────────────────────────────
-  // (added by the detector store)
+  // A slice lives in one of DETECTOR_STATE_BUCKETS hash tags `{ds:<n>}` (n from a hash of kind and key),
+  // next to its bucket's timer set, so the one script that saves a slice touches one slot and the state
+  // still spreads over a Redis Cluster.
+  /** One detector's state slice: a hash {v: version, s: state JSON, k: rule match key, m: batch marks}. */
+  detectorSlice(bucket: number, kind: string, key: string): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:${kind}:${key}`;
+  }
+
+  /** Sorted set of the bucket's slices with a pending decision: member `<kind>:<key>`, score its due event time. */
+  detectorTimers(bucket: number): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:~timers`;
+  }
+
+  /** The event-time watermark every monitor instance shares (ms, only ever moves forward). */
+  detectorWatermark(): string {
+    return `${this.prefix}:ds:{ds:wm}:watermark`;
+  }
 
   // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
   /** The hash holding one breaker's state: `<prefix>:brk:{<scope>:<id>}:state`. */

@@ -77,7 +77,7 @@ describe('live detection handler (Redis)', () => {
     const req = ev('action.requested', 0, { intentId: 'i-lonely' });
     const a = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: sinkA });
     await a.handle([req], batchCtx());
-    const timers = await Promise.all(Array.from({ length: DETECTOR_STATE_BUCKETS }, (_, b) => redis.zrange(keys.detectorTimers(b), 0, -1, 'WITHSCORES')));
+    const timers = await Promise.all(Array.from({ length: DETECTOR_STATE_BUCKETS }, (_, b) => redis.zrangebyscore(keys.detectorTimers(b), '-inf', '+inf', 'WITHSCORES')));
     expect(timers.flat()).toEqual([`orphaned_action:intent:u_1:i-lonely:1`, String(req.ts + 300_000)]);
     const b = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: sinkB });
     await b.handle([ev('intent.parsed', 304_000, { intentId: 'i-other' })], batchCtx());
