@@ -8,8 +8,11 @@ import { confirmationMismatch } from './confirmation-mismatch/detector.ts';
 import { missingStepUp } from './missing-step-up/detector.ts';
 import { confirmationFailureSpike } from './confirmation-failure-spike/detector.ts';
 import { vendorFailureRate } from './vendor-failure-rate/detector.ts';
-import { runawayAgent } from './runaway-agent/detector.ts';
 import { scopeViolation } from './scope-violation/detector.ts';
+import { actionAfterConsentRevoked } from './action-after-consent-revoked/detector.ts';
+import { runawayAgent } from './runaway-agent/detector.ts';
+import { orphanedAction } from './orphaned-action/detector.ts';
+import { compensationFailed } from './compensation-failed/detector.ts';
 import { unmaskedPii } from './unmasked-pii/detector.ts';
 
 /**
@@ -27,6 +30,9 @@ export const ALL_DETECTORS: readonly Detector<any, any>[] = [
   confirmationFailureSpike,
   vendorFailureRate,
   scopeViolation,
+  actionAfterConsentRevoked,
   runawayAgent,
+  orphanedAction,
+  compensationFailed,
   unmaskedPii,
 ];

@@ -1,0 +1,100 @@
+import type { Detector } from '../core/detector.ts';
+import { emitDetection, evOf, formatDuration, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+
+/**
+ * action_after_consent_revoked parameters.
+ * - `revocationMemoryMs`: how long (event time) a revocation with no later grant is remembered.
+ */
+export interface ActionAfterConsentRevokedParams {
+  [k: string]: number;
+  revocationMemoryMs: number;
+}
+
+interface ConsentChange extends Ev {
+  revoked: boolean;
+}
+
+interface Request extends Ev {
+  ag: string;
+  action: string;
+  vendor: string;
+}
+
+/** Slice `u:<userId>`: the user's consent changes and the requests to check. */
+export interface ActionAfterConsentRevokedState {
+  userId: string;
+  /** Consent changes (the latest few), sorted. */
+  c: ConsentChange[];
+  /** Requests waiting for the watermark, sorted. */
+  q: Request[];
+  /** Revocations already reported (one finding per revocation). */
+  rep: string[];
+  last: number;
+  memory: number;
+}
+
+const MAX_CHANGES = 8;
+const MAX_PENDING = 32;
+
+/**
+ * action_after_consent_revoked: an `action.requested` for a user after `consent.revoked` and before a
+ * later `consent.granted` (in event time; a change at the request's very millisecond counts as before
+ * it). Scope: user. Each request is checked once the watermark has passed it, so a revocation that
+ * arrives up to the lateness late counts. One finding per revocation: its first request.
+ */
+export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = {
+  kind: 'action_after_consent_revoked',
+  severity: 'critical',
+  defaults: { revocationMemoryMs: 90 * 86_400_000 },
+
+  keyOf(e) {
+    return e.type === 'action.requested' || e.type === 'consent.revoked' || e.type === 'consent.granted' ? `u:${e.userId}` : undefined;
+  },
+
+  init() {
+    return { userId: '', c: [], q: [], rep: [], last: 0, memory: 0 };
+  },
+
+  onEvent(s, e, ctx) {
+    s.userId = e.userId;
+    s.memory = ctx.params.revocationMemoryMs;
+    if (e.ts > s.last) s.last = e.ts;
+    if (e.type === 'action.requested') {
+      insertEv(s.q, { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+    } else {
+      insertEv(s.c, { ...evOf(e), revoked: e.type === 'consent.revoked' });
+      if (s.c.length > MAX_CHANGES) s.c.shift();
+    }
+    return s;
+  },
+
+  nextDue(s) {
+    return s.q[0]?.t;
+  },
+
+  onWatermark(s, watermark, ctx) {
+    while (s.q.length > 0 && s.q[0]!.t <= watermark) {
+      const r = s.q.shift()!;
+      let latest: ConsentChange | undefined;
+      for (const c of s.c) if (c.t <= r.t && (latest === undefined || isBefore(latest, c))) latest = c;
+      if (latest === undefined || !latest.revoked || s.rep.includes(latest.id)) continue;
+      s.rep.push(latest.id);
+      if (s.rep.length > MAX_CHANGES) s.rep.shift();
+      emitDetection(
+        ctx,
+        { type: 'user', id: s.userId },
+        [latest, r],
+        `user ${s.userId}: agent ${r.ag} requested ${r.action} at ${r.vendor} ${formatDuration(r.t - latest.t)} after the user revoked consent (${new Date(latest.t).toISOString()}, not granted since); it must not proceed`,
+        { observed: 1, threshold: 1, sinceRevokeMs: r.t - latest.t },
+      );
+    }
+    return s;
+  },
+
+  expiresAt(s) {
+    const latest = s.c[s.c.length - 1];
+    const pending = s.q[s.q.length - 1]?.t ?? 0;
+    if (latest !== undefined && latest.revoked) return Math.max(pending, latest.t + s.memory);
+    return Math.max(pending, latest?.t ?? 0);
+  },
+};

@@ -1,0 +1,106 @@
+import type { Detector } from '../core/detector.ts';
+import { emitDetection, evOf, formatDuration, insertEv, type Ev } from '../shared/evidence.ts';
+import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+
+/**
+ * orphaned_action parameters.
+ * - `timeoutMs`: a request with no outcome for its intent and attempt within this long is orphaned.
+ */
+export interface OrphanedActionParams {
+  [k: string]: number;
+  timeoutMs: number;
+}
+
+interface Request extends Ev {
+  a: number;
+  ag: string;
+  action: string;
+  vendor: string;
+  /** Event time by which its outcome must have happened. */
+  due: number;
+}
+
+/** Slice `i:<userId>:<intentId>`: the intent's requests waiting for an outcome. */
+export interface OrphanedActionState {
+  userId: string;
+  intentId: string;
+  /** Requests not yet settled, sorted. */
+  q: Request[];
+  /** Outcomes seen: [attempt (0: not given), event time] (the latest few). */
+  o: [number, number][];
+  done: boolean;
+  last: number;
+}
+
+const MAX_PENDING = 16;
+const MAX_OUTCOMES = 32;
+
+/**
+ * orphaned_action: an `action.requested` gets no `action.succeeded` or `action.failed` for the same
+ * intent and attempt within timeoutMs (in event time). Decided when the watermark passes the
+ * deadline. Scope: vendor. One finding per intent (its first orphaned attempt).
+ */
+export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams> = {
+  kind: 'orphaned_action',
+  severity: 'warning',
+  defaults: { timeoutMs: 300_000 },
+
+  keyOf(e) {
+    return e.type === 'action.requested' || e.type === 'action.succeeded' || e.type === 'action.failed' ? `i:${e.userId}:${e.intentId}` : undefined;
+  },
+
+  init() {
+    return { userId: '', intentId: '', q: [], o: [], done: false, last: 0 };
+  },
+
+  onEvent(s, e, ctx) {
+    s.userId = e.userId;
+    s.intentId = e.intentId ?? '';
+    if (e.ts > s.last) s.last = e.ts;
+    if (s.done) return s;
+    // An outcome without an attempt answers whichever attempt of the intent (0 stands for any).
+    const a = e.attempt ?? (e.type === 'action.requested' ? 1 : 0);
+    if (e.type === 'action.requested') {
+      insertEv(s.q, { ...evOf(e), a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due: e.ts + ctx.params.timeoutMs }, MAX_PENDING);
+    } else if (!s.o.some(([x, t]) => x === a && t === e.ts)) {
+      s.o.push([a, e.ts]);
+      if (s.o.length > MAX_OUTCOMES) s.o.shift();
+    }
+    return s;
+  },
+
+  nextDue(s) {
+    if (s.done) return undefined;
+    let due: number | undefined;
+    for (const r of s.q) if (due === undefined || r.due < due) due = r.due;
+    return due;
+  },
+
+  onWatermark(s, watermark, ctx) {
+    if (s.done) return s;
+    // Requests in event-time order: the first orphaned one is the finding.
+    for (let i = 0; i < s.q.length; i++) {
+      const r = s.q[i]!;
+      if (r.due > watermark) continue;
+      s.q.splice(i--, 1);
+      if (s.o.some(([a, t]) => (a === r.a || a === 0) && t <= r.due)) continue;
+      s.done = true;
+      s.q = [];
+      emitDetection(
+        ctx,
+        { type: 'vendor', id: r.vendor },
+        [r],
+        `vendor ${r.vendor}: ${r.action} requested by agent ${r.ag} (user ${s.userId}, intent ${s.intentId}, attempt ${r.a}) got no success or failure within ${formatDuration(r.due - r.t)}; it may have happened without the agent knowing`,
+        { observed: 0, threshold: 1, windowMs: r.due - r.t, attempt: r.a },
+      );
+      break;
+    }
+    return s;
+  },
+
+  expiresAt(s) {
+    let exp = s.last + (s.done ? INTENT_MEMORY_MS : 0);
+    for (const r of s.q) if (r.due > exp) exp = r.due;
+    return exp;
+  },
+};
