@@ -1,76 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
-import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { BreakerModel } from '../../src/breakers/model.ts';
-import { breakerToHash, type BreakerScope } from '../../src/breakers/state.ts';
-import { isBreakerError } from '../../src/breakers/errors.ts';
-import type { OpResult } from '../../src/breakers/machine.ts';
-import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';
-import { opsArbitrary, type Op, BREAKERS } from './ops.ts';
-
-/**
- * The Lua scripts against the TypeScript reference model: random operation sequences, same results,
- * same stored hashes. Time is controlled by the scripts' test-only ARGV[1] clock override (a virtual
- * clock that the `advance` operation moves), so cool-downs, trial deadlines and override expiry are
- * exercised without waiting.
- */
-export async function runOps(redis: RedisClient, ops: Op[], start: number): Promise<void> {
-  const keys = uniqueKeys('prop');
-  let now = start;
-  const store = new BreakerStore({ redis, keys, clock: () => now });
-  const model = new BreakerModel();
-  try {
-    for (const [i, op] of ops.entries()) {
-      if (op.op === 'advance') {
-        now += op.ms;
-        continue;
-      }
-      const [scope, id] = BREAKERS[op.b]! as [BreakerScope, string];
-      let lua: OpResult | 'not_found';
-      let ref: OpResult | 'not_found';
-      switch (op.op) {
-        case 'trip': {
-          const args = { findingId: op.finding, reason: sampleReason(op.finding), settings: op.settings };
-          lua = await store.trip(scope, id, args);
-          ref = model.trip(scope, id, now, args);
-          break;
-        }
-        case 'take':
-          lua = await store.takePermit(scope, id);
-          ref = model.takePermit(scope, id, now);
-          break;
-        case 'report':
-          lua = await store.reportTrial(scope, id, op.success);
-          ref = model.reportTrial(scope, id, now, op.success);
-          break;
-        case 'force': {
-          const a = { mode: op.mode, actor: 'ops@example', note: 'maintenance', ttlMs: op.ttlMs };
-          lua = await store.force(scope, id, a);
-          ref = model.force(scope, id, now, a);
-          break;
-        }
-        case 'reset':
-          lua = await store.reset(scope, id, 'ops@example', 'fixed').catch((e) => {
-            if (isBreakerError(e) && e.code === 'not_found') return 'not_found' as const;
-            throw e;
-          });
-          ref = model.reset(scope, id, now, 'ops@example', 'fixed') ?? 'not_found';
-          break;
-      }
-      expect(lua, `op #${i} ${JSON.stringify(op)}`).toEqual(ref);
-    }
-    for (const [scope, id] of BREAKERS as unknown as [BreakerScope, string][]) {
-      const h = await redis.hgetall(keys.breakerState(scope, id));
-      const m = model.get(scope, id);
-      const expected = m ? breakerToHash(m) : {};
-      const parse = (x: Record<string, string>) => ({ ...x, ...(x.reason ? { reason: JSON.parse(x.reason) } : {}) });
-      expect(parse(h), `final hash of ${scope}:${id}`).toEqual(parse(expected));
-    }
-  } finally {
-    await cleanup(redis, keys);
-  }
-}
+import { TEST_REDIS_URL } from './helpers.ts';
+import { opsArbitrary } from './ops.ts';
+import { runOps } from './run-ops.ts';
 
 describe('breaker Lua scripts vs reference model (single Redis)', () => {
   let redis: RedisClient;
