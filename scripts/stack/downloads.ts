@@ -18,7 +18,13 @@ function runMaven(piece: PieceName, args: readonly string[], env: NodeJS.Process
         if (err === null) return resolve();
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? 'Maven (mvn) is not installed or not on PATH' : `mvn ${args[0]} failed (exit ${String(code)})`;
-        reject(new StackPieceError(piece, why, { logTail: `${stdout}\n${stderr}`.trim().split('\n').slice(-20).join('\n'), cause: err }));
+        const output = `${stdout}\n${stderr}`
+          .replace(/\u001b?\[[0-9;]*m/g, '')
+          .split('\n')
+          .filter((l) => l.trim() !== '' && l.trim() !== '[ERROR]')
+          .slice(-12)
+          .join('\n');
+        reject(new StackPieceError(piece, why, { logTail: output, cause: err }));
       });
     });
   const next = mavenQueue.then(run, run);

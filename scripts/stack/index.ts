@@ -194,7 +194,14 @@ async function reuseOrStart(ctx: PieceContext, piece: PieceName, rec: PieceRecor
     ctx.log(`${piece}: pid ${rec.pid} runs but does not answer at ${rec.address}; restarting it`);
     await stopProcess(rec.pid, 15_000);
   }
-  return start();
+  return timed(ctx, piece, start);
+}
+
+async function timed(ctx: PieceContext, piece: PieceName, start: () => Promise<PieceRecord>): Promise<PieceRecord> {
+  const t0 = Date.now();
+  const rec = await start();
+  ctx.log(`${piece}: ready at ${rec.address} (pid ${String(rec.pid)}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return rec;
 }
 
 /** A piece given by an env override: checked, not started (and a process of ours from before is stopped). */
@@ -245,7 +252,7 @@ async function ensureRedis(ctx: PieceContext, rec: PieceRecord | undefined): Pro
     ctx.log(`redis: using the Redis at ${DEFAULT_REDIS_URL}`);
     return { piece: 'redis', managed: false, address: DEFAULT_REDIS_URL, detail: 'the machine\'s Redis (default address)' };
   }
-  return startRedis(ctx);
+  return timed(ctx, 'redis', () => startRedis(ctx));
 }
 
 async function ensureSmtp(ctx: PieceContext, rec: PieceRecord | undefined): Promise<PieceRecord> {

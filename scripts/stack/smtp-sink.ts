@@ -13,7 +13,13 @@ import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, 'mail-dir': { type: 'string' }, host: { type: 'string', default: '127.0.0.1' } },
+  options: {
+    port: { type: 'string' },
+    'mail-dir': { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    // docker-compose.yml only: inside a container the port must be reachable through Docker's mapping.
+    'in-container': { type: 'boolean', default: false },
+  },
 });
 const port = Number(values.port);
 const mailDir = values['mail-dir'];
@@ -21,8 +27,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535 || mailDir === undefined
   console.error(`smtp-sink: usage: smtp-sink.ts --port <1-65535> --mail-dir <dir> (got port "${values.port ?? ''}", mail-dir "${mailDir ?? ''}")`);
   process.exit(2);
 }
-if (values.host !== '127.0.0.1' && values.host !== 'localhost' && values.host !== '::1') {
-  console.error(`smtp-sink: --host must be a loopback address, got "${values.host}"`);
+if (!values['in-container'] && values.host !== '127.0.0.1' && values.host !== 'localhost' && values.host !== '::1') {
+  console.error(`smtp-sink: --host must be a loopback address (no auth, no TLS), got "${values.host}"`);
   process.exit(2);
 }
 mkdirSync(mailDir, { recursive: true });

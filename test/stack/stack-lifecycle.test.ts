@@ -62,7 +62,7 @@ describe('stack lifecycle', () => {
   it('overrides are used as they are; down stops what this stack started (the sink) and removes its runtime dir', async () => {
     const e = stackEndpoints();
     const runtimeDir = join(scratch, 'own');
-    const env = { ...process.env, VIGIL_STACK_DIR: runtimeDir, KAFKA_BROKERS: e.kafkaBrokers, SCHEMA_REGISTRY_URL: e.schemaRegistryUrl };
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_STACK_DIR: runtimeDir, KAFKA_BROKERS: e.kafkaBrokers, SCHEMA_REGISTRY_URL: e.schemaRegistryUrl };
     delete env['SMTP_URL'];
     const own = await ensureStack({ quiet: true, env });
     expect(own.kafkaBrokers).toBe(e.kafkaBrokers);
