@@ -59,7 +59,7 @@ export async function produceCommand(argv: string[], io: CommandIo): Promise<num
     const fields = (avroSchema('agent-action').fields as { name: string }[]).map((f) => f.name);
     avro = { registry: schemas.registry, schemaId: schemas.ids['agent-action']!, fields };
   }
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
   const started = Date.now();

@@ -62,7 +62,7 @@ export class IngestService {
   }
 
   async start(): Promise<void> {
-    this.producer = this.deps.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.deps.kafka.producer({ allowAutoTopicCreation: false });
     await this.producer.connect();
     await this.startConsumer();
     this.watchdog.start();

@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { quietKnownKafkajsWarnings } from './quiet-known-warnings.ts';
 
 /** Maps kafkajs's internal log lines onto vigil's logger (kafkajs is chatty at info: keep it at warn). */
 function logCreator(logger: Logger) {
@@ -15,6 +16,7 @@ function logCreator(logger: Logger) {
 
 /** The kafkajs client for vigil's brokers. */
 export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
+  quietKnownKafkajsWarnings();
   return new Kafka({
     clientId: config.kafka.clientId + clientIdSuffix,
     brokers: [...config.kafka.brokers],

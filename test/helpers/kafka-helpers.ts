@@ -1,8 +1,10 @@
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import type { Config } from '../../src/config/config.ts';
 import { ensureTopics } from '../../src/kafka/topics.ts';
+import { quietKnownKafkajsWarnings } from '../../src/kafka/quiet-known-warnings.ts';
 
 export function testKafka(config: Config): Kafka {
+  quietKnownKafkajsWarnings();
   return new Kafka({ clientId: 'vigil-test', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
 }
 
