@@ -80,6 +80,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   const redis: Redis | Cluster = opts.redis ?? makeRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.cluster ?? false, timeoutMs);
   registerScripts(redis);
   const isCluster = 'isCluster' in redis && redis.isCluster === true;
+  const autoPipelined = (redis as Redis).options?.enableAutoPipelining === true || (redis as Cluster).options?.enableAutoPipelining === true;
   const cache = opts.cache ? new CheckCache(opts.cacheTtlMs ?? 5000) : undefined;
   const stats = { checks: 0, cacheHits: 0, redisReads: 0, degraded: 0, permitsTaken: 0 };
   /** Redis time minus local time, measured at each read (cached answers use local time plus this). */
@@ -136,7 +137,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     const before = Date.now();
     let time: [string, string];
     let replies: (string | null)[][];
-    if (!isCluster) {
+    if (!isCluster && !autoPipelined) {
       const p = (redis as Redis).pipeline();
       p.time();
       for (const k of keyList) p.hmget(k, ...CHECK_FIELDS);
@@ -145,7 +146,8 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       time = res[0]![1] as [string, string];
       replies = res.slice(1).map(([, v]) => v as (string | null)[]);
     } else {
-      // Different breakers live in different slots: the reads go to their masters at once (one round trip).
+      // Auto-pipelined (one write for every command issued in this tick) or, on a cluster, sent to each
+      // breaker's master at once: one round trip either way.
       const [t, ...r] = await Promise.all([redis.time(), ...keyList.map((k) => redis.hmget(k, ...CHECK_FIELDS))]);
       time = t as unknown as [string, string];
       replies = r as (string | null)[][];
@@ -237,6 +239,8 @@ function makeRedis(url: string, cluster: boolean, timeoutMs: number): Redis | Cl
   const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
   const options = {
     connectionName: 'vigil-breaker-client',
+    // Concurrent checks share socket writes: several checks' reads leave in one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     commandTimeout: timeoutMs,
@@ -247,7 +251,7 @@ function makeRedis(url: string, cluster: boolean, timeoutMs: number): Redis | Cl
       const p = new URL(u);
       return { host: p.hostname, port: Number(p.port || 6379) };
     });
-    return new Cluster(nodes, { redisOptions: options, enableOfflineQueue: false, clusterRetryStrategy: options.retryStrategy });
+    return new Cluster(nodes, { redisOptions: options, enableAutoPipelining: true, enableOfflineQueue: false, clusterRetryStrategy: options.retryStrategy });
   }
   return new Redis(urls[0]!, options);
 }

@@ -1,0 +1,20 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * `npm run bench`: runs every bench script in sequence, each in its own Node process (with
+ * --expose-gc, so memory figures are taken after a full GC). Add a bench by adding a line below.
+ */
+const BENCHES: { name: string; script: string; args?: string[] }[] = [
+  { name: 'replay', script: 'bench/replay-bench.ts' },
+];
+
+let failed = 0;
+for (const b of BENCHES) {
+  process.stdout.write(`\n=== bench: ${b.name} (${b.script}) ===\n`);
+  const r = spawnSync(process.execPath, ['--expose-gc', b.script, ...(b.args ?? []), ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    process.stderr.write(`bench ${b.name} failed (exit ${r.status ?? r.signal})\n`);
+  }
+}
+process.exitCode = failed > 0 ? 1 : 0;
