@@ -6,7 +6,7 @@ import { MinHeap } from './min-heap.ts';
  * forgotten once the watermark has passed it by the horizon (no scan of every id).
  */
 export class EventDedupe {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Set<string>();
   private readonly buckets = new Map<number, string[]>();
   private readonly order = new MinHeap<number>();
   private readonly bucketMs: number;
@@ -26,7 +26,7 @@ export class EventDedupe {
   /** True when the id is new (and remembers it); false for a redelivery. */
   add(eventId: string, ts: number): boolean {
     if (this.seen.has(eventId)) return false;
-    this.seen.set(eventId, ts);
+    this.seen.add(eventId);
     const b = Math.floor(ts / this.bucketMs);
     let list = this.buckets.get(b);
     if (list === undefined) {

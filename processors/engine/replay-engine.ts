@@ -10,9 +10,15 @@ export interface ReplayEngineOptions {
   /** The policy; default: every detector enabled with its defaults, 5 s lateness. */
   rules?: RuleSet;
   onFinding(f: Finding): void;
-  /** How long (event time behind the watermark) an eventId is remembered; default longest window + lateness. */
+  /**
+   * How long (event time behind the watermark) an eventId is remembered; default the longest `…Ms`
+   * parameter, at most 24 h (a "memory" of 90 days must not keep every id), plus the lateness.
+   */
   dedupeHorizonMs?: number;
 }
+
+/** Redeliveries come within minutes; a day of ids is plenty and keeps memory flat. */
+export const MAX_DEDUPE_WINDOW_MS = 86_400_000;
 
 /** Counters of a run. */
 export interface ReplayStats {
@@ -42,7 +48,7 @@ export class ReplayEngine {
         onFinding(f);
       },
     });
-    this.dedupe = new EventDedupe(opts.dedupeHorizonMs ?? rules.longestWindowMs + rules.latenessMs);
+    this.dedupe = new EventDedupe(opts.dedupeHorizonMs ?? Math.min(rules.longestWindowMs, MAX_DEDUPE_WINDOW_MS) + rules.latenessMs);
   }
 
   get watermark(): number {

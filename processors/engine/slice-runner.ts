@@ -13,7 +13,7 @@ export interface Slot {
   state: unknown;
   /** Event time of the earliest pending decision, +Infinity when none. */
   due: number;
-  /** Event time after which the slice is dropped. */
+  /** Event time after which the slice is dropped, as last read (re-read when its expiry bucket comes up). */
   exp: number;
   /** Expiry bucket the slot is filed under (internal). */
   expBucket: number;
@@ -157,10 +157,12 @@ export class SliceRunner {
       const b = order.pop()!;
       const list = this.expiry.get(b)!;
       this.expiry.delete(b);
+      const detectors = this.detectors;
       for (const slot of list) {
         if (slot.dropped || slot.expBucket !== b) continue;
+        slot.exp = detectors[slot.det]!.expiresAt(slot.state);
         if (slot.exp < watermark) this.drop(slot);
-        else this.fileExpiry(slot); // exp moved within a swept bucket's reach: refile
+        else this.fileExpiry(slot); // it lives longer than when filed: file it again
       }
     }
   }
@@ -216,15 +218,21 @@ export class SliceRunner {
       slot.due = due;
       if (due !== Infinity && due !== firedDue) this.timers.push(due, slot);
     }
-    slot.exp = d.expiresAt(slot.state);
-    const b = Math.floor(slot.exp / this.bucketMs);
-    if (b !== slot.expBucket) this.fileExpiry(slot);
+    // Expiry is filed once and re-read only when its bucket comes up (slices live longer as events
+    // arrive, rarely shorter): one expiresAt call per slice per bucket, not one per event.
+    if (slot.expBucket !== slot.expBucket) {
+      slot.exp = d.expiresAt(slot.state);
+      this.fileExpiry(slot);
+    }
   }
 
   private fileExpiry(slot: Slot): void {
     const b = Math.floor(slot.exp / this.bucketMs);
+    if (!Number.isFinite(b)) {
+      slot.expBucket = NaN; // no expiry yet: asked again after the next change
+      return;
+    }
     slot.expBucket = b;
-    if (b === Infinity || Number.isNaN(b)) return;
     let list = this.expiry.get(b);
     if (list === undefined) {
       list = [];

@@ -35,6 +35,8 @@ export interface ReplayIo {
 export interface ReplayDeps {
   /** Detectors to run (default ALL_DETECTORS). */
   detectors?: readonly Detector<any, any>[];
+  /** Called after each chunk of input with the lines read so far (the bench samples memory with it). */
+  onProgress?: (linesRead: number) => void;
 }
 
 /** `vigil replay`: returns the exit status. */
@@ -89,6 +91,11 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   }
 
   const out = new OutputWriter(io.stdout, format);
+  // A reader that goes away (`vigil replay f | head`) ends the replay quietly.
+  const onOutError = () => {
+    out.closed = true;
+  };
+  io.stdout.on('error', onOutError);
   const byKind = new Map<string, number>();
   const engine = new ReplayEngine({
     detectors,
@@ -125,6 +132,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
         engine.push(event);
       }
       await out.flush();
+      if (out.closed) break;
+      deps.onProgress?.(lines);
     }
   } catch (e) {
     io.stderr.write(`vigil replay: cannot read ${file}: ${(e as Error).message}\n`);
@@ -132,6 +141,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   }
   engine.finish();
   await out.flush();
+  io.stdout.off('error', onOutError);
   const seconds = (performance.now() - started) / 1000;
   const s = engine.stats;
   const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
@@ -174,6 +184,8 @@ class OutputWriter {
   private readonly format: 'jsonl' | 'table';
   private buf = '';
   private header = false;
+  /** The reader went away (EPIPE): output is dropped. */
+  closed = false;
 
   constructor(stream: Writable, format: 'jsonl' | 'table') {
     this.stream = stream;
@@ -197,7 +209,18 @@ class OutputWriter {
     if (this.buf.length === 0) return;
     const text = this.buf;
     this.buf = '';
-    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    if (this.closed) return;
+    if (!this.stream.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off('drain', done);
+          this.stream.off('close', done);
+          this.stream.off('error', done);
+          resolve();
+        };
+        this.stream.on('drain', done).on('close', done).on('error', done);
+      });
+    }
   }
 }
 

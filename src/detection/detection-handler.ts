@@ -136,7 +136,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
           state: slot.dropped ? undefined : slot.state,
           matchKey: slot.matchKey,
           marks: { ...stored?.marks, [partKey]: { o: ctx.lastOffset, f: found.get(slot) ?? [] } },
-          ttlMs: ttlOf(slot, runner.watermark, rules.latenessMs, maxTtlMs),
+          ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, rules.latenessMs, maxTtlMs),
           due: Number.isFinite(slot.due) ? slot.due : undefined,
         });
       }
@@ -210,7 +210,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
 }
 
 /** TTL of a slice key: the event time left until it expires, plus the lateness and a minute of slack. */
-function ttlOf(slot: Slot, watermark: number, latenessMs: number, maxTtlMs: number): number {
-  const left = Number.isFinite(slot.exp) && Number.isFinite(watermark) ? slot.exp - watermark : maxTtlMs;
+function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlMs: number): number {
+  const left = Number.isFinite(expiresAt) && Number.isFinite(watermark) ? expiresAt - watermark : maxTtlMs;
   return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
 }

@@ -1,0 +1,210 @@
+import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MinHeap } from '../processors/engine/min-heap.ts';
+
+/**
+ * Synthetic agent traffic for benchmarks, deterministic from a seed: many users, agents, vendors and
+ * intents shaped like shared/samples/agent-actions.sample.jsonl (parse → confirm → step-up → authz →
+ * request → outcome, retries after failures), in event-time order with a little out-of-order jitter
+ * (within the lateness), plus a sprinkle of every anomaly kind and of redelivered events.
+ *
+ *   node bench/gen-events.ts [--events N] [--seed S] [--hours H] [--out FILE]
+ */
+
+export interface GenOptions {
+  events: number;
+  seed: number;
+  /** Event-time span of the traffic (default 96 h, so 24 h windows fill and then stay flat). */
+  hours: number;
+}
+
+const AGENTS = [
+  ['travel-assistant', '2.3.1'],
+  ['shop-helper', '4.0.2'],
+  ['food-orderer', '1.8.0'],
+  ['concierge', '0.9.4'],
+  ['billing-bot', '3.1.0'],
+] as const;
+const VENDORS = ['acme-air', 'globe-hotels', 'city-cabs', 'quick-eats', 'mega-mart', 'rail-one', 'pay-fast'];
+const ACTIONS = [
+  { name: 'cart.add', riskTier: 'low', scope: 'cart:write', w: 30 },
+  { name: 'table.reserve', riskTier: 'low', scope: 'booking:write', w: 20 },
+  { name: 'order.place', riskTier: 'medium', scope: 'orders:write', w: 20 },
+  { name: 'hotel.book', riskTier: 'medium', scope: 'booking:write', w: 15 },
+  { name: 'flight.book', riskTier: 'high', scope: 'booking:write', w: 10 },
+  { name: 'payment.send', riskTier: 'high', scope: 'payments:write', w: 5 },
+] as const;
+const PLANS = ['free', 'paid', 'enterprise'];
+const USERS = 50_000;
+
+/** mulberry32: a tiny seeded PRNG, good enough for traffic shapes. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Ev = Record<string, unknown> & { occurredAt?: string };
+
+/** Streams `opts.events` events as JSON Lines to `write`. */
+export function* generateEvents(opts: GenOptions): Generator<string> {
+  const rnd = prng(opts.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const hex = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rnd() * 16)];
+    return s;
+  };
+  const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+  const totalWeight = ACTIONS.reduce((s, a) => s + a.w, 0);
+  const pickAction = () => {
+    let r = rnd() * totalWeight;
+    for (const a of ACTIONS) if ((r -= a.w) < 0) return a;
+    return ACTIONS[0];
+  };
+
+  const start = Date.parse('2026-11-20T00:00:00.000Z');
+  const spanMs = opts.hours * 3_600_000;
+  const intents = Math.ceil(opts.events / 6.2);
+  const gap = spanMs / intents;
+  const queue = new MinHeap<Ev>();
+  let emitted = 0;
+  let t = start;
+  const sent: Ev[] = []; // recent events, for redeliveries
+
+  function* flush(upTo: number): Generator<string> {
+    while (queue.size > 0 && queue.peekPriority() <= upTo && emitted < opts.events) {
+      const at = queue.peekPriority();
+      const e = queue.pop()!;
+      e.occurredAt = new Date(at).toISOString();
+      const line = JSON.stringify(e);
+      emitted++;
+      yield line;
+      if (rnd() < 0.001 && emitted < opts.events) {
+        emitted++;
+        yield line; // a redelivery: same eventId
+      }
+    }
+  }
+
+  while (emitted < opts.events) {
+    t += gap * (0.5 + rnd());
+    // a little out-of-order arrival: events are released up to 2 s after their time
+    yield* flush(t - 2000 - rnd() * 2000);
+    const userNo = Math.floor(rnd() ** 1.5 * USERS);
+    const userId = `u_${String(userNo).padStart(5, '0')}`;
+    const [agentId, agentVersion] = pick(AGENTS);
+    const a = pickAction();
+    const vendor = VENDORS[(userNo + a.name.length) % VENDORS.length]!;
+    const intentId = `i-${uuid()}`;
+    const base: Ev = {
+      userId,
+      agentId,
+      agentVersion,
+      intentId,
+      sessionId: `s-${uuid()}`,
+      requestId: `r-${uuid()}`,
+      traceId: hex(32),
+      plan: PLANS[userNo % 3],
+    };
+    const action: Record<string, unknown> = { name: a.name, vendor, riskTier: a.riskTier, stateChanging: a.name !== 'cart.add' || rnd() < 0.5 };
+    if (a.riskTier !== 'low') Object.assign(action, { amountMinor: Math.floor(rnd() * 200_000), currency: 'USD' });
+    const payloadHash = `sha256:${hex(64)}`;
+    const scopes = [a.scope, 'profile:read'];
+    let at = t;
+    const add = (type: string, extra: Ev = {}, dt = 200 + rnd() * 1500) => {
+      at += dt;
+      queue.push(at, { eventId: uuid(), ...base, type, action, ...extra });
+      return at;
+    };
+    const anomaly = rnd() < 0.004 ? Math.floor(rnd() * 10) : -1;
+    if (anomaly === 0) base.sessionId = `jane.doe${userNo}@example.com`; // unmasked PII
+
+    add('intent.parsed', { confidenceScore: Math.round((0.7 + rnd() * 0.3) * 100) / 100 });
+    if (a.riskTier !== 'low' && anomaly !== 1) {
+      add('confirmation.requested', { payloadHash });
+      const r = rnd();
+      if (r < 0.04) {
+        add(r < 0.02 ? 'confirmation.rejected' : 'confirmation.expired', { payloadHash });
+        continue;
+      }
+      add('confirmation.accepted', { payloadHash }, 2000 + rnd() * 8000);
+    }
+    if (a.riskTier === 'high' && anomaly !== 2) {
+      add('stepup.requested');
+      add('stepup.passed', {}, 3000 + rnd() * 10000);
+    }
+    const deny = anomaly === 3;
+    add('authz.checked', { decision: deny ? 'deny' : 'allow', scopes, requiredScope: a.scope });
+    const key = anomaly === 4 ? undefined : `idk-${uuid()}`;
+    const reqHash = anomaly === 5 ? `sha256:${hex(64)}` : payloadHash;
+    const attempts = anomaly === 6 ? 7 : rnd() < 0.05 ? 2 : 1;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const req: Ev = { payloadHash: reqHash, attempt, scopes, requiredScope: a.scope };
+      if (key) req.idempotencyKey = key;
+      add('action.requested', req);
+      if (anomaly === 7 && attempt === attempts) break; // orphaned: no outcome
+      const failed = attempt < attempts;
+      const outcome = failed
+        ? { status: rnd() < 0.5 ? 'timeout' : 'error', httpStatus: 503, latencyMs: Math.floor(500 + rnd() * 6000) }
+        : { status: 'ok', httpStatus: 200, latencyMs: Math.floor(100 + rnd() * 2000), vendorRef: `VR${hex(8).toUpperCase()}` };
+      add(failed ? 'action.failed' : 'action.succeeded', { ...req, outcome }, 300 + rnd() * 2500);
+      if (anomaly === 8 && !failed) {
+        // duplicate booking: the same payload succeeds again under another key
+        add('action.succeeded', { ...req, idempotencyKey: `idk-${uuid()}`, outcome: { ...outcome, vendorRef: `VR${hex(8).toUpperCase()}` } }, 5000);
+      }
+    }
+    if (anomaly === 9) {
+      const forEventId = uuid();
+      add('compensation.requested', { compensation: { forEventId, kind: 'refund' } });
+      add('compensation.failed', { compensation: { forEventId, kind: 'refund', reason: 'vendor refused' }, outcome: { status: 'error', httpStatus: 409 } });
+    }
+    if (rnd() < 0.002) {
+      const { intentId: _i, ...rest } = base;
+      queue.push(at + 1000, { eventId: uuid(), ...rest, type: 'consent.revoked' });
+      queue.push(at + 5000, { eventId: uuid(), ...base, type: 'action.requested', action, attempt: 1, payloadHash, idempotencyKey: `idk-${uuid()}`, scopes, requiredScope: a.scope });
+      queue.push(at + 60_000, { eventId: uuid(), ...rest, type: 'consent.granted' });
+    }
+    void sent;
+  }
+  yield* flush(Infinity);
+}
+
+/** Writes the events file unless it is there already (same options, same bytes); returns its path. */
+export async function ensureEventsFile(opts: GenOptions, dir = '.cache/bench'): Promise<string> {
+  const file = join(dir, `events-${opts.events}-s${opts.seed}-h${opts.hours}.jsonl`);
+  if (existsSync(file)) return file;
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+  let buf = '';
+  for (const line of generateEvents(opts)) {
+    buf += line + '\n';
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
+      buf = '';
+    }
+  }
+  out.write(buf);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  renameSync(tmp, file);
+  return file;
+}
+
+if (import.meta.main) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { events: { type: 'string' }, seed: { type: 'string' }, hours: { type: 'string' }, out: { type: 'string' } } });
+  const opts = { events: Number(values.events ?? 1_000_000), seed: Number(values.seed ?? 42), hours: Number(values.hours ?? 96) };
+  if (values.out) {
+    const out = createWriteStream(values.out);
+    for (const line of generateEvents(opts)) out.write(line + '\n');
+    out.end();
+  } else {
+    process.stdout.write((await ensureEventsFile(opts)) + '\n');
+  }
+}
