@@ -55,6 +55,8 @@ describe('ingest against real Kafka, schema registry and Redis', () => {
     expect(new Set(recorder.ids).size).toBe(10_000);
     expect(recorder.ids.length).toBe(10_000);
     expect(new Set(recorder.ids)).toEqual(new Set(events.map((e) => e.eventId)));
+    // metrics are counted once the batch is committed, just after the handler saw it
+    await waitFor(() => monitor.ingest.stats.handled >= 10_000, { description: 'the last batch committed' });
     const text = await monitor.metrics.registry.getSingleMetricAsString('vigil_events_handled_total');
     expect(text).toMatch(new RegExp(`vigil_events_handled_total\\{topic="${config.kafka.topics.actions.replace(/\./g, '\\.')}"\\} 10000`));
   }, 240_000);
