@@ -67,8 +67,10 @@ export class ReplayEngine {
       return;
     }
     this.stats.events++;
-    this.runner.process(e);
-    this.dedupe.forgetBefore(this.runner.watermark);
+    const runner = this.runner;
+    const before = runner.watermark;
+    runner.process(e);
+    if (runner.watermark > before) this.dedupe.forgetBefore(runner.watermark);
   }
 
   /** Settles every pending decision (watermark +Infinity) and frees all state. */

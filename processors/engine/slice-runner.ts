@@ -121,14 +121,17 @@ export class SliceRunner {
     const mk = rules.matchKey(e);
     const resolved = rules.rulesFor(mk);
     const detectors = this.detectors;
+    const slots = this.slots;
+    const admit = this.admit;
     for (let i = 0; i < detectors.length; i++) {
       const rule = resolved[i];
       if (rule === undefined) continue;
       const d = detectors[i]!;
       const key = d.keyOf(e);
       if (key === undefined) continue;
-      if (this.admit !== undefined && !this.admit(sliceId(d.kind, key))) continue;
-      const slot = this.slotFor(i, key, mk);
+      if (admit !== undefined && !admit(sliceId(d.kind, key))) continue;
+      let slot = slots[i]!.get(key);
+      if (slot === undefined || slot.dropped) slot = this.slotFor(i, key, mk);
       const ctx = this.ctxs[i]!;
       ctx.params = rule.params;
       ctx.rule = rule;
@@ -137,7 +140,8 @@ export class SliceRunner {
       slot.state = d.onEvent(slot.state, e, ctx);
       this.file(slot, d);
     }
-    this.advance(e.ts - rules.latenessMs);
+    const wm = e.ts - rules.latenessMs;
+    if (wm > this.watermark) this.advance(wm);
   }
 
   /** Moves the watermark forward (never back): fires due timers, then drops expired slices. */
@@ -211,6 +215,13 @@ export class SliceRunner {
     if (touch && this.track && !slot.touched) {
       slot.touched = true;
       this.touched.push(slot);
+    }
+    if (d.nextDue === undefined && slot.due === Infinity) {
+      if (slot.expBucket !== slot.expBucket) {
+        slot.exp = d.expiresAt(slot.state);
+        this.fileExpiry(slot);
+      }
+      return;
     }
     const due = d.nextDue ? (d.nextDue(slot.state) ?? Infinity) : Infinity;
     // A timer that fired and still reports the same due time would loop: wait for the next change.
