@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+import { emitDetection, evOf, formatDuration, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
 
 /**
  * action_after_consent_revoked parameters.
@@ -40,7 +40,8 @@ const MAX_PENDING = 32;
  * action_after_consent_revoked: an `action.requested` for a user after `consent.revoked` and before a
  * later `consent.granted` (in event time; a change at the request's very millisecond counts as before
  * it). Scope: user. Each request is checked once the watermark has passed it, so a revocation that
- * arrives up to the lateness late counts. One finding per revocation: its first request.
+ * arrives up to the lateness late counts. One finding per revocation: its first request. A user with
+ * no revocation on record costs no timer: the slice keeps its requests only for the lateness.
  */
 export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = {
   kind: 'action_after_consent_revoked',
@@ -61,6 +62,8 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
     if (e.ts > s.last) s.last = e.ts;
     if (e.type === 'action.requested') {
       insertEv(s.q, { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+      // A request that no revocation precedes is kept only while one before it could still arrive.
+      if (s.q[0]!.t < s.last - ctx.latenessMs) retain(s.q, (r) => r.t >= s.last - ctx.latenessMs || revocationBefore(s, r) !== undefined);
     } else {
       insertEv(s.c, { ...evOf(e), revoked: e.type === 'consent.revoked' });
       if (s.c.length > MAX_CHANGES) s.c.shift();
@@ -69,15 +72,16 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
   },
 
   nextDue(s) {
-    return s.q[0]?.t;
+    if (s.c.length === 0) return undefined;
+    for (const r of s.q) if (revocationBefore(s, r) !== undefined) return r.t;
+    return undefined;
   },
 
   onWatermark(s, watermark, ctx) {
     while (s.q.length > 0 && s.q[0]!.t <= watermark) {
       const r = s.q.shift()!;
-      let latest: ConsentChange | undefined;
-      for (const c of s.c) if (c.t <= r.t && (latest === undefined || isBefore(latest, c))) latest = c;
-      if (latest === undefined || !latest.revoked || s.rep.includes(latest.id)) continue;
+      const latest = revocationBefore(s, r);
+      if (latest === undefined) continue;
       s.rep.push(latest.id);
       if (s.rep.length > MAX_CHANGES) s.rep.shift();
       emitDetection(
@@ -98,3 +102,10 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
     return Math.max(pending, latest?.t ?? 0);
   },
 };
+
+/** The revocation in force at the request (the latest change at or before it), if not yet reported. */
+function revocationBefore(s: ActionAfterConsentRevokedState, r: Ev): ConsentChange | undefined {
+  let latest: ConsentChange | undefined;
+  for (const c of s.c) if (c.t <= r.t && (latest === undefined || isBefore(latest, c))) latest = c;
+  return latest !== undefined && latest.revoked && !s.rep.includes(latest.id) ? latest : undefined;
+}

@@ -53,7 +53,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
     return { userId: '', intentId: '', c: [], q: [], done: false, last: 0 };
   },
 
-  onEvent(s, e) {
+  onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
     if (e.ts > s.last) s.last = e.ts;
@@ -64,12 +64,14 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
       if (s.c.length > MAX_CONFIRMATIONS) s.c.shift();
     } else {
       insertEv(s.q, { ...evOf(e), h, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+      // With no confirmation on record, a request is kept only while one before it could still arrive.
+      if (s.c.length === 0) while (s.q[0]!.t < s.last - ctx.latenessMs) s.q.shift();
     }
     return s;
   },
 
   nextDue(s) {
-    return s.done ? undefined : s.q[0]?.t;
+    return s.done || s.c.length === 0 ? undefined : s.q[0]?.t;
   },
 
   onWatermark(s, watermark, ctx) {
@@ -92,6 +94,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
   },
 
   expiresAt(s) {
-    return s.last + INTENT_MEMORY_MS;
+    // Without a confirmation, the slice is needed only until the watermark passes its latest request.
+    return s.done || s.c.length > 0 ? s.last + INTENT_MEMORY_MS : s.last;
   },
 };

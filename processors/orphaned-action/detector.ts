@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration, insertEv, type Ev } from '../shared/evidence.ts';
+import { emitDetection, evOf, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
 /**
@@ -61,10 +61,17 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
     // An outcome without an attempt answers whichever attempt of the intent (0 stands for any).
     const a = e.attempt ?? (e.type === 'action.requested' ? 1 : 0);
     if (e.type === 'action.requested') {
-      insertEv(s.q, { ...evOf(e), a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due: e.ts + ctx.params.timeoutMs }, MAX_PENDING);
-    } else if (!s.o.some(([x, t]) => x === a && t === e.ts)) {
-      s.o.push([a, e.ts]);
-      if (s.o.length > MAX_OUTCOMES) s.o.shift();
+      const due = e.ts + ctx.params.timeoutMs;
+      if (!s.o.some(([x, t]) => (x === a || x === 0) && t <= due)) {
+        insertEv(s.q, { ...evOf(e), a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due }, MAX_PENDING);
+      }
+    } else {
+      if (!s.o.some(([x, t]) => x === a && t === e.ts)) {
+        s.o.push([a, e.ts]);
+        if (s.o.length > MAX_OUTCOMES) s.o.shift();
+      }
+      // An outcome in time settles its request now: it can no longer be orphaned.
+      retain(s.q, (r) => !((a === r.a || a === 0) && e.ts <= r.due));
     }
     return s;
   },

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+import { emitDetection, evOf, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
 /** scope_violation has no parameters. */
@@ -54,7 +54,7 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
     return { userId: '', intentId: '', z: [], q: [], done: false, last: 0 };
   },
 
-  onEvent(s, e) {
+  onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
     if (e.ts > s.last) s.last = e.ts;
@@ -67,18 +67,21 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
     const r: Request = { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' };
     if (e.requiredScope !== undefined && e.scopes !== undefined && !e.scopes.includes(e.requiredScope)) r.miss = e.requiredScope;
     insertEv(s.q, r, MAX_PENDING);
+    // A request that is not suspect is kept only while a deny before it could still arrive.
+    if (s.q[0]!.t < s.last - ctx.latenessMs) retain(s.q, (x) => x.t >= s.last - ctx.latenessMs || suspect(s, x));
     return s;
   },
 
   nextDue(s) {
-    return s.done ? undefined : s.q[0]?.t;
+    if (s.done) return undefined;
+    for (const r of s.q) if (suspect(s, r)) return r.t;
+    return undefined;
   },
 
   onWatermark(s, watermark, ctx) {
     while (!s.done && s.q.length > 0 && s.q[0]!.t <= watermark) {
       const r = s.q.shift()!;
-      let deny: Decision | undefined;
-      for (const d of s.z) if (!isBefore(r, d)) deny = d.deny ? d : undefined;
+      const deny = denyBefore(s, r);
       if (r.miss === undefined && deny === undefined) continue;
       s.done = true;
       s.q = [];
@@ -95,6 +98,21 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
   },
 
   expiresAt(s) {
-    return s.last + INTENT_MEMORY_MS;
+    // A deny (or a finding) is remembered for the intent; otherwise the slice is needed only until the
+    // watermark passes its latest event (a deny arriving after that comes after all it holds).
+    if (s.done || s.z.some((d) => d.deny)) return s.last + INTENT_MEMORY_MS;
+    return s.last;
   },
 };
+
+/** The deny in force at the request (the latest decision at or before it), if it is a deny. */
+function denyBefore(s: ScopeViolationState, r: Ev): Decision | undefined {
+  let latest: Decision | undefined;
+  for (const d of s.z) if (!isBefore(r, d)) latest = d;
+  return latest?.deny ? latest : undefined;
+}
+
+/** Whether the request offends as things stand (a later-arriving allow may still clear a deny). */
+function suspect(s: ScopeViolationState, r: Request): boolean {
+  return r.miss !== undefined || denyBefore(s, r) !== undefined;
+}

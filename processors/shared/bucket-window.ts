@@ -144,7 +144,7 @@ export function closeWindow(
     const bucket = w.b[k]!;
     if (bucket.i <= w.closed) continue;
     if (bucket.i > lastClosable) break;
-    delete bucket.ids;
+    bucket.ids = undefined;
     const sums: WindowSums = { n: 0, f: 0, g: 0, peak: 0, peakLabel: undefined };
     let first = k;
     for (let j = k; j >= 0 && w.b[j]!.i > bucket.i - nB; j--) {
@@ -184,7 +184,7 @@ export function closeWindow(
     if (x.i > w.closed) break;
     if (x.i + nB - 1 <= w.until && x.s.length > 0) {
       x.s = [];
-      delete x.z;
+      x.z = undefined;
     }
   }
 }

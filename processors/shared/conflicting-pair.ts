@@ -52,7 +52,7 @@ export function addPairEntry(s: PairSlice, x: PairEntry, windowMs: number, confl
   // Entries a whole window older than the newest can no longer pair with anything still to come.
   while (s.l.length > 1 && s.l[0]!.t < s.last - 2 * windowMs) s.l.shift();
   const pair = firstPair(s.l, windowMs, conflicts);
-  if (pair === undefined) delete s.due;
+  if (pair === undefined) s.due = undefined;
   else s.due = s.l[pair[1]]!.t;
 }
 
@@ -84,7 +84,7 @@ export function settlePair(s: PairSlice, watermark: number, conflicts: (a: PairE
   const pair = firstPair(s.l, s.W, conflicts);
   if (pair === undefined) return undefined;
   s.done = true;
-  delete s.due;
+  s.due = undefined;
   const result: [PairEntry, PairEntry] = [s.l[pair[0]]!, s.l[pair[1]]!];
   s.l = [];
   return result;

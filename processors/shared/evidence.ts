@@ -99,3 +99,13 @@ export function formatDuration(ms: number): string {
 export function formatPercent(r: number): string {
   return `${Math.round(r * 1000) / 10}%`;
 }
+
+/** Keeps, in place and in order, the entries of `list` that `keep` accepts (no copy of the array). */
+export function retain<T>(list: T[], keep: (x: T) => boolean): void {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i]!;
+    if (keep(x)) list[n++] = x;
+  }
+  list.length = n;
+}

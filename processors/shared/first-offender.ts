@@ -39,6 +39,6 @@ export function settleOffence<X extends Ev>(s: OffenderSlice<X>, watermark: numb
   if (s.done || s.c === undefined || s.c.t > watermark) return undefined;
   const x = s.c;
   s.done = true;
-  delete s.c;
+  s.c = undefined;
   return x;
 }

@@ -11,28 +11,33 @@ const CARD = /(?<!\d)(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{4,7}|\d{4}[ -]\d{6
 
 /**
  * What kind of personal data `s` holds, if any: an e-mail address, a phone number or a card number
- * (Luhn-valid, 13–19 digits). A cheap scan runs first: only a string with an `@` or a run of at least
- * 7 digits (across separators) goes through the regular expressions, so ordinary ids cost one pass.
+ * (Luhn-valid, 13–19 digits). One cheap pass comes first: it notes an `@` or a `+` and the longest run
+ * of digits (spaces, dots, dashes and parentheses between them allowed), and only a string that could
+ * hold personal data goes through the regular expressions. Ordinary ids cost that one pass.
  */
 export function piiKindOf(s: string): PiiKind | undefined {
+  if (s.length < 6) return undefined;
   let at = false;
+  let plus = false;
   let run = 0;
   let maxRun = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++run > maxRun) maxRun = run;
-    } else if (c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 43) {
-      // separators of phone and card numbers keep the run going
-    } else {
+    if (c > 57) {
       if (c === 64) at = true;
+      run = 0;
+    } else if (c >= 48) {
+      if (++run > maxRun) maxRun = run;
+    } else if (c === 43) {
+      plus = true;
+    } else if (c !== 32 && c !== 45 && c !== 46 && c !== 40 && c !== 41) {
       run = 0;
     }
   }
   if (at && EMAIL.test(s)) return 'email';
-  if (maxRun < 7) return undefined;
   if (maxRun >= 13 && hasCardNumber(s)) return 'card';
-  if (PHONE_INTL.test(s) || PHONE_NANP.test(s)) return 'phone';
+  // An international number has at least 8 digits after its +; a North-American one has 10.
+  if ((plus && maxRun >= 8 && PHONE_INTL.test(s)) || (maxRun >= 10 && PHONE_NANP.test(s))) return 'phone';
   return undefined;
 }
 

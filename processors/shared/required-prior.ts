@@ -77,7 +77,8 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
         while (i > 0 && s.p[i - 1]! > e.ts) i--;
         if (s.p[i - 1] !== e.ts) s.p.splice(i, 0, e.ts);
         if (s.p.length > MAX_PRIORS) s.p.shift();
-      } else if (!s.done) {
+      } else if (!s.done && !s.p.some((t) => t <= e.ts && t >= e.ts - ctx.params.windowMs)) {
+        // (A request already preceded by its prior event is settled: more priors only help.)
         const a = e.action;
         insertEv(s.q, {
           ...evOf(e),

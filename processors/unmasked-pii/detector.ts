@@ -94,7 +94,7 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = {
       if (x.done || x.c === undefined || x.c.t > watermark) continue;
       const ev = x.c;
       x.done = true;
-      delete x.c;
+      x.c = undefined;
       emitDetection(
         ctx,
         { type: 'agent', id: s.agentId },
