@@ -106,7 +106,8 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
   },
 
   expiresAt(s) {
-    let exp = s.last + (s.done ? INTENT_MEMORY_MS : 0);
+    // Outcomes are remembered for a while, so that a redelivered request finds its answer.
+    let exp = s.last + INTENT_MEMORY_MS;
     for (const r of s.q) if (r.due > exp) exp = r.due;
     return exp;
   },
