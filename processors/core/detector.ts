@@ -1,5 +1,5 @@
 import type { ValidEvent } from './events.ts';
-import type { AnomalyKind, Scope, Severity } from './finding.ts';
+import type { AnomalyKind, Scope, Severity, Subjects } from './finding.ts';
 
 /**
  * A detector: pure (state, event) → (state, detections), deciding on event time only. It imports
@@ -48,6 +48,8 @@ export interface Detection {
   severity?: Severity;
   traceIds?: string[];
   metrics?: Record<string, number>;
+  /** Distinct agents and users behind the evidence (bounded, sorted), where the slice knows them. */
+  subjects?: Subjects;
 }
 
 export interface SettleContext {

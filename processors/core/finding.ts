@@ -52,4 +52,14 @@ export interface Finding {
   traceIds?: string[];
   /** Rule counts behind the finding, e.g. { observed: 31, threshold: 30, windowMs: 60000 }. */
   metrics?: Record<string, number>;
+  /**
+   * The distinct agents and users behind the evidence, where the detector knows them (a vendor's
+   * failures): the breakers use them for a quorum and to open a narrower scope.
+   */
+  subjects?: Subjects;
+}
+
+export interface Subjects {
+  agents: string[];
+  users: string[];
 }

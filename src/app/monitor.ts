@@ -1,3 +1,4 @@
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
@@ -13,13 +14,26 @@ import { startMetricsServer } from '../observability/metrics-server.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
-  return { 'agent-action': config.kafka.topics.actions, finding: config.kafka.topics.findings };
+  return {
+    'agent-action': config.kafka.topics.actions,
+    finding: config.kafka.topics.findings,
+    'breaker-transition': config.kafka.topics.breakerTransitions,
+  };
+}
+
+/** What the stage after ingest is built from: the monitor's connections, created once. */
+export interface HandlerContext {
+  redis: RedisClient;
+  keys: KeyBuilder;
+  kafka: Kafka;
+  schemas: RegisteredSchemas | undefined;
+  metrics: IngestMetrics;
 }
 
 export interface MonitorOptions {
   logger: Logger;
   /** The stage after ingest; default: a counter (no detectors). */
-  handler?: (ctx: { redis: RedisClient; keys: KeyBuilder; schemas: RegisteredSchemas | undefined }) => Promise<BatchHandler> | BatchHandler;
+  handler?: (ctx: HandlerContext) => Promise<BatchHandler> | BatchHandler;
   onBatchCommitted?: IngestDeps['onBatchCommitted'];
   /** Serve /metrics (default true). */
   serveMetrics?: boolean;
@@ -55,7 +69,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const metrics = new IngestMetrics({ defaultMetrics: true });
-  const handler = opts.handler ? await opts.handler({ redis, keys, schemas }) : new CountingHandler();
+  const handler = opts.handler ? await opts.handler({ redis, keys, kafka, schemas, metrics }) : new CountingHandler();
   const ingest = new IngestService({
     config,
     kafka,

@@ -17,6 +17,9 @@ export class IngestMetrics {
   readonly watchdogRestarts: Counter;
   readonly lastBatchTimestamp: Gauge;
   readonly eventTimeLag: Gauge<'topic'>;
+  readonly findings: Counter<'kind' | 'severity' | 'shadow'>;
+  readonly breakerTransitions: Counter<'scope' | 'to' | 'cause'>;
+  readonly sideEffectFailures: Counter<'effect'>;
 
   constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -37,6 +40,9 @@ export class IngestMetrics {
     this.consumerCrashes = new Counter({ name: 'vigil_consumer_crashes_total', help: 'kafkajs consumer CRASH events, by whether kafkajs restarts by itself.', labelNames: ['restart'], registers: r });
     this.watchdogRestarts = new Counter({ name: 'vigil_watchdog_restarts_total', help: 'Consumer restarts by the stall watchdog.', registers: r });
     this.lastBatchTimestamp = new Gauge({ name: 'vigil_last_batch_timestamp_seconds', help: 'Wall-clock time of the last committed batch.', registers: r });
+    this.findings = new Counter({ name: 'vigil_findings_total', help: 'Findings raised, by anomaly kind, severity and whether the rule runs in shadow mode.', labelNames: ['kind', 'severity', 'shadow'], registers: r });
+    this.breakerTransitions = new Counter({ name: 'vigil_breaker_transitions_total', help: 'Circuit-breaker state changes made by this instance, by scope, new state and cause.', labelNames: ['scope', 'to', 'cause'], registers: r });
+    this.sideEffectFailures = new Counter({ name: 'vigil_side_effect_failures_total', help: 'Side effects (publish, trip, notify) that failed and were retried with their batch.', labelNames: ['effect'], registers: r });
     this.eventTimeLag = new Gauge({ name: 'vigil_event_time_lag_seconds', help: 'Wall clock minus the newest occurredAt handled: how far behind real time the monitor is.', labelNames: ['topic'], registers: r });
   }
 }

@@ -53,6 +53,7 @@ const fullFinding: Required<Finding> = {
   summary: 'two bookings',
   traceIds: ['0123456789abcdef0123456789abcdef'],
   metrics: { observed: 2, threshold: 2 },
+  subjects: { agents: ['travel-assistant'], users: ['u_1'] },
 };
 
 type Field = { name: string; type: unknown };
