@@ -122,12 +122,20 @@ function open(ctx: Ctx, now: number, reason: BreakerReason, cause: TransitionCau
   ctx.move({ kind: 'open', since: now, until, reason }, cause, now, findingId !== undefined ? { findingId } : {});
 }
 
-/** A finding trips the breaker. `seen`: the findingId was already applied to this breaker. */
-export function trip(stored: Breaker | undefined, scope: BreakerScope, id: string, now: number, a: TripArgs, seen: boolean): Step {
+/**
+ * A finding trips the breaker. `seen`: undefined when the findingId was not applied to this breaker yet;
+ * otherwise the trip transition it caused then (null: none). A duplicate returns that transition again
+ * (after any made now), so a caller that crashed before handing it on can do so (same transitionId).
+ */
+export function trip(stored: Breaker | undefined, scope: BreakerScope, id: string, now: number, a: TripArgs, seen: BreakerTransition | null | undefined): Step {
   const ctx = load(stored, scope, id, now);
   const b = ctx.b;
   const s = b.status;
-  if (seen) return ctx.step(stored !== undefined, 'duplicate', now);
+  if (seen !== undefined) {
+    const step = ctx.step(stored !== undefined, 'duplicate', now);
+    if (seen) step.result.transitions = [...step.result.transitions, seen];
+    return step;
+  }
   if (s.kind === 'forced_open' || s.kind === 'forced_closed') return ctx.step(stored !== undefined, 'overridden', now);
   if (s.kind === 'open' && now < s.until) {
     b.findings += 1;

@@ -1,6 +1,7 @@
 import type { Breaker, BreakerScope } from './state.ts';
 import { force, reportTrial, reset, takePermit, trip } from './machine.ts';
 import type { ForceArgs, OpResult, Step, TripArgs } from './machine.ts';
+import type { BreakerTransition } from './transition.ts';
 
 /**
  * The reference model: an in-memory Redis of breakers driven by the pure state machine, with the same
@@ -10,7 +11,8 @@ import type { ForceArgs, OpResult, Step, TripArgs } from './machine.ts';
  */
 export class BreakerModel {
   readonly breakers = new Map<string, Breaker>();
-  readonly findings = new Map<string, Set<string>>();
+  /** Per breaker: findingId -> the trip transition it caused (null: none). */
+  readonly findings = new Map<string, Map<string, BreakerTransition | null>>();
 
   private apply(scope: BreakerScope, id: string, step: Step): OpResult {
     if (step.breaker) this.breakers.set(`${scope}:${id}`, step.breaker);
@@ -23,11 +25,11 @@ export class BreakerModel {
 
   trip(scope: BreakerScope, id: string, now: number, a: TripArgs): OpResult {
     const k = `${scope}:${id}`;
-    const seen = this.findings.get(k)?.has(a.findingId) ?? false;
+    const seen = this.findings.get(k)?.get(a.findingId);
     const r = this.apply(scope, id, trip(this.get(scope, id), scope, id, now, a, seen));
-    if (!seen) {
-      if (!this.findings.has(k)) this.findings.set(k, new Set());
-      this.findings.get(k)!.add(a.findingId);
+    if (seen === undefined) {
+      if (!this.findings.has(k)) this.findings.set(k, new Map());
+      this.findings.get(k)!.set(a.findingId, r.outcome === 'tripped' ? r.transitions.at(-1)! : null);
     }
     return r;
   }

@@ -45,7 +45,7 @@ export class KeyBuilder {
     return `${this.prefix}:brk:{${scope}:${id}}:state`;
   }
 
-  /** The set of findingIds already applied to one breaker (trip idempotency); same hash tag as its state. */
+  /** Hash of the findings applied to one breaker (findingId → trip transition JSON or ''): trip idempotency; same hash tag as its state. */
   breakerFindings(scope: string, id: string): string {
     return `${this.prefix}:brk:{${scope}:${id}}:findings`;
   }

@@ -64,6 +64,6 @@ describe('breakers under concurrency (several processes)', () => {
     expect(transitions.filter((t) => t.scopeId === 'a-conc').map((t) => t.cause)).toEqual(['trip']);
     const b = await new BreakerStore({ redis, keys }).get('agent', 'a-conc');
     expect(b?.findings).toBe(25);
-    expect(await redis.scard(keys.breakerFindings('agent', 'a-conc'))).toBe(25);
+    expect(await redis.hlen(keys.breakerFindings('agent', 'a-conc'))).toBe(25);
   });
 });

@@ -65,6 +65,9 @@ export async function runOps(redis: RedisClient, ops: Op[], start: number): Prom
       const expected = m ? breakerToHash(m) : {};
       const parse = (x: Record<string, string>) => ({ ...x, ...(x.reason ? { reason: JSON.parse(x.reason) } : {}) });
       expect(parse(h), `final hash of ${scope}:${id}`).toEqual(parse(expected));
+      const f = await redis.hgetall(keys.breakerFindings(scope, id));
+      const mf = Object.fromEntries([...(model.findings.get(`${scope}:${id}`) ?? new Map())].map(([k, t]) => [k, t ?? '']));
+      expect(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v ? JSON.parse(v) : ''])), `findings of ${scope}:${id}`).toEqual(mf);
     }
   } finally {
     await cleanup(redis, keys);

@@ -56,7 +56,10 @@ describe('BreakerStore', () => {
     const second = await applyFinding(store, finding, policy);
     expect(first.results.map((r) => r.outcome)).toEqual(['tripped']);
     expect(second.results.map((r) => r.outcome)).toEqual(['duplicate']);
-    expect(second.results[0]!.transitions).toEqual([]);
+    // The redelivery hands on the original trip transition again (same id), without tripping.
+    expect(second.results[0]!.transitions).toEqual(first.results[0]!.transitions);
+    expect(published.filter((t) => t.findingId === 'f_redeliver')).toHaveLength(2);
+    expect(messages.filter((t) => t.findingId === 'f_redeliver')).toHaveLength(1);
     expect(first.results[0]!.transitions[0]!.transitionId).toMatch(/^tr_[0-9a-f]{32}$/);
     expect(first.results[0]!.reason).toMatchObject({ ruleId: 'retry_spike', observed: 31, threshold: 30, findingIds: ['f_redeliver'] });
   });

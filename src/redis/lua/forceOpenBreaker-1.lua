@@ -102,7 +102,7 @@ local function openBreaker(reasonRaw, cause, findingId)
 end
 
 -- Saves (whole hash) if changed, publishes the transitions, returns the result as JSON.
-local function finish(outcome, retry)
+local function finish(outcome, retry, replay)
   if dirty then
     redis.call('DEL', stateKey)
     local args = {}
@@ -122,7 +122,13 @@ local function finish(outcome, retry)
   if st == 'forced_open' or st == 'forced_closed' then res.actor = b.actor; res.note = b.note end
   local reason = 'null'
   if st == 'open' or st == 'half_open' then reason = b.reason end
-  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. table.concat(transitions, ',') .. ']}'
+  -- A replayed transition (a duplicate finding's original trip) is returned, not published again.
+  local list = table.concat(transitions, ',')
+  if replay and replay ~= '' then
+    if list ~= '' then list = list .. ',' end
+    list = list .. replay
+  end
+  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. list .. ']}'
 end
 -- ── end of shared prologue ──
 

@@ -1,9 +1,12 @@
 -- tripBreaker: a finding trips a breaker (closed or half_open -> open, with exponential backoff).
--- Idempotent per findingId: a finding already applied to this breaker changes nothing ('duplicate').
+-- Idempotent per findingId: a finding already applied to this breaker changes nothing ('duplicate'), and
+-- the transition it caused the first time, if any, is returned again (not re-published on pub/sub) so
+-- that a caller that crashed before handing it on can hand it on now (same transitionId).
 -- A forced breaker records the finding and stays forced ('overridden'); an open one counts it ('already_open').
 -- KEYS
 --   KEYS[1] breaker state hash   (KeyBuilder.breakerState)
---   KEYS[2] applied findingIds set (KeyBuilder.breakerFindings), kept 7 days after the last trip
+--   KEYS[2] applied findings hash (KeyBuilder.breakerFindings): findingId -> the trip transition JSON it
+--           caused ('' if none), kept 7 days after the last trip
 -- ARGV
 --   ARGV[1] now override in epoch ms, '' in production (time then comes from Redis TIME; tests pass a virtual clock)
 --   ARGV[2] pub/sub channel for transitions (KeyBuilder.breakerTransitionsChannel())
@@ -106,7 +109,7 @@ local function openBreaker(reasonRaw, cause, findingId)
 end
 
 -- Saves (whole hash) if changed, publishes the transitions, returns the result as JSON.
-local function finish(outcome, retry)
+local function finish(outcome, retry, replay)
   if dirty then
     redis.call('DEL', stateKey)
     local args = {}
@@ -126,7 +129,13 @@ local function finish(outcome, retry)
   if st == 'forced_open' or st == 'forced_closed' then res.actor = b.actor; res.note = b.note end
   local reason = 'null'
   if st == 'open' or st == 'half_open' then reason = b.reason end
-  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. table.concat(transitions, ',') .. ']}'
+  -- A replayed transition (a duplicate finding's original trip) is returned, not published again.
+  local list = table.concat(transitions, ',')
+  if replay and replay ~= '' then
+    if list ~= '' then list = list .. ',' end
+    list = list .. replay
+  end
+  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. list .. ']}'
 end
 -- ── end of shared prologue ──
 
@@ -140,18 +149,26 @@ local ok, decoded = pcall(cjson.decode, reasonRaw)
 if not ok or type(decoded) ~= 'table' then return -2 end
 
 normalize()
-if redis.call('SISMEMBER', findingsKey, findingId) == 1 then return finish('duplicate') end
-redis.call('SADD', findingsKey, findingId)
-redis.call('EXPIRE', findingsKey, 604800)
+local prior = redis.call('HGET', findingsKey, findingId)
+if prior then return finish('duplicate', false, prior) end
+local function remember(transition)
+  redis.call('HSET', findingsKey, findingId, transition)
+  redis.call('EXPIRE', findingsKey, 604800)
+end
 local st = b.state
-if st == 'forced_open' or st == 'forced_closed' then return finish('overridden') end
+if st == 'forced_open' or st == 'forced_closed' then
+  remember('')
+  return finish('overridden')
+end
 if st == 'open' and now < n('until') then
   b.findings = fmt(n('findings') + 1)
   dirty = true
+  remember('')
   return finish('already_open')
 end
 if st == 'closed' and not (n('closedAt') > 0 and now - n('closedAt') < n('capMs')) then b.trips = '0' end
 b.baseMs = ARGV[7]; b.capMs = ARGV[8]; b.jitter = ARGV[9]; b.trials = ARGV[10]; b.trialTimeoutMs = ARGV[11]
 b.findings = '1'
 openBreaker(reasonRaw, 'trip', findingId)
+remember(transitions[#transitions])
 return finish('tripped')
