@@ -103,3 +103,28 @@ describe('BreakerStore', () => {
     }
   });
 });
+
+describe('forwardTransitions', () => {
+  it('hands on the transitions that upstream checks make, not the store\'s own', async () => {
+    const { forwardTransitions } = await import('../../src/breakers/transition-forwarder.ts');
+    const redis = connectRedis({ url: TEST_REDIS_URL });
+    const keys = uniqueKeys('fwd');
+    const forwarded: BreakerTransition[] = [];
+    const fwd = await forwardTransitions({ redis, keys, publish: (t) => void forwarded.push(t) });
+    try {
+      const store = new BreakerStore({ redis, keys });
+      await store.trip('vendor', 'v-fwd', { findingId: 'f', reason: sampleReason('f'), settings: { ...settings, baseMs: 30, capMs: 30 } });
+      await new Promise((r) => setTimeout(r, 50));
+      const permit = await store.takePermit('vendor', 'v-fwd');
+      expect(permit.outcome).toBe('permit');
+      await store.reportTrial('vendor', 'v-fwd', true);
+      const deadline = Date.now() + 3000;
+      while (forwarded.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(forwarded.map((t) => t.cause)).toEqual(['cooldown_elapsed', 'trials_succeeded']);
+    } finally {
+      await fwd.close();
+      await cleanup(redis, keys);
+      await redis.quit();
+    }
+  });
+});
