@@ -83,7 +83,9 @@ export const compensationFailed: Detector<CompensationFailedState, CompensationF
   nextDue(s) {
     if (s.done) return undefined;
     const a = s.fail?.t;
-    const b = s.req?.due;
+    const req = s.req;
+    // A request that succeeded in time can no longer time out.
+    const b = req === undefined || s.ok.some((t) => t <= req.due) ? undefined : req.due;
     return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   },
 

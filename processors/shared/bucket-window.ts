@@ -189,12 +189,20 @@ export function closeWindow(
   }
 }
 
+/** The most buckets a window may span after its length was changed by the policy. */
+const MAX_BUCKETS = 600;
+
 /**
- * The window to use for `windowMs`: `w` itself, or a new one when there is none yet or the policy
- * changed the window's length (the counts restart then).
+ * The window to use for `windowMs`: `w` itself, or a new one when there is none yet. When the policy
+ * changes the window's length (a reload, or events of one slice resolving to different rules), the
+ * window keeps its buckets and only its length changes, unless that would need more than
+ * MAX_BUCKETS buckets of the current width: then it starts afresh.
  */
 export function ensureWindow(w: BucketWindow | null, windowMs: number): BucketWindow {
-  const B = defaultBucketMs(windowMs);
-  if (w !== null && w.B === B && w.W === Math.max(B, Math.ceil(windowMs / B) * B)) return w;
-  return newWindow(windowMs, B);
+  if (w === null) return newWindow(windowMs, defaultBucketMs(windowMs));
+  const W = Math.max(w.B, Math.ceil(windowMs / w.B) * w.B);
+  if (W === w.W) return w;
+  if (W / w.B > MAX_BUCKETS) return newWindow(windowMs, defaultBucketMs(windowMs));
+  w.W = W;
+  return w;
 }
