@@ -42,7 +42,10 @@ export interface CheckQuery {
 export interface BreakerClient {
   /** Checks every scope that applies to one intended action in one round trip; never throws for Redis trouble. */
   check(q: CheckQuery): Promise<CheckAnswer>;
-  /** Reports the outcome of the call a half-open permit let through (pass the check's answer or its permits). */
+  /**
+   * Reports the outcome of the call a half-open permit let through (pass the check's answer or its permits).
+   * Throws a retriable BreakerError (code redis_unreachable) when Redis cannot be told.
+   */
   reportOutcome(permits: CheckAnswer | readonly ScopeRef[], success: boolean): Promise<void>;
   /** Resolves once connected (and subscribed, with the cache on). */
   ready(): Promise<void>;
@@ -218,7 +221,13 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       const list = 'permits' in permits ? permits.permits : permits;
       await Promise.all(
         list.map(async (ref) => {
-          const ret = await runScript(redis, 'reportTrial', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id, success ? '1' : '0']);
+          let ret: unknown;
+          try {
+            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
+          } catch (e) {
+            // The permit is handed out again after the breaker's trial deadline: nothing is stuck.
+            throw new BreakerError('redis_unreachable', `the trial outcome could not be reported: ${(e as Error).message}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: true, cause: e });
+          }
           if (typeof ret === 'number') throw new BreakerError('invalid_argument', `reportTrial returned ${ret}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: false });
           cache?.invalidate(`${ref.scope}:${ref.id}`);
         }),

@@ -151,6 +151,7 @@ describe('breaker client when Redis is unreachable', () => {
       // A check that does not touch the fail-closed scope is allowed.
       expect(await closedVendor.check({ agent: 'travel-assistant' })).toMatchObject({ allowed: true, degraded: 'redis_unreachable' });
       expect(open.stats.degraded).toBe(1);
+      await expect(open.reportOutcome([{ scope: 'vendor', id: 'acme-air' }], true)).rejects.toMatchObject({ code: 'redis_unreachable', retriable: true });
       await server.restart();
       const deadline = Date.now() + 10_000;
       let back = await open.check(q);
