@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
+import { emitDetection, formatDuration, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
 
 /**
  * action_after_consent_revoked parameters.
@@ -61,11 +61,11 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
     s.memory = ctx.params.revocationMemoryMs;
     if (e.ts > s.last) s.last = e.ts;
     if (e.type === 'action.requested') {
-      insertEv(s.q, { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+      insertEv(s.q, { t: e.ts, id: e.eventId, tr: e.traceId, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
       // A request that no revocation precedes is kept only while one before it could still arrive.
       if (s.q[0]!.t < s.last - ctx.latenessMs) retain(s.q, (r) => r.t >= s.last - ctx.latenessMs || revocationBefore(s, r) !== undefined);
     } else {
-      insertEv(s.c, { ...evOf(e), revoked: e.type === 'consent.revoked' });
+      insertEv(s.c, { t: e.ts, id: e.eventId, tr: e.traceId, revoked: e.type === 'consent.revoked' });
       if (s.c.length > MAX_CHANGES) s.c.shift();
     }
     return s;

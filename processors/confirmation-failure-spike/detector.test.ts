@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { confirmationFailureSpike } from './detector.ts';
 import { runDetectors } from '../testing/run-detectors.ts';
 import { expectOrderIndependent } from '../testing/order-independence.ts';
-import { at, confirmationAccepted, confirmationExpired, confirmationRejected, confirmationRequested, resetEventIds } from '../testing/event-builders.ts';
+import { confirmationAccepted, confirmationExpired, confirmationRejected, confirmationRequested, resetEventIds } from '../testing/event-builders.ts';
 import type { ValidEvent } from '../core/events.ts';
 
 const run = (events: readonly ValidEvent[]) => runDetectors([confirmationFailureSpike], events).findings;

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
+import { emitDetection, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
 /** confirmation_mismatch has no parameters. */
@@ -60,10 +60,10 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
     if (s.done) return s;
     const h = e.payloadHash ?? '';
     if (e.type === 'confirmation.accepted') {
-      insertEv(s.c, { ...evOf(e), h });
+      insertEv(s.c, { t: e.ts, id: e.eventId, tr: e.traceId, h });
       if (s.c.length > MAX_CONFIRMATIONS) s.c.shift();
     } else {
-      insertEv(s.q, { ...evOf(e), h, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
+      insertEv(s.q, { t: e.ts, id: e.eventId, tr: e.traceId, h, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
       // With no confirmation on record, a request is kept only while one before it could still arrive.
       if (s.c.length === 0) while (s.q[0]!.t < s.last - ctx.latenessMs) s.q.shift();
     }

@@ -1,6 +1,6 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration } from '../shared/evidence.ts';
-import { addPairEntry, newPairSlice, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
+import { emitDetection, formatDuration } from '../shared/evidence.ts';
+import { addPairEntry, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
 
 /**
  * duplicate_action parameters.
@@ -46,14 +46,14 @@ export const duplicateAction: Detector<DuplicateActionState, DuplicateActionPara
   },
 
   init() {
-    return { ...newPairSlice(), userId: '', action: '', vendor: '' };
+    return { l: [], done: false, W: 0, last: 0, due: undefined, userId: '', action: '', vendor: '' };
   },
 
   onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.action = e.action?.name ?? '';
     s.vendor = e.action?.vendor ?? '';
-    const x: PairEntry = { ...evOf(e), k: e.idempotencyKey ?? `#${e.eventId}`, ag: e.agentId };
+    const x: PairEntry = { t: e.ts, id: e.eventId, tr: e.traceId, k: e.idempotencyKey ?? `#${e.eventId}`, ag: e.agentId };
     if (e.outcome?.vendorRef !== undefined) x.r = e.outcome.vendorRef;
     addPairEntry(s, x, ctx.params.windowMs, isDuplicate);
     return s;

@@ -1,6 +1,6 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration } from '../shared/evidence.ts';
-import { addPairEntry, newPairSlice, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
+import { emitDetection, formatDuration } from '../shared/evidence.ts';
+import { addPairEntry, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
 
 /**
  * idempotency_key_reuse parameters.
@@ -36,13 +36,13 @@ export const idempotencyKeyReuse: Detector<IdempotencyKeyReuseState, Idempotency
   },
 
   init() {
-    return { ...newPairSlice(), userId: '', key: '' };
+    return { l: [], done: false, W: 0, last: 0, due: undefined, userId: '', key: '' };
   },
 
   onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.key = e.idempotencyKey ?? '';
-    addPairEntry(s, { ...evOf(e), h: e.payloadHash, ag: e.agentId }, ctx.params.windowMs, differentPayloads);
+    addPairEntry(s, { t: e.ts, id: e.eventId, tr: e.traceId, h: e.payloadHash, ag: e.agentId }, ctx.params.windowMs, differentPayloads);
     return s;
   },
 

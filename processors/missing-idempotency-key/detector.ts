@@ -1,6 +1,6 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, type Ev } from '../shared/evidence.ts';
-import { INTENT_MEMORY_MS, newOffenderSlice, noteOffence, offenceDue, settleOffence, type OffenderSlice } from '../shared/first-offender.ts';
+import { emitDetection, type Ev } from '../shared/evidence.ts';
+import { INTENT_MEMORY_MS, noteOffence, offenceDue, settleOffence, type OffenderSlice } from '../shared/first-offender.ts';
 
 /** missing_idempotency_key has no parameters: every state-changing request needs a key. */
 export interface MissingIdempotencyKeyParams {
@@ -37,13 +37,13 @@ export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, Missing
   },
 
   init() {
-    return { ...newOffenderSlice<Request>(), userId: '', intentId: '' };
+    return { c: undefined, done: false, last: 0, userId: '', intentId: '' };
   },
 
   onEvent(s, e) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
-    noteOffence(s, { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', attempt: e.attempt ?? 1 });
+    noteOffence(s, { t: e.ts, id: e.eventId, tr: e.traceId, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', attempt: e.attempt ?? 1 });
     return s;
   },
 

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
+import { emitDetection, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
 /**
@@ -63,7 +63,7 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
     if (e.type === 'action.requested') {
       const due = e.ts + ctx.params.timeoutMs;
       if (!s.o.some(([x, t]) => (x === a || x === 0) && t <= due)) {
-        insertEv(s.q, { ...evOf(e), a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due }, MAX_PENDING);
+        insertEv(s.q, { t: e.ts, id: e.eventId, tr: e.traceId, a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due }, MAX_PENDING);
       }
     } else {
       if (!s.o.some(([x, t]) => x === a && t === e.ts)) {

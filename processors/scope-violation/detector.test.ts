@@ -41,9 +41,12 @@ describe('scope_violation', () => {
     expect(run([r, later, deny])).toHaveLength(1);
   });
 
-  it('stays silent when the scope is held, when the deny was lifted by a later allow, on other intents, and without scopes', () => {
+  it('fires after a deny even when a later check allowed', () => {
+    expect(run([authzChecked({ at: 0, decision: 'deny' }), authzChecked({ at: 1 }), actionRequested({ at: 2, ...scoped })])).toHaveLength(1);
+  });
+
+  it('stays silent when the scope is held, on other intents, without scopes, and before the deny', () => {
     expect(run([authzChecked({ at: 0 }), actionRequested({ at: 1, ...scoped })])).toEqual([]);
-    expect(run([authzChecked({ at: 0, decision: 'deny' }), authzChecked({ at: 1 }), actionRequested({ at: 2, ...scoped })])).toEqual([]);
     expect(run([authzChecked({ at: 0, decision: 'deny', intentId: 'i-9' }), actionRequested({ at: 2, ...scoped })])).toEqual([]);
     expect(run([actionRequested({ at: 2, requiredScope: 'flight:book' })])).toEqual([]);
     expect(run([actionRequested({ at: 2 }), authzChecked({ at: 3, decision: 'deny' })])).toEqual([]);

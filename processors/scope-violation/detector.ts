@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { emitDetection, evOf, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
+import { emitDetection, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
 /** scope_violation has no parameters. */
@@ -7,9 +7,6 @@ export interface ScopeViolationParams {
   [k: string]: number;
 }
 
-interface Decision extends Ev {
-  deny: boolean;
-}
 
 interface Request extends Ev {
   ag: string;
@@ -23,23 +20,23 @@ interface Request extends Ev {
 export interface ScopeViolationState {
   userId: string;
   intentId: string;
-  /** authz.checked decisions, sorted, the latest few. */
-  z: Decision[];
+  /** authz.checked denies, sorted, the earliest few. */
+  z: Ev[];
   /** Requests waiting for the watermark, sorted. */
   q: Request[];
   done: boolean;
   last: number;
 }
 
-const MAX_DECISIONS = 8;
+const MAX_DENIES = 4;
 const MAX_PENDING = 16;
 
 /**
- * scope_violation: an `action.requested` whose requiredScope is not in its scopes, or that follows
- * an `authz.checked` deny for its intent (the latest decision before the request, in event time, is
- * a deny: a later allow, after a step-up or a grant, lifts it). Scope: agent. A request without
- * `scopes` is not judged on scopes. One finding per intent: its first offending request, decided once
- * the watermark has passed it (a deny that arrives late still counts).
+ * scope_violation: an `action.requested` whose requiredScope is not in its scopes, or that comes
+ * after an `authz.checked` deny for its intent (in event time, at the same millisecond included).
+ * Scope: agent. A request without `scopes` is not judged on scopes. One finding per intent: its first
+ * offending request, decided once the watermark has passed it (a deny that arrives up to the lateness
+ * late still counts). Allow decisions are not needed and cost nothing.
  */
 export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = {
   kind: 'scope_violation',
@@ -47,7 +44,7 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
   defaults: {},
 
   keyOf(e) {
-    return e.type === 'action.requested' || e.type === 'authz.checked' ? `i:${e.userId}:${e.intentId}` : undefined;
+    return e.type === 'action.requested' || (e.type === 'authz.checked' && e.decision === 'deny') ? `i:${e.userId}:${e.intentId}` : undefined;
   },
 
   init() {
@@ -60,11 +57,12 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
     if (e.ts > s.last) s.last = e.ts;
     if (s.done) return s;
     if (e.type === 'authz.checked') {
-      insertEv(s.z, { ...evOf(e), deny: e.decision === 'deny' });
-      if (s.z.length > MAX_DECISIONS) s.z.shift();
+      if (e.decision !== 'deny') return s;
+      insertEv(s.z, { t: e.ts, id: e.eventId, tr: e.traceId });
+      if (s.z.length > MAX_DENIES) s.z.pop();
       return s;
     }
-    const r: Request = { ...evOf(e), ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' };
+    const r: Request = { t: e.ts, id: e.eventId, tr: e.traceId, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' };
     if (e.requiredScope !== undefined && e.scopes !== undefined && !e.scopes.includes(e.requiredScope)) r.miss = e.requiredScope;
     insertEv(s.q, r, MAX_PENDING);
     // A request that is not suspect is kept only while a deny before it could still arrive.
@@ -99,20 +97,19 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
 
   expiresAt(s) {
     // A deny (or a finding) is remembered for the intent; otherwise the slice is needed only until the
-    // watermark passes its latest event (a deny arriving after that comes after all it holds).
-    if (s.done || s.z.some((d) => d.deny)) return s.last + INTENT_MEMORY_MS;
+    // watermark passes its latest request (a deny arriving after that comes after all it holds).
+    if (s.done || s.z.length > 0) return s.last + INTENT_MEMORY_MS;
     return s.last;
   },
 };
 
-/** The deny in force at the request (the latest decision at or before it), if it is a deny. */
-function denyBefore(s: ScopeViolationState, r: Ev): Decision | undefined {
-  let latest: Decision | undefined;
-  for (const d of s.z) if (!isBefore(r, d)) latest = d;
-  return latest?.deny ? latest : undefined;
+/** The first deny at or before the request (same millisecond included), if any. */
+function denyBefore(s: ScopeViolationState, r: Ev): Ev | undefined {
+  const d = s.z[0];
+  return d !== undefined && d.t <= r.t ? d : undefined;
 }
 
-/** Whether the request offends as things stand (a later-arriving allow may still clear a deny). */
+/** Whether the request offends. */
 function suspect(s: ScopeViolationState, r: Request): boolean {
   return r.miss !== undefined || denyBefore(s, r) !== undefined;
 }

@@ -20,7 +20,7 @@ export const MAX_EVIDENCE = 50;
 
 /** The evidence entry of an event. */
 export function evOf(e: ValidEvent): Ev {
-  return e.traceId === undefined ? { t: e.ts, id: e.eventId } : { t: e.ts, id: e.eventId, tr: e.traceId };
+  return { t: e.ts, id: e.eventId, tr: e.traceId };
 }
 
 /** Total order on evidence: event time, then eventId, so ties break the same way in every run. */

@@ -1,7 +1,7 @@
 import type { Detector } from '../core/detector.ts';
 import type { EventType, ValidEvent } from '../core/events.ts';
 import type { AnomalyKind, Severity } from '../core/finding.ts';
-import { emitDetection, evOf, insertEv, type Ev } from './evidence.ts';
+import { emitDetection, insertEv, type Ev } from './evidence.ts';
 import { INTENT_MEMORY_MS } from './first-offender.ts';
 
 /** Parameters of a required-prior-event rule: the prior event must be at most `windowMs` older. */
@@ -81,7 +81,9 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
         // (A request already preceded by its prior event is settled: more priors only help.)
         const a = e.action;
         insertEv(s.q, {
-          ...evOf(e),
+          t: e.ts,
+          id: e.eventId,
+          tr: e.traceId,
           ag: e.agentId,
           action: a?.name ?? '',
           vendor: a?.vendor ?? '',

@@ -1,6 +1,6 @@
 import type { Detector } from '../core/detector.ts';
 import type { ValidEvent } from '../core/events.ts';
-import { emitDetection, evOf, isBefore, type Ev } from '../shared/evidence.ts';
+import { emitDetection, isBefore, type Ev } from '../shared/evidence.ts';
 import { describePii, piiKindOf, type PiiKind } from '../shared/pii.ts';
 
 /**
@@ -78,7 +78,7 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = {
     }
     if (x === undefined) s.l.push((x = { field, pii, done: false, last: e.ts }));
     if (e.ts > x.last) x.last = e.ts;
-    const ev = { ...evOf(e), type: e.type };
+    const ev = { t: e.ts, id: e.eventId, tr: e.traceId, type: e.type };
     if (!x.done && (x.c === undefined || isBefore(ev, x.c))) x.c = ev;
     return s;
   },
