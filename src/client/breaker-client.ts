@@ -86,7 +86,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   const autoPipelined = (redis as Redis).options?.enableAutoPipelining === true || (redis as Cluster).options?.enableAutoPipelining === true;
   const cache = opts.cache ? new CheckCache(opts.cacheTtlMs ?? 5000) : undefined;
   const stats = { checks: 0, cacheHits: 0, redisReads: 0, degraded: 0, permitsTaken: 0 };
-  /** Redis time minus local time, measured at each read (cached answers use local time plus this). */
+  /** Redis time minus local time (checks evaluate at local time plus this). */
   let offsetMs = 0;
 
   let subscriber: Redis | Cluster | undefined;
@@ -134,30 +134,39 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     };
   }
 
+  /** Local time plus the measured offset to Redis time; re-measured (TIME in the read) at least every second. */
+  let offsetAt = -Infinity;
+  const OFFSET_MAX_AGE_MS = 1000;
+
   async function readFields(refs: ScopeRef[]): Promise<{ fields: CheckFields[]; now: number }> {
     const keyList = refs.map((r) => keys.breakerState(r.scope, r.id));
     stats.redisReads += 1;
     const before = Date.now();
-    let time: [string, string];
+    const withTime = before - offsetAt >= OFFSET_MAX_AGE_MS;
+    let time: [string, string] | undefined;
     let replies: (string | null)[][];
     if (!isCluster && !autoPipelined) {
       const p = (redis as Redis).pipeline();
-      p.time();
+      if (withTime) p.time();
       for (const k of keyList) p.hmget(k, ...CHECK_FIELDS);
       const res = (await p.exec()) ?? [];
       for (const [err] of res) if (err) throw err;
-      time = res[0]![1] as [string, string];
-      replies = res.slice(1).map(([, v]) => v as (string | null)[]);
+      if (withTime) time = res.shift()![1] as [string, string];
+      replies = res.map(([, v]) => v as (string | null)[]);
     } else {
       // Auto-pipelined (one write for every command issued in this tick) or, on a cluster, sent to each
       // breaker's master at once: one round trip either way.
-      const [t, ...r] = await Promise.all([redis.time(), ...keyList.map((k) => redis.hmget(k, ...CHECK_FIELDS))]);
-      time = t as unknown as [string, string];
+      const reads = Promise.all(keyList.map((k) => redis.hmget(k, ...CHECK_FIELDS)));
+      const [t, r] = await Promise.all([withTime ? redis.time() : undefined, reads]);
+      time = t as unknown as [string, string] | undefined;
       replies = r as (string | null)[][];
     }
-    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    offsetMs = now - Math.round((before + Date.now()) / 2);
-    return { fields: replies.map(checkFieldsFrom), now };
+    if (time) {
+      const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+      offsetMs = redisNow - Math.round((before + Date.now()) / 2);
+      offsetAt = before;
+    }
+    return { fields: replies.map(checkFieldsFrom), now: Date.now() + offsetMs };
   }
 
   async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
