@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
@@ -16,7 +18,8 @@ Runs every detector over agent action events read as JSON Lines from FILE ("-" f
 with in-memory state and no external service, and prints one finding per line.
 
 Options:
-  --policy FILE    the policy to run by (default: every detector enabled at the contract's defaults)
+  --policy FILE    the policy to run by (default: ./vigil.policy.yaml when present, else the bundled one,
+                   which runs every detector at the contract's defaults)
   --format FORMAT  jsonl (default when standard output is not a terminal) or table
   --env NAME       environment for the policy's env-matched overrides (default: none apply)
   -h, --help       this help
@@ -35,6 +38,8 @@ export interface ReplayIo {
 export interface ReplayDeps {
   /** Detectors to run (default ALL_DETECTORS). */
   detectors?: readonly Detector<any, any>[];
+  /** Policy file used without --policy; null: the detectors' defaults, no file. Default: see --help. */
+  defaultPolicyPath?: string | null;
   /** Called after each chunk of input with the lines read so far (the bench samples memory with it). */
   onProgress?: (linesRead: number) => void;
 }
@@ -70,7 +75,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   let policy: Policy;
   try {
     const opts = { detectors, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
-    policy = args.values.policy !== undefined ? loadPolicyFile(args.values.policy, opts) : defaultPolicy(opts);
+    const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
+    policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     io.stderr.write(`vigil replay: policy refused:\n${e.message}\n`);
@@ -151,6 +157,14 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
       `${s.findings} findings${kinds ? `: ${kinds}` : ''}\n`,
   );
   return 0;
+}
+
+const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
+
+/** ./vigil.policy.yaml when present (what `vigil run` uses by default), else the bundled policy. */
+function defaultPolicyPath(): string | null {
+  if (existsSync('vigil.policy.yaml')) return 'vigil.policy.yaml';
+  return existsSync(BUNDLED_POLICY) ? BUNDLED_POLICY : null;
 }
 
 function isBlank(line: string): boolean {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../processors/core/finding.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { readLines, replayCommand } from '../../src/cli/replay.ts';
-import { defaultPolicy } from '../../src/policy/load-policy.ts';
+import { defaultPolicy, policyVersionOf } from '../../src/policy/load-policy.ts';
 import { ev, TEST_DETECTORS, toJsonl } from './fixtures/test-detectors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
@@ -25,7 +25,7 @@ async function run(argv: string[], opts: { stdin?: string; tty?: boolean } = {})
   const stdout = sink(opts.tty);
   const stderr = sink();
   const stdin = Readable.from(opts.stdin !== undefined ? [Buffer.from(opts.stdin)] : []);
-  const code = await replayCommand(argv, { stdout, stderr, stdin }, { detectors: TEST_DETECTORS });
+  const code = await replayCommand(argv, { stdout, stderr, stdin }, { detectors: TEST_DETECTORS, defaultPolicyPath: null });
   return { code, out: stdout.text(), err: stderr.text() };
 }
 
@@ -104,6 +104,14 @@ describe('vigil replay', () => {
     const { code, err } = await run(argv());
     expect(code).toBe(2);
     expect(err).toMatch(expected);
+  });
+
+  it('runs by ./vigil.policy.yaml by default, like vigil run', async () => {
+    const stdout = sink();
+    const stderr = sink();
+    const code = await replayCommand([file], { stdout, stderr, stdin: Readable.from([]) });
+    expect(code).toBe(0);
+    expect(stderr.text()).toContain(`policy ${policyVersionOf(readFileSync('vigil.policy.yaml', 'utf8'))}`);
   });
 
   it('--help prints usage', async () => {
