@@ -24,7 +24,7 @@ export interface ConfirmationFailureSpikeState {
 }
 
 /** Failures kept as evidence per bucket. */
-const SAMPLES_PER_BUCKET = 3;
+const SAMPLES_PER_BUCKET = 5;
 
 /**
  * confirmation_failure_spike: for one agent, `confirmation.rejected` + `confirmation.expired` are at

@@ -30,7 +30,7 @@ export interface VendorFailureRateState {
 }
 
 /** Failed or slow outcomes kept as evidence per bucket. */
-const SAMPLES_PER_BUCKET = 3;
+const SAMPLES_PER_BUCKET = 5;
 
 /**
  * vendor_failure_rate: for one vendor, at least failureRatio of at least minOutcomes outcomes in
