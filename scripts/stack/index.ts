@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findJavaRuntimes, pickJava, type JavaRuntime } from './java-finder.ts';
-import { kafkaHealthy, startKafka } from './kafka-piece.ts';
+import { kafkaHealthy, publishArchive, startKafka } from './kafka-piece.ts';
 import { portClaimer, type PieceContext } from './piece-context.ts';
 import { commandLine, isAlive, stopProcess } from './process-utils.ts';
 import { redisAnswers, startRedis } from './redis-piece.ts';
@@ -122,7 +122,9 @@ export async function stopStack(opts: StackOptions = {}): Promise<{ stopped: Pie
         const rec = state[piece];
         if (!ours(rec)) return;
         log(`${piece}: stopping pid ${String(rec.pid)}`);
-        if (await stopProcess(rec.pid as number, piece === 'kafka' ? 30_000 : 15_000)) killed.push(piece);
+        const wasKilled = await stopProcess(rec.pid as number, piece === 'kafka' ? 30_000 : 15_000);
+        if (wasKilled) killed.push(piece);
+        if (rec.pendingArchive !== undefined) publishArchive(rec.pendingArchive, !wasKilled);
         stopped.push(piece);
       }),
     );

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensureApicurio } from './downloads.ts';
 import type { JavaRuntime } from './java-finder.ts';
 import type { PieceContext } from './piece-context.ts';
@@ -41,6 +41,11 @@ export async function startSchemaRegistry(ctx: PieceContext, java: JavaRuntime, 
     '-Xms128m',
     '-Xmx512m',
     '-XX:+UseSerialGC',
+    // C1 only: on 2 busy cores the C2 compiler threads double the start time, and the registry's
+    // own speed does not matter (clients cache schemas).
+    '-XX:TieredStopAtLevel=1',
+    // JDK 19+: map classes from an archive the first run writes at exit (JVM-managed, validated).
+    ...(java.major >= 19 ? ['-XX:+AutoCreateSharedArchive', `-XX:SharedArchiveFile=${join(dirname(jar), `cds-java${java.major}.jsa`)}`] : []),
     '-Dquarkus.http.host=127.0.0.1',
     `-Dquarkus.http.port=${port}`,
     '-Dquarkus.management.host=127.0.0.1',

@@ -18,6 +18,8 @@ export interface PieceRecord {
   /** e.g. "Kafka 4.4.0 on Java 17". */
   readonly detail?: string;
   readonly startedAt?: string;
+  /** A file the process writes as it exits (Kafka's CDS archive), to move into place once it stopped. */
+  readonly pendingArchive?: string;
 }
 
 /** The whole runtime state: one record per piece that `up` handled. */
