@@ -8,7 +8,6 @@ import type { Logger } from '../observability/logger.ts';
 import { createDetectionHandler } from '../detection/detection-handler.ts';
 import type { FindingSink } from '../detection/finding-sink.ts';
 import { KafkaFindingPublisher } from '../kafka/finding-publisher.ts';
-import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import { PolicyHolder } from '../policy/policy-holder.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
 import { checkBreakerPolicy, validateBreakerSection, type BreakerPolicy } from '../breakers/breaker-policy.ts';
@@ -49,20 +48,14 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
     policy.onReject((e) => log.error('policy file refused; the running policy stays', { file: policy.path, version: policy.current().version, error: e }));
     policy.watch();
 
-    const producer = ctx.kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const avroOf = (stem: string) => (ctx.schemas ? { registry: ctx.schemas.registry, schemaId: ctx.schemas.ids[stem]! } : undefined);
-    const findings = new KafkaFindingPublisher({ producer, topic: config.kafka.topics.findings, avro: avroOf('finding'), redis: ctx.redis, keys: ctx.keys });
-    const transitions = new TransitionPublisher({ producer, topic: config.kafka.topics.breakerTransitions, avro: avroOf('breaker-transition') });
-    const breakers = new BreakerStore({
+    const findings = new KafkaFindingPublisher({
+      producer: ctx.producer,
+      topic: config.kafka.topics.findings,
+      ...(ctx.schemas ? { avro: { registry: ctx.schemas.registry, schemaId: ctx.schemas.ids.finding! } } : {}),
       redis: ctx.redis,
       keys: ctx.keys,
-      publishTransition: async (t) => {
-        ctx.metrics.breakerTransitions.inc({ scope: t.scope, to: t.to, cause: t.cause });
-        log.warn('breaker transition', { breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause, until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId });
-        await transitions.publish(t);
-      },
     });
+    const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.publishTransition });
 
     const sink: FindingSink = {
       async publish(batch) {
@@ -83,7 +76,6 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
       async close() {
         policy.close();
         await handler.close?.();
-        await producer.disconnect();
       },
     };
   };

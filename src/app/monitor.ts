@@ -1,4 +1,7 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import type { BreakerTransition } from '../breakers/transition.ts';
+import { startBreakerApi } from '../http/start-breaker-api.ts';
+import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
@@ -28,6 +31,10 @@ export interface HandlerContext {
   kafka: Kafka;
   schemas: RegisteredSchemas | undefined;
   metrics: IngestMetrics;
+  /** A connected producer for the monitor's outputs (findings, transitions). */
+  producer: Producer;
+  /** Sends a breaker transition to `safety.breaker-transitions` (and counts and logs it). */
+  publishTransition: (t: BreakerTransition) => Promise<void>;
 }
 
 export interface MonitorOptions {
@@ -37,6 +44,8 @@ export interface MonitorOptions {
   onBatchCommitted?: IngestDeps['onBatchCommitted'];
   /** Serve /metrics (default true). */
   serveMetrics?: boolean;
+  /** Serve the breaker HTTP API on config.http (default true). */
+  serveApi?: boolean;
 }
 
 export interface Monitor {
@@ -45,6 +54,7 @@ export interface Monitor {
   redis: RedisClient;
   keys: KeyBuilder;
   metricsPort: number | undefined;
+  apiPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -69,7 +79,22 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const metrics = new IngestMetrics({ defaultMetrics: true });
-  const handler = opts.handler ? await opts.handler({ redis, keys, kafka, schemas, metrics }) : new CountingHandler();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const transitions = new TransitionPublisher({
+    producer,
+    topic: config.kafka.topics.breakerTransitions,
+    ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
+  });
+  const publishTransition = async (t: BreakerTransition) => {
+    metrics.breakerTransitions.inc({ scope: t.scope, to: t.to, cause: t.cause });
+    log.warn('breaker transition', {
+      breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
+      until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,
+    });
+    await transitions.publish(t);
+  };
+  const handler = opts.handler ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition }) : new CountingHandler();
   const ingest = new IngestService({
     config,
     kafka,
@@ -82,6 +107,8 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition });
+  if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   let stopped: Promise<void> | undefined;
   return {
@@ -90,9 +117,12 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     redis,
     keys,
     metricsPort: server?.port,
+    apiPort: api?.port,
     stop: () =>
       (stopped ??= (async () => {
         await ingest.stop();
+        await api?.close();
+        await producer.disconnect();
         await server?.close();
         redis.disconnect();
       })()),

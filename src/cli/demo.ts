@@ -9,6 +9,7 @@ import { ensureStack } from '../../scripts/stack/index.ts';
 import { produceCommand } from './produce.ts';
 import { showDemoResults } from './demo-report.ts';
 import type { CommandIo } from './io.ts';
+import type { Finding } from '../../processors/core/finding.ts';
 
 export const DEMO_HELP = `Usage: vigil demo [--traffic FILE]
 
@@ -63,7 +64,8 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
 
   say('\n▶ Running the monitor until the traffic is consumed…');
   const started = Date.now();
-  const monitor = await startMonitor(config, { logger, handler: detectionHandlerFactory(config, logger) });
+  const raised = new Map<string, Finding>();
+  const monitor = await startMonitor(config, { logger, handler: detectionHandlerFactory(config, logger, { onFinding: (f) => raised.set(f.findingId, f) }) });
   try {
     const deadline = Date.now() + 120_000;
     while (monitor.ingest.stats.consumed < produced) {
@@ -73,7 +75,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
     const s = monitor.ingest.stats;
     say(`  consumed ${s.consumed} events in ${((Date.now() - started) / 1000).toFixed(1)} s: ${s.handled} handed to the detectors, ${s.duplicates} duplicates skipped, ${s.deadLettered} dead-lettered`);
     say(`  metrics: http://${config.metrics.host}:${monitor.metricsPort}/metrics`);
-    await showDemoResults({ config, monitor, stack, say });
+    await showDemoResults({ config, monitor, stack, raised, say });
   } finally {
     await monitor.stop();
   }

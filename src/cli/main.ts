@@ -22,7 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.ts')).runCommand,
   produce: async () => (await import('./produce.ts')).produceCommand,
   replay: async () => (await import('./replay.ts')).replayCommand,
-  breakers: async () => (await import('./breakers-entry.ts')).breakersEntry,
+  breakers: async () => (await import('./breakers.ts')).breakersCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
 };
 

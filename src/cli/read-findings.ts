@@ -1,0 +1,37 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Finding } from '../../processors/core/finding.ts';
+import type { Config } from '../config/config.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
+import { silentLogger } from '../observability/logger.ts';
+
+/**
+ * Reads `count` findings from the findings topic from its beginning (Avro via the registry, or JSON),
+ * for the demo and end-to-end tests. Fails after `timeoutMs` saying how many arrived.
+ */
+export async function readFindings(config: Config, count: number, timeoutMs = 30_000): Promise<Finding[]> {
+  const kafka = createKafka(config, silentLogger, '-reader');
+  const registry = config.schemaRegistry.url ? new SchemaRegistry({ host: config.schemaRegistry.url }) : undefined;
+  const consumer = kafka.consumer({ groupId: `${config.kafka.groupId}-reader-${Date.now()}` });
+  const got = new Map<string, Finding>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: config.kafka.topics.findings, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got.size} of ${count} findings from ${config.kafka.topics.findings} in ${timeoutMs} ms`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const v = message.value!;
+          const f = (v[0] === 0 && registry ? await registry.decode(v) : JSON.parse(v.toString())) as Finding;
+          got.set(f.findingId, f);
+          if (got.size >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return [...got.values()];
+}
