@@ -4,7 +4,7 @@ import { startBreakerApi } from '../http/start-breaker-api.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import { createKafka } from '../kafka/kafka-client.ts';
+import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 import { registerSchemas, type RegisteredSchemas } from '../kafka/schema-registry.ts';
 import { connectRedis, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
@@ -79,7 +79,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const metrics = new IngestMetrics({ defaultMetrics: true });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionPublisher({
     producer,

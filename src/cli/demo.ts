@@ -7,6 +7,7 @@ import { createLogger } from '../observability/logger.ts';
 import { detectionHandlerFactory } from '../app/detection-wiring.ts';
 import { ensureStack } from '../../scripts/stack/index.ts';
 import { produceCommand } from './produce.ts';
+import { quietKnownKafkajsWarnings } from '../kafka/quiet-known-warnings.ts';
 import { showDemoResults } from './demo-report.ts';
 import type { CommandIo } from './io.ts';
 import type { Finding } from '../../processors/core/finding.ts';
@@ -30,6 +31,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
   }
   const say = (s: string) => io.stdout.write(s + '\n');
   const traffic = values.traffic ?? DEFAULT_TRAFFIC;
+  quietKnownKafkajsWarnings();
 
   say('▶ Bringing up the local stack (first run downloads Kafka and Apicurio from Maven Central)…');
   const t0 = Date.now();
@@ -53,7 +55,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
     VIGIL_PARTITIONS: '3',
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',
-    VIGIL_LOG_LEVEL: io.env.VIGIL_LOG_LEVEL ?? 'warn',
+    VIGIL_LOG_LEVEL: io.env.VIGIL_LOG_LEVEL ?? 'error', // the report below shows what the logs would
   };
   const config: Config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });

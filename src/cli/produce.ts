@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../observability/logger.ts';
-import { createKafka } from '../kafka/kafka-client.ts';
+import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import { registerSchemas } from '../kafka/schema-registry.ts';
 import { encodeEvent } from '../kafka/event-codec.ts';
@@ -59,7 +59,7 @@ export async function produceCommand(argv: string[], io: CommandIo): Promise<num
     const fields = (avroSchema('agent-action').fields as { name: string }[]).map((f) => f.name);
     avro = { registry: schemas.registry, schemaId: schemas.ids['agent-action']!, fields };
   }
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
 
   const started = Date.now();

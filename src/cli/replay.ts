@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { StringDecoder } from 'node:string_decoder';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { Finding } from '../../processors/core/finding.ts';
-import { validateEvent } from '../../processors/core/validate-event.ts';
-import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
+import { parallelReplay } from '../detection/parallel-replay.ts';
+import { readLines, replayStream, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
 import { PolicyError } from '../policy/policy-error.ts';
 
@@ -22,6 +22,8 @@ Options:
                    which runs every detector at the contract's defaults)
   --format FORMAT  jsonl (default when standard output is not a terminal) or table
   --env NAME       environment for the policy's env-matched overrides (default: none apply)
+  --workers N      share the detectors between N threads, each reading FILE (default auto: up to 2;
+                   standard input always uses 1). Same findings, in another order.
   -h, --help       this help
 
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
@@ -51,7 +53,13 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { policy: { type: 'string' }, format: { type: 'string' }, env: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        policy: { type: 'string' },
+        format: { type: 'string' },
+        env: { type: 'string' },
+        workers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (e) {
     io.stderr.write(`vigil replay: ${(e as Error).message}\n${HELP}`);
@@ -73,90 +81,106 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   }
   const detectors = deps.detectors ?? ALL_DETECTORS;
   let policy: Policy;
+  let policyText: { text: string; file: string } | null = null;
   try {
     const opts = { detectors, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
     const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
     policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
+    policyText = path !== null ? { text: readFileSync(path, 'utf8'), file: path } : null;
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     io.stderr.write(`vigil replay: policy refused:\n${e.message}\n`);
     return 2;
   }
 
-  let input: Readable;
-  if (file === '-') {
-    input = io.stdin;
-  } else {
-    try {
-      const fh = await open(file, 'r');
-      input = fh.createReadStream({ highWaterMark: 1 << 20 });
-    } catch (e) {
-      io.stderr.write(`vigil replay: cannot read ${file}: ${(e as Error).message}\n`);
-      return 2;
-    }
-  }
-
+  const byKind = new Map<string, number>();
   const out = new OutputWriter(io.stdout, format);
+  const add = (f: Finding) => {
+    byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
+    out.add(f);
+  };
   // A reader that goes away (`vigil replay f | head`) ends the replay quietly.
   const onOutError = () => {
     out.closed = true;
   };
   io.stdout.on('error', onOutError);
-  const byKind = new Map<string, number>();
-  const engine = new ReplayEngine({
-    detectors,
-    rules: policy.rules,
-    onFinding(f) {
-      byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-      out.add(f);
-    },
-  });
+  const onBadLine = (lineNo: number, reason: string) => void io.stderr.write(`line ${lineNo}: ${reason}\n`);
   const started = performance.now();
-  let bad = 0;
-  let lines = 0;
+  let stats: ReplayStreamStats;
   try {
-    for await (const chunk of readLines(input)) {
-      for (const line of chunk) {
-        lines++;
-        if (line.length === 0 || isBlank(line)) continue;
-        let value: unknown;
+    const workers = file === '-' || deps.detectors !== undefined ? 1 : workersOf(args.values.workers);
+    if (workers > 1) {
+      await access(file).catch((e: Error) => {
+        throw new ReadError(e.message);
+      });
+      stats = await parallelReplay({
+        file,
+        policy: policyText,
+        env: args.values.env,
+        workers,
+        onBadLine,
+        async onFindings(fs) {
+          for (const f of fs) add(f);
+          await out.flush();
+        },
+        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      });
+    } else {
+      let input: Readable;
+      if (file === '-') {
+        input = io.stdin;
+      } else {
         try {
-          value = JSON.parse(line);
+          input = (await open(file, 'r')).createReadStream({ highWaterMark: 1 << 20 });
         } catch (e) {
-          bad++;
-          io.stderr.write(`line ${lines}: not valid JSON: ${(e as Error).message}\n`);
-          continue;
+          throw new ReadError((e as Error).message);
         }
-        let event;
-        try {
-          event = validateEvent(value);
-        } catch (e) {
-          bad++;
-          io.stderr.write(`line ${lines}: invalid event: ${(e as Error).message}\n`);
-          continue;
-        }
-        engine.push(event);
       }
-      await out.flush();
-      if (out.closed) break;
-      deps.onProgress?.(lines);
+      stats = await replayStream(input, {
+        detectors,
+        rules: policy.rules,
+        onFinding: add,
+        onBadLine,
+        async afterChunk(lines) {
+          await out.flush();
+          deps.onProgress?.(lines);
+          return !out.closed;
+        },
+      });
     }
   } catch (e) {
-    io.stderr.write(`vigil replay: cannot read ${file}: ${(e as Error).message}\n`);
-    return 2;
+    if (e instanceof UsageProblem) {
+      io.stderr.write(`vigil replay: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ReadError || (e as NodeJS.ErrnoException).syscall !== undefined) {
+      io.stderr.write(`vigil replay: cannot read ${file}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e; // a bug, not bad input: main prints the stack
   }
-  engine.finish();
   await out.flush();
   io.stdout.off('error', onOutError);
   const seconds = (performance.now() - started) / 1000;
-  const s = engine.stats;
   const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
   io.stderr.write(
-    `replayed ${s.events} events (${s.duplicates} duplicates, ${bad} bad lines) in ${seconds.toFixed(2)} s, ` +
-      `${Math.round(s.events / Math.max(seconds, 1e-9))} events/s; policy ${policy.version}; ` +
-      `${s.findings} findings${kinds ? `: ${kinds}` : ''}\n`,
+    `replayed ${stats.events} events (${stats.duplicates} duplicates, ${stats.bad} bad lines) in ${seconds.toFixed(2)} s, ` +
+      `${Math.round(stats.events / Math.max(seconds, 1e-9))} events/s; policy ${policy.version}; ` +
+      `${stats.findings} findings${kinds ? `: ${kinds}` : ''}\n`,
   );
   return 0;
+}
+
+/** The input cannot be read: exit 2. */
+class ReadError extends Error {}
+/** A bad option value found late: exit 2. */
+class UsageProblem extends Error {}
+
+function workersOf(v: string | undefined): number {
+  if (v === undefined || v === 'auto') return Math.max(1, Math.min(2, availableParallelism()));
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageProblem(`--workers must be auto or a whole number from 1 to 16, got "${v}"`);
+  return n;
 }
 
 const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
@@ -167,30 +191,7 @@ function defaultPolicyPath(): string | null {
   return existsSync(BUNDLED_POLICY) ? BUNDLED_POLICY : null;
 }
 
-function isBlank(line: string): boolean {
-  return line.trim().length === 0;
-}
-
-/**
- * Streams a byte stream as arrays of lines (one array per chunk read), never holding the whole input:
- * cheaper than one async step per line. A final line without a newline is included; `\r\n` works.
- */
-export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
-  let rest = '';
-  const decoder = new StringDecoder('utf8'); // a character split across two chunks stays whole
-  for await (const chunk of input) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
-    }
-    yield lines;
-  }
-  rest += decoder.end();
-  if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
-}
+export { readLines };
 
 /** Writes findings as JSON Lines or a table, respecting stdout's backpressure. */
 class OutputWriter {

@@ -8,6 +8,7 @@ import { processBatch, type BatchOutcome } from './batch-processor.ts';
 import { sendToDeadLetter } from './dead-letter.ts';
 import type { EventDedupe } from './dedupe.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 
 export interface IngestDeps {
   config: Config;
@@ -62,7 +63,7 @@ export class IngestService {
   }
 
   async start(): Promise<void> {
-    this.producer = this.deps.kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = this.deps.kafka.producer(PRODUCER_OPTIONS);
     await this.producer.connect();
     await this.startConsumer();
     this.watchdog.start();

@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type LogEntry, type ProducerConfig } from 'kafkajs';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { quietKnownKafkajsWarnings } from './quiet-known-warnings.ts';
@@ -26,3 +26,12 @@ export function createKafka(config: Config, logger: Logger, clientIdSuffix = '')
     retry: { initialRetryTime: 200, retries: 8 },
   });
 }
+
+/**
+ * vigil's producer settings: the murmur2 partitioner that Java clients use (so an event keyed by userId
+ * lands on the partition a Java or Go producer would pick), no auto-created topics.
+ */
+export const PRODUCER_OPTIONS: ProducerConfig = Object.freeze({
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});

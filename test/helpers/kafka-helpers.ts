@@ -2,6 +2,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import type { Config } from '../../src/config/config.ts';
 import { ensureTopics } from '../../src/kafka/topics.ts';
 import { quietKnownKafkajsWarnings } from '../../src/kafka/quiet-known-warnings.ts';
+import { PRODUCER_OPTIONS } from '../../src/kafka/kafka-client.ts';
 
 export function testKafka(config: Config): Kafka {
   quietKnownKafkajsWarnings();
@@ -20,7 +21,7 @@ export async function createTopics(config: Config): Promise<void> {
 
 /** Sends raw messages (already-encoded values) to a topic. */
 export async function produceRaw(config: Config, topic: string, messages: { key?: string; value: Buffer | null; headers?: IHeaders }[]): Promise<void> {
-  const producer = testKafka(config).producer({ allowAutoTopicCreation: false });
+  const producer = testKafka(config).producer(PRODUCER_OPTIONS);
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
