@@ -46,6 +46,12 @@ describe('missing_step_up', () => {
     expect(runDetectors([missingStepUp], events, { params: { missing_step_up: { windowMs: 60_000 } } }).findings).toHaveLength(1);
   });
 
+  it('remembers a step-up for a longer window from the policy', () => {
+    const events = [stepupPassed({ at: 0 }), intentParsed({ at: 1500, intentId: 'x' }), actionRequested({ at: 1800 })];
+    expect(runDetectors([missingStepUp], events, { params: { missing_step_up: { windowMs: 3_600_000 } } }).findings).toEqual([]);
+    expect(runDetectors([missingStepUp], events).findings).toHaveLength(1);
+  });
+
   it('gives the same findings whatever the arrival order within the lateness and with redeliveries', () => {
     const events = [
       stepupPassed({ at: 1 }),

@@ -31,6 +31,8 @@ export interface RequiredPriorState {
   q: PendingRequest[];
   done: boolean;
   last: number;
+  /** The window of the latest event's params: how long prior events stay useful. */
+  W: number;
 }
 
 /** What makes one required-prior rule. */
@@ -65,12 +67,13 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
     },
 
     init() {
-      return { userId: '', intentId: '', p: [], q: [], done: false, last: 0 };
+      return { userId: '', intentId: '', p: [], q: [], done: false, last: 0, W: 0 };
     },
 
     onEvent(s, e, ctx) {
       s.userId = e.userId;
       s.intentId = e.intentId ?? '';
+      s.W = ctx.params.windowMs;
       if (e.ts > s.last) s.last = e.ts;
       if (e.type === spec.priorType) {
         let i = s.p.length;
@@ -111,7 +114,7 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
     },
 
     expiresAt(s) {
-      let w = INTENT_MEMORY_MS;
+      let w = Math.max(INTENT_MEMORY_MS, s.W);
       for (const r of s.q) if (r.W > w) w = r.W;
       return s.last + w;
     },
