@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from './process-utils.ts';
@@ -52,8 +52,23 @@ export function writeState(runtimeDir: string, state: StackState): void {
  * dir while holding it). Several engineers' test runs share one tree: without it two `up`s would race for
  * the same ports. A lock whose owner pid is dead is taken over.
  */
-export async function withStackLock<T>(runtimeDir: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export function withStackLock<T>(runtimeDir: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  // In one process, calls queue here (the lock file holds only a pid, which cannot tell them apart).
   const lockPath = `${runtimeDir}.lock`;
+  const previous = inProcess.get(lockPath) ?? Promise.resolve();
+  const run = previous.then(() => withFileLock(lockPath, timeoutMs, fn));
+  const tail = run.catch(() => undefined);
+  inProcess.set(lockPath, tail);
+  void tail.then(() => {
+    if (inProcess.get(lockPath) === tail) inProcess.delete(lockPath);
+  });
+  return run;
+}
+
+const inProcess = new Map<string, Promise<unknown>>();
+
+async function withFileLock<T>(lockPath: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const runtimeDir = lockPath.slice(0, -'.lock'.length);
   mkdirSync(join(runtimeDir, '..'), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -63,17 +78,21 @@ export async function withStackLock<T>(runtimeDir: string, timeoutMs: number, fn
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let owner = NaN;
+      let ageMs = 0;
       try {
-        owner = Number(readFileSync(lockPath, 'utf8').trim());
+        owner = Number(readFileSync(lockPath, 'utf8').trim() || 'NaN');
+        ageMs = Date.now() - statSync(lockPath).mtimeMs;
       } catch {
         continue; // removed between our tries
       }
-      if (!isAlive(owner) || owner === process.pid) {
+      // An empty file is a lock being written right now, unless it has been empty for a while.
+      const stale = Number.isNaN(owner) ? ageMs > 5000 : !isAlive(owner) || owner === process.pid;
+      if (stale) {
         rmSync(lockPath, { force: true });
         continue;
       }
       if (Date.now() > deadline) {
-        throw new Error(`stack: another process (pid ${owner}) holds ${lockPath} for too long; if it is stuck, remove the file`);
+        throw new Error(`stack: another process (pid ${String(owner)}) holds ${lockPath} for too long; if it is stuck, remove the file`);
       }
       await sleep(250);
     }

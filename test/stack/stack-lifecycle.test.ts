@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,6 +57,27 @@ describe('stack lifecycle', () => {
     expect(error).toBeInstanceOf(StackPieceError);
     expect((error as StackPieceError).piece).toBe('kafka');
     expect((error as Error).message).toMatch(/kafka failed: KAFKA_BROKERS=127\.0\.0\.1:1 is set, but nothing answers there/);
+  });
+
+  it('concurrent ups (two in this process, one CLI in another) start one sink and agree on it', async () => {
+    const e = stackEndpoints();
+    const runtimeDir = join(scratch, 'concurrent');
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_STACK_DIR: runtimeDir, KAFKA_BROKERS: e.kafkaBrokers, SCHEMA_REGISTRY_URL: e.schemaRegistryUrl };
+    delete env['SMTP_URL'];
+    const child = spawn(process.execPath, [cli, 'up', '--json', '--quiet'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let childOut = '';
+    child.stdout.on('data', (d: Buffer) => (childOut += d.toString()));
+    const childDone = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const [a, b] = await Promise.all([ensureStack({ quiet: true, env }), ensureStack({ quiet: true, env })]);
+    expect(await childDone).toBe(0);
+    const c = JSON.parse(childOut) as typeof a;
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    const sinks = (await stackStatus({ env })).filter((s) => s.piece === 'smtp');
+    expect(sinks).toHaveLength(1);
+    expect(sinks[0]!.state).toBe('running');
+    expect((await stopStack({ quiet: true, env })).stopped).toEqual(['smtp']);
+    expect(existsSync(`${runtimeDir}.lock`)).toBe(false);
   });
 
   it('overrides are used as they are; down stops what this stack started (the sink) and removes its runtime dir', async () => {
