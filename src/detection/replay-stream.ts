@@ -1,0 +1,85 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { Detector } from '../../processors/core/detector.ts';
+import type { Finding } from '../../processors/core/finding.ts';
+import { validateEvent } from '../../processors/core/validate-event.ts';
+import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
+import type { RuleSet } from '../../processors/engine/rule-set.ts';
+
+export interface ReplayStreamOptions {
+  detectors: readonly Detector<any, any>[];
+  rules: RuleSet;
+  onFinding(f: Finding): void;
+  /** A line that is not JSON or not a valid event: its number and why. */
+  onBadLine(lineNo: number, reason: string): void;
+  /** After each chunk of input (lines read so far); may wait (output backpressure). Returning false stops the replay. */
+  afterChunk?(linesRead: number): Promise<boolean> | boolean;
+}
+
+export interface ReplayStreamStats {
+  lines: number;
+  events: number;
+  duplicates: number;
+  bad: number;
+  findings: number;
+}
+
+/**
+ * The replay loop: streams JSON Lines (never the whole input), validates each line, runs the pure
+ * engine, and settles everything at the end. Shared by `vigil replay` and its worker threads.
+ * @throws the input stream's error (e.g. a read error).
+ */
+export async function replayStream(input: AsyncIterable<Buffer | string>, opts: ReplayStreamOptions): Promise<ReplayStreamStats> {
+  const engine = new ReplayEngine({ detectors: opts.detectors, rules: opts.rules, onFinding: opts.onFinding });
+  let lines = 0;
+  let bad = 0;
+  outer: for await (const chunk of readLines(input)) {
+    for (const line of chunk) {
+      lines++;
+      if (line.length === 0 || line.trim().length === 0) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (e) {
+        bad++;
+        opts.onBadLine(lines, `not valid JSON: ${(e as Error).message}`);
+        continue;
+      }
+      let event;
+      try {
+        event = validateEvent(value);
+      } catch (e) {
+        bad++;
+        opts.onBadLine(lines, `invalid event: ${(e as Error).message}`);
+        continue;
+      }
+      engine.push(event);
+    }
+    if (opts.afterChunk && !(await opts.afterChunk(lines))) break outer;
+  }
+  engine.finish();
+  return { lines, bad, ...engine.stats };
+}
+
+/**
+ * Streams a byte stream as arrays of lines (one array per chunk read), never holding the whole input:
+ * cheaper than one async step per line. A final line without a newline is included; `\r\n` works.
+ */
+export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  let rest = '';
+  const decoder = new StringDecoder('utf8'); // a character split across two chunks stays whole
+  for await (const chunk of input) {
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    const lines = text.split('\n');
+    rest = lines.pop()!;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
+    }
+    yield lines;
+  }
+  rest += decoder.end();
+  if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
+}
+
+export type { Readable };
