@@ -75,7 +75,6 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
   const queue = new MinHeap<Ev>();
   let emitted = 0;
   let t = start;
-  const sent: Ev[] = []; // recent events, for redeliveries
 
   function* flush(upTo: number): Generator<string> {
     while (queue.size > 0 && queue.peekPriority() <= upTo && emitted < opts.events) {
@@ -170,7 +169,6 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
       queue.push(at + 5000, { eventId: uuid(), ...base, type: 'action.requested', action, attempt: 1, payloadHash, idempotencyKey: `idk-${uuid()}`, scopes, requiredScope: a.scope });
       queue.push(at + 60_000, { eventId: uuid(), ...rest, type: 'consent.granted' });
     }
-    void sent;
   }
   yield* flush(Infinity);
 }

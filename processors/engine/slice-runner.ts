@@ -21,7 +21,7 @@ export interface Slot {
   matchKey: string;
   /** Dropped (expired); a later event on the key starts a fresh slice. */
   dropped: boolean;
-  /** Changed since loaded (live store); always tracked. */
+  /** Changed since loaded (track mode only: the live store saves these). */
   touched: boolean;
   /** The store's version when loaded; 0 for a slice the store does not have. */
   version: number;
@@ -96,7 +96,7 @@ export class SliceRunner {
     this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
     this.slots = opts.detectors.map(() => new Map());
-    this.ctxs = opts.detectors.map((d, i) => this.makeCtx(d, i));
+    this.ctxs = opts.detectors.map((d) => this.makeCtx(d));
   }
 
   /** Slices held in memory (dropped ones excluded). */
@@ -268,7 +268,7 @@ export class SliceRunner {
     }
   }
 
-  private makeCtx(d: Detector<any, any>, i: number): Ctx {
+  private makeCtx(d: Detector<any, any>): Ctx {
     const runner = this;
     const ctx: Ctx = {
       params: d.defaults,
@@ -280,7 +280,6 @@ export class SliceRunner {
         runner.onFinding(toFinding(d, ctx.rule, runner.rules.version, det), ctx.slot);
       },
     };
-    void i;
     return ctx;
   }
 }
