@@ -11,13 +11,17 @@ import { StackPieceError, type PieceName } from './stack-errors.ts';
 
 let mavenQueue: Promise<unknown> = Promise.resolve();
 
-function runMaven(piece: PieceName, args: readonly string[], env: NodeJS.ProcessEnv, pomPath: string): Promise<void> {
+/** Runs mvn quietly with `pom` (or without a project, in `cwd`). Errors carry Maven's last lines. */
+function runMaven(piece: PieceName, args: readonly string[], env: NodeJS.ProcessEnv, project: { pom: string } | { cwd: string }): Promise<void> {
+  const where = 'pom' in project ? ['-f', project.pom] : [];
+  const cwd = 'cwd' in project ? project.cwd : undefined;
   const run = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      execFile('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', pomPath, ...args], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile('mvn', ['-B', '-q', '-Dstyle.color=never', ...where, ...args], { env, cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err === null) return resolve();
         const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'Maven (mvn) is not installed or not on PATH' : `mvn ${args[0]} failed (exit ${String(code)})`;
+        const goal = `dependency:${(args[0] ?? '').split(':').pop() ?? ''}`;
+        const why = code === 'ENOENT' ? 'Maven (mvn) is not installed or not on PATH' : `mvn ${goal} failed (exit ${String(code)})`;
         const output = `${stdout}\n${stderr}`
           .replace(/\u001b?\[[0-9;]*m/g, '')
           .split('\n')
@@ -51,7 +55,7 @@ export async function ensureKafkaLibs(opts: {
     'kafka',
     ['dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(tmp, 'libs')}`, `-Dkafka.version=${opts.version}`],
     opts.env,
-    opts.pomPath,
+    { pom: opts.pomPath },
   );
   const jars = readdirSync(join(tmp, 'libs'));
   // Kafka 4.x logs through SLF4J 1.7; an SLF4J 2 API with a 1.x binding would silently drop every log line.
@@ -69,7 +73,6 @@ export async function ensureKafkaLibs(opts: {
 export async function ensureApicurio(opts: {
   cacheDir: string;
   version: string;
-  pomPath: string;
   env: NodeJS.ProcessEnv;
   log: (msg: string) => void;
 }): Promise<string> {
@@ -79,11 +82,18 @@ export async function ensureApicurio(opts: {
     const tmp = join(opts.cacheDir, `.apicurio-${opts.version}.${process.pid}.tmp`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
+    // dependency:get of plugin 2.8, without a project: newer plugins (and dependency:copy) insist on the
+    // artifact's parent POMs, and Central lacks io.apicurio:apicurio-registry:pom for some 3.x releases.
     await runMaven(
       'schema-registry',
-      ['dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${opts.version}:tar.gz:all`, `-DoutputDirectory=${tmp}`],
+      [
+        'org.apache.maven.plugins:maven-dependency-plugin:2.8:get',
+        `-Dartifact=io.apicurio:apicurio-registry-app:${opts.version}:tar.gz:all`,
+        '-Dtransitive=false',
+        `-Ddest=${tmp}/`,
+      ],
       opts.env,
-      opts.pomPath,
+      { cwd: tmp },
     );
     const archive = readdirSync(tmp).find((f) => f.endsWith('.tar.gz'));
     if (archive === undefined) throw new StackPieceError('schema-registry', `Maven fetched no archive for apicurio-registry-app ${opts.version}`);

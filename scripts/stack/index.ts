@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { findJavaRuntimes, pickJava, type JavaRuntime } from './java-finder.ts';
+import { findJavaRuntimes, javaAt, pickJava, type JavaRuntime } from './java-finder.ts';
 import { kafkaHealthy, publishArchive, startKafka } from './kafka-piece.ts';
 import { portClaimer, type PieceContext } from './piece-context.ts';
 import { commandLine, isAlive, stopProcess } from './process-utils.ts';
@@ -8,7 +8,7 @@ import { redisAnswers, startRedis } from './redis-piece.ts';
 import { APICURIO_FOR_JAVA17, APICURIO_FOR_JAVA21, registryHealthy, startSchemaRegistry } from './schema-registry-piece.ts';
 import { smtpAnswers, startSmtp } from './smtp-piece.ts';
 import { DEFAULT_REDIS_URL, loadStackConfig, parseBrokers, urlHostPort, type StackConfig } from './stack-config.ts';
-import { StackPieceError, type PieceName } from './stack-errors.ts';
+import { StackConfigError, StackPieceError, type PieceName } from './stack-errors.ts';
 import { readState, withStackLock, writeJsonAtomic, writeState, type PieceRecord, type StackState } from './stack-state.ts';
 
 /**
@@ -76,7 +76,7 @@ export async function ensureStack(opts: StackOptions = {}): Promise<StackEndpoin
     const previous = readState(config.runtimeDir);
     const ctx: PieceContext = { config, log, logsDir, claimPort: portClaimer() };
     let runtimes: JavaRuntime[] | undefined;
-    const java = (): JavaRuntime[] => (runtimes ??= findJavaRuntimes(config.javaHome, config.javaHomeEnv, config.childEnv['PATH'] ?? ''));
+    const java = (): JavaRuntime[] => (runtimes ??= javaRuntimes(config));
 
     const tasks: Record<PieceName, () => Promise<PieceRecord>> = {
       kafka: () => ensureKafka(ctx, previous.kafka, java),
@@ -167,6 +167,14 @@ export function endpointsOf(config: StackConfig, state: StackState): StackEndpoi
   };
 }
 
+/** VIGIL_JAVA_HOME alone when set (both JVMs then use it), else every runtime found, the default first. */
+function javaRuntimes(config: StackConfig): JavaRuntime[] {
+  if (config.javaHome === undefined) return findJavaRuntimes(config.javaHomeEnv, config.childEnv['PATH'] ?? '');
+  const only = javaAt(config.javaHome);
+  if (only === undefined) throw new StackConfigError(`VIGIL_JAVA_HOME=${config.javaHome} has no bin/java whose version can be read`);
+  return [only];
+}
+
 function ours(rec: PieceRecord | undefined): rec is PieceRecord & { pid: number } {
   return rec !== undefined && rec.managed && rec.pid !== undefined && isAlive(rec.pid) && commandLine(rec.pid).includes(MARKERS[rec.piece]);
 }
@@ -234,11 +242,10 @@ async function ensureRegistry(ctx: PieceContext, rec: PieceRecord | undefined, j
   const url = ctx.config.overrides.schemaRegistryUrl;
   if (url !== undefined) return external('schema-registry', 'SCHEMA_REGISTRY_URL', url, registryHealthy(url, 5000), ctx, rec);
   return reuseOrStart(ctx, 'schema-registry', rec, async () => {
-    const preferNewest = ctx.config.javaHome === undefined;
-    const java21 = pickJava(java(), 21, preferNewest);
+    const java21 = pickJava(java(), 21, true);
     const version = ctx.config.apicurioVersion ?? (java21 !== undefined ? APICURIO_FOR_JAVA21 : APICURIO_FOR_JAVA17);
     const needs = /^3\.0\./.test(version) ? 17 : 21;
-    const runtime = needs === 21 ? java21 : pickJava(java(), 17, preferNewest);
+    const runtime = needs === 21 ? java21 : pickJava(java(), 17, true);
     if (runtime === undefined) {
       throw new StackPieceError('schema-registry', `Apicurio Registry ${version} needs Java ${needs} or newer; none found (set VIGIL_JAVA_HOME, or VIGIL_APICURIO_VERSION=${APICURIO_FOR_JAVA17} for Java 17)`);
     }

@@ -11,12 +11,11 @@ export interface JavaRuntime {
 }
 
 /**
- * Finds the Java runtimes on this machine: `preferredHome` (VIGIL_JAVA_HOME), JAVA_HOME, the `java` on
- * PATH, then every JDK under /usr/lib/jvm. Deduplicated by real path; the first one is the default.
+ * Finds the Java runtimes on this machine: JAVA_HOME, the `java` on PATH, then every JDK under
+ * /usr/lib/jvm. Deduplicated by real path; the first one is the default.
  */
-export function findJavaRuntimes(preferredHome: string | undefined, javaHomeEnv: string | undefined, searchPath: string): JavaRuntime[] {
+export function findJavaRuntimes(javaHomeEnv: string | undefined, searchPath: string): JavaRuntime[] {
   const candidates: string[] = [];
-  if (preferredHome !== undefined) candidates.push(join(preferredHome, 'bin', 'java'));
   if (javaHomeEnv !== undefined && javaHomeEnv !== '') candidates.push(join(javaHomeEnv, 'bin', 'java'));
   candidates.push(...searchPath.split(':').filter(Boolean).map((d) => join(d, 'java')));
   try {
@@ -40,6 +39,15 @@ export function findJavaRuntimes(preferredHome: string | undefined, javaHomeEnv:
     if (major !== undefined) found.push({ bin: real, major });
   }
   return found;
+}
+
+/** The runtime in the JDK/JRE at `home` (its bin/java), or undefined if there is none. */
+export function javaAt(home: string): JavaRuntime | undefined {
+  const bin = join(home, 'bin', 'java');
+  if (!existsSync(bin)) return undefined;
+  const real = realpathSync(bin);
+  const major = javaMajor(real);
+  return major === undefined ? undefined : { bin: real, major };
 }
 
 /** The default runtime if it is at least `min`, else the newest one that is; undefined if none. */

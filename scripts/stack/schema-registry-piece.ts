@@ -25,7 +25,6 @@ export async function startSchemaRegistry(ctx: PieceContext, java: JavaRuntime, 
   const jar = await ensureApicurio({
     cacheDir: config.cacheDir,
     version,
-    pomPath: join(config.repoDir, 'scripts', 'stack', 'kafka', 'pom.xml'),
     env: config.childEnv,
     log: ctx.log,
   });
