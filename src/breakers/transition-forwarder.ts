@@ -31,21 +31,24 @@ export async function forwardTransitions(opts: ForwarderOptions): Promise<{ clos
     : (opts.redis as Redis).duplicate({ enableOfflineQueue: true })) as Redis;
   const channel = opts.keys.breakerTransitionsChannel();
   sub.on('error', () => {});
+  // One at a time, in the order Redis published them: a breaker's transitions must not overtake each other.
+  let chain: Promise<void> = Promise.resolve();
   sub.on('message', (ch: string, msg: string) => {
     if (ch !== channel) return;
-    void (async () => {
+    chain = chain.then(async () => {
       try {
         const t = JSON.parse(msg) as BreakerTransition;
         if (causes.has(t.cause)) await opts.publish(t);
       } catch (e) {
         opts.onError?.(e, msg);
       }
-    })();
+    });
   });
   await sub.subscribe(channel);
   return {
     async close() {
       sub.disconnect();
+      await chain;
     },
   };
 }
