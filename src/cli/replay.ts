@@ -22,8 +22,9 @@ Options:
                    which runs every detector at the contract's defaults)
   --format FORMAT  jsonl (default when standard output is not a terminal) or table
   --env NAME       environment for the policy's env-matched overrides (default: none apply)
-  --workers N      share the detectors between N threads, each reading FILE (default auto: up to 2;
-                   standard input always uses 1). Same findings, in another order.
+  --workers N      share the detectors between N threads (or auto: up to 2), each reading and parsing
+                   FILE; faster only where cores are idle. Default 1; standard input always uses 1.
+                   Same findings, in another order.
   -h, --help       this help
 
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
@@ -177,7 +178,8 @@ class ReadError extends Error {}
 class UsageProblem extends Error {}
 
 function workersOf(v: string | undefined): number {
-  if (v === undefined || v === 'auto') return Math.max(1, Math.min(2, availableParallelism()));
+  if (v === undefined) return 1;
+  if (v === 'auto') return Math.max(1, Math.min(2, availableParallelism()));
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageProblem(`--workers must be auto or a whole number from 1 to 16, got "${v}"`);
   return n;
