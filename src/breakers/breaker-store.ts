@@ -105,8 +105,11 @@ export class BreakerStore {
       } while (cursor !== '0');
     }
     const out: Breaker[] = [];
-    for (const k of keys) {
-      const h = await this.redis.hgetall(k);
+    const all = [...keys];
+    const hashes: Record<string, string>[] = [];
+    // Reads in chunks sent together (auto-pipelined on one node, per master on a cluster).
+    for (let i = 0; i < all.length; i += 200) hashes.push(...(await Promise.all(all.slice(i, i + 200).map((k) => this.redis.hgetall(k)))));
+    for (const h of hashes) {
       if (!h.scope || !h.id) continue;
       const b = breakerFromHash(h.scope as BreakerScope, h.id, h);
       if (filter.scope && b.scope !== filter.scope) continue;
