@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
 
 /**
@@ -43,7 +44,7 @@ const MAX_PENDING = 32;
  * arrives up to the lateness late counts. One finding per revocation: its first request. A user with
  * no revocation on record costs no timer: the slice keeps its requests only for the lateness.
  */
-export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = {
+export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = settleOverdueFirst<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams>({
   kind: 'action_after_consent_revoked',
   severity: 'critical',
   defaults: { revocationMemoryMs: 90 * 86_400_000 },
@@ -101,11 +102,15 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
     if (latest !== undefined && latest.revoked) return Math.max(pending, latest.t + s.memory);
     return Math.max(pending, latest?.t ?? 0);
   },
-};
+});
 
-/** The revocation in force at the request (the latest change at or before it), if not yet reported. */
+/**
+ * The revocation in force at the request (the latest change at or before it, at most
+ * revocationMemoryMs before it), if not yet reported.
+ */
 function revocationBefore(s: ActionAfterConsentRevokedState, r: Ev): ConsentChange | undefined {
   let latest: ConsentChange | undefined;
   for (const c of s.c) if (c.t <= r.t && (latest === undefined || isBefore(latest, c))) latest = c;
-  return latest !== undefined && latest.revoked && !s.rep.includes(latest.id) ? latest : undefined;
+  if (latest === undefined || !latest.revoked || r.t - latest.t > s.memory) return undefined;
+  return s.rep.includes(latest.id) ? undefined : latest;
 }

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, evOf, formatDuration, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
@@ -41,7 +42,7 @@ const MAX_SUCCESSES = 4;
  * reported, once the watermark has passed it. Scope: vendor. One finding per compensation
  * (userId, compensation.forEventId and compensation.kind).
  */
-export const compensationFailed: Detector<CompensationFailedState, CompensationFailedParams> = {
+export const compensationFailed: Detector<CompensationFailedState, CompensationFailedParams> = settleOverdueFirst<CompensationFailedState, CompensationFailedParams>({
   kind: 'compensation_failed',
   severity: 'critical',
   defaults: { timeoutMs: 600_000 },
@@ -62,6 +63,13 @@ export const compensationFailed: Detector<CompensationFailedState, CompensationF
     s.kind = e.compensation?.kind ?? '';
     s.vendor = e.action?.vendor ?? s.vendor;
     s.agentId = e.agentId;
+    if (e.ts > compensationFailed.expiresAt(s)) {
+      // Past the slice's expiry: start afresh, as a new slice would.
+      s.done = false;
+      s.req = undefined;
+      s.ok = [];
+      s.fail = undefined;
+    }
     if (e.ts > s.last) s.last = e.ts;
     if (s.done) return s;
     const ev = evOf(e);
@@ -118,6 +126,7 @@ export const compensationFailed: Detector<CompensationFailedState, CompensationF
   },
 
   expiresAt(s) {
-    return Math.max(s.last, s.req?.due ?? 0) + (s.done ? INTENT_MEMORY_MS : 0);
+    // Successes and failures are remembered for a while: a request may arrive after them.
+    return Math.max(s.last, s.req?.due ?? 0) + INTENT_MEMORY_MS;
   },
-};
+});

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { addToWindow, closeWindow, ensureWindow, windowExpiresAt, windowNextDue, type BucketWindow } from '../shared/bucket-window.ts';
 import { emitDetection, evOf, formatDuration, formatPercent } from '../shared/evidence.ts';
 
@@ -31,7 +32,7 @@ const SAMPLES_PER_BUCKET = 5;
  * least failureRatio of at least minRequested `confirmation.requested` in windowMs. Scope: agent.
  * One finding per episode; the evidence is a sample of the failures in the window (≤ 50).
  */
-export const confirmationFailureSpike: Detector<ConfirmationFailureSpikeState, ConfirmationFailureSpikeParams> = {
+export const confirmationFailureSpike: Detector<ConfirmationFailureSpikeState, ConfirmationFailureSpikeParams> = settleOverdueFirst<ConfirmationFailureSpikeState, ConfirmationFailureSpikeParams>({
   kind: 'confirmation_failure_spike',
   severity: 'warning',
   defaults: { minRequested: 20, failureRatio: 0.4, windowMs: 600_000 },
@@ -80,4 +81,4 @@ export const confirmationFailureSpike: Detector<ConfirmationFailureSpikeState, C
   expiresAt(s) {
     return s.w === null ? 0 : windowExpiresAt(s.w);
   },
-};
+});

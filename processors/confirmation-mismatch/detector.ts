@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
@@ -36,10 +37,10 @@ const MAX_PENDING = 16;
  * confirmation_mismatch: an `action.requested` whose payloadHash differs from that of the intent's
  * accepted confirmation (the latest one at or before the request in event time: a user who
  * re-confirmed a changed payload confirmed the new one). Scope: agent. A request with no accepted
- * confirmation before it is left to unconfirmed_action. A request is checked once the watermark has
+ * confirmation in the 15 min before it is left to unconfirmed_action. A request is checked once the watermark has
  * passed it, so a confirmation arriving up to the lateness late counts. One finding per intent.
  */
-export const confirmationMismatch: Detector<ConfirmationMismatchState, ConfirmationMismatchParams> = {
+export const confirmationMismatch: Detector<ConfirmationMismatchState, ConfirmationMismatchParams> = settleOverdueFirst<ConfirmationMismatchState, ConfirmationMismatchParams>({
   kind: 'confirmation_mismatch',
   severity: 'critical',
   defaults: {},
@@ -56,6 +57,12 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
   onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
+    if (s.done && e.ts > s.last + INTENT_MEMORY_MS) {
+      // Past the slice's expiry: start afresh, as a new slice would.
+      s.done = false;
+      s.c = [];
+      s.q = [];
+    }
     if (e.ts > s.last) s.last = e.ts;
     if (s.done) return s;
     const h = e.payloadHash ?? '';
@@ -78,7 +85,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
     while (!s.done && s.q.length > 0 && s.q[0]!.t <= watermark) {
       const r = s.q.shift()!;
       let conf: Hashed | undefined;
-      for (const c of s.c) if (c.t <= r.t && (conf === undefined || isBefore(conf, c))) conf = c;
+      for (const c of s.c) if (c.t <= r.t && r.t - c.t <= INTENT_MEMORY_MS && (conf === undefined || isBefore(conf, c))) conf = c;
       if (conf === undefined || conf.h === r.h) continue;
       s.done = true;
       s.q = [];
@@ -97,4 +104,4 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
     // Without a confirmation, the slice is needed only until the watermark passes its latest request.
     return s.done || s.c.length > 0 ? s.last + INTENT_MEMORY_MS : s.last;
   },
-};
+});

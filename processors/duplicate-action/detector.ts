@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration } from '../shared/evidence.ts';
 import { addPairEntry, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
 
@@ -35,7 +36,7 @@ export function isDuplicate(a: PairEntry, b: PairEntry): boolean {
  * under the same key with different outcome.vendorRef. Scope: user. One finding per episode (a
  * third success in the window belongs to it).
  */
-export const duplicateAction: Detector<DuplicateActionState, DuplicateActionParams> = {
+export const duplicateAction: Detector<DuplicateActionState, DuplicateActionParams> = settleOverdueFirst<DuplicateActionState, DuplicateActionParams>({
   kind: 'duplicate_action',
   severity: 'critical',
   defaults: { windowMs: 600_000 },
@@ -78,4 +79,4 @@ export const duplicateAction: Detector<DuplicateActionState, DuplicateActionPara
   },
 
   expiresAt: pairExpiresAt,
-};
+});

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS, noteOffence, offenceDue, settleOffence, type OffenderSlice } from '../shared/first-offender.ts';
 
@@ -25,7 +26,7 @@ export interface MissingIdempotencyKeyState extends OffenderSlice<Request> {
  * One finding per intent (its retries without a key belong to it); the evidence is the intent's
  * first such request.
  */
-export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, MissingIdempotencyKeyParams> = {
+export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, MissingIdempotencyKeyParams> = settleOverdueFirst<MissingIdempotencyKeyState, MissingIdempotencyKeyParams>({
   kind: 'missing_idempotency_key',
   severity: 'warning',
   defaults: {},
@@ -43,7 +44,7 @@ export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, Missing
   onEvent(s, e) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
-    noteOffence(s, { t: e.ts, id: e.eventId, tr: e.traceId, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', attempt: e.attempt ?? 1 });
+    noteOffence(s, { t: e.ts, id: e.eventId, tr: e.traceId, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', attempt: e.attempt ?? 1 }, INTENT_MEMORY_MS);
     return s;
   },
 
@@ -67,4 +68,4 @@ export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, Missing
   expiresAt(s) {
     return s.last + INTENT_MEMORY_MS;
   },
-};
+});

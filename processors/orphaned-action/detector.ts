@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
@@ -40,7 +41,7 @@ const MAX_OUTCOMES = 32;
  * intent and attempt within timeoutMs (in event time). Decided when the watermark passes the
  * deadline. Scope: vendor. One finding per intent (its first orphaned attempt).
  */
-export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams> = {
+export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams> = settleOverdueFirst<OrphanedActionState, OrphanedActionParams>({
   kind: 'orphaned_action',
   severity: 'warning',
   defaults: { timeoutMs: 300_000 },
@@ -56,13 +57,18 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
   onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
+    if (e.ts > s.last + INTENT_MEMORY_MS && s.q.length === 0) {
+      // Past the slice's expiry: start afresh, as a new slice would.
+      s.done = false;
+      s.o = [];
+    }
     if (e.ts > s.last) s.last = e.ts;
     if (s.done) return s;
     // An outcome without an attempt answers whichever attempt of the intent (0 stands for any).
     const a = e.attempt ?? (e.type === 'action.requested' ? 1 : 0);
     if (e.type === 'action.requested') {
       const due = e.ts + ctx.params.timeoutMs;
-      if (!s.o.some(([x, t]) => (x === a || x === 0) && t <= due)) {
+      if (!s.o.some(([x, t]) => (x === a || x === 0) && answers(t, e.ts, due))) {
         insertEv(s.q, { t: e.ts, id: e.eventId, tr: e.traceId, a, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '', due }, MAX_PENDING);
       }
     } else {
@@ -71,7 +77,7 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
         if (s.o.length > MAX_OUTCOMES) s.o.shift();
       }
       // An outcome in time settles its request now: it can no longer be orphaned.
-      retain(s.q, (r) => !((a === r.a || a === 0) && e.ts <= r.due));
+      retain(s.q, (r) => !((a === r.a || a === 0) && answers(e.ts, r.t, r.due)));
     }
     return s;
   },
@@ -90,7 +96,7 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
       const r = s.q[i]!;
       if (r.due > watermark) continue;
       s.q.splice(i--, 1);
-      if (s.o.some(([a, t]) => (a === r.a || a === 0) && t <= r.due)) continue;
+      if (s.o.some(([a, t]) => (a === r.a || a === 0) && answers(t, r.t, r.due))) continue;
       s.done = true;
       s.q = [];
       emitDetection(
@@ -111,4 +117,12 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
     for (const r of s.q) if (r.due > exp) exp = r.due;
     return exp;
   },
-};
+});
+
+/**
+ * Whether an outcome at `t` answers a request made at `requested` and due by `due`: not later than
+ * the deadline, and not from long before the request (clock skew tolerated up to 15 min).
+ */
+function answers(t: number, requested: number, due: number): boolean {
+  return t <= due && t >= requested - INTENT_MEMORY_MS;
+}

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import type { ValidEvent } from '../core/events.ts';
 import { addToWindow, closeWindow, ensureWindow, windowExpiresAt, windowNextDue, type BucketWindow } from '../shared/bucket-window.ts';
 import { boundEvidence, emitDetection, evOf, formatDuration, isBefore, MAX_EVIDENCE, type Ev } from '../shared/evidence.ts';
@@ -50,7 +51,7 @@ const MAX_INTENTS = 256;
  * episode; a new finding needs a crossing after a whole window without one. Each intent over the
  * attempt limit is one finding.
  */
-export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = {
+export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOverdueFirst<RetrySpikeState, RetrySpikeParams>({
   kind: 'retry_spike',
   severity: 'warning',
   defaults: { maxRetries: 30, windowMs: 60_000, maxAttempt: 6 },
@@ -115,13 +116,18 @@ export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = {
     for (const x of s.it) exp = Math.max(exp, x.last + (s.w?.W ?? 0));
     return exp;
   },
-};
+});
 
 function trackIntent(s: RetrySpikeState, e: ValidEvent, ev: Ev, attempt: number, maxAttempt: number): void {
   const k = `${e.userId}/${e.intentId}`;
   const x = s.it.find((y) => y.k === k);
   if (x === undefined) {
     s.it.push({ k, intentId: e.intentId ?? '', userId: e.userId, e: ev, a: attempt, done: false, last: e.ts, maxAttempt });
+    return;
+  }
+  if (x.done && e.ts > x.last + (s.w?.W ?? 0)) {
+    // A whole window after the intent's last attempt: a new episode, as if the slice had expired.
+    s.it.splice(s.it.indexOf(x), 1, { k, intentId: e.intentId ?? '', userId: e.userId, e: ev, a: attempt, done: false, last: e.ts, maxAttempt });
     return;
   }
   if (e.ts > x.last) x.last = e.ts;

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { addToWindow, closeWindow, ensureWindow, windowExpiresAt, windowNextDue, type BucketWindow } from '../shared/bucket-window.ts';
 import { boundEvidence, emitDetection, evOf, formatDuration, MAX_EVIDENCE } from '../shared/evidence.ts';
 
@@ -26,7 +27,7 @@ export interface RunawayAgentState {
  * one user in windowMs. Scope: user. One finding per episode; the evidence is maxActions of the
  * requests in the window (the earliest ones and the one that completed the count).
  */
-export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = {
+export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = settleOverdueFirst<RunawayAgentState, RunawayAgentParams>({
   kind: 'runaway_agent',
   severity: 'critical',
   defaults: { maxActions: 20, windowMs: 60_000 },
@@ -71,4 +72,4 @@ export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = {
   expiresAt(s) {
     return s.w === null ? 0 : windowExpiresAt(s.w);
   },
-};
+});

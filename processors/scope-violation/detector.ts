@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
@@ -33,12 +34,13 @@ const MAX_PENDING = 16;
 
 /**
  * scope_violation: an `action.requested` whose requiredScope is not in its scopes, or that comes
- * after an `authz.checked` deny for its intent (in event time, at the same millisecond included).
+ * after an `authz.checked` deny for its intent (in event time, at the same millisecond included, and
+ * at most 15 min before: an intent is not remembered longer).
  * Scope: agent. A request without `scopes` is not judged on scopes. One finding per intent: its first
  * offending request, decided once the watermark has passed it (a deny that arrives up to the lateness
  * late still counts). Allow decisions are not needed and cost nothing.
  */
-export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = {
+export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = settleOverdueFirst<ScopeViolationState, ScopeViolationParams>({
   kind: 'scope_violation',
   severity: 'critical',
   defaults: {},
@@ -54,6 +56,12 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
   onEvent(s, e, ctx) {
     s.userId = e.userId;
     s.intentId = e.intentId ?? '';
+    if (s.done && e.ts > s.last + INTENT_MEMORY_MS) {
+      // Past the slice's expiry: start afresh, as a new slice would.
+      s.done = false;
+      s.z = [];
+      s.q = [];
+    }
     if (e.ts > s.last) s.last = e.ts;
     if (s.done) return s;
     if (e.type === 'authz.checked') {
@@ -101,12 +109,12 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
     if (s.done || s.z.length > 0) return s.last + INTENT_MEMORY_MS;
     return s.last;
   },
-};
+});
 
-/** The first deny at or before the request (same millisecond included), if any. */
+/** The first deny at or before the request (same millisecond included) and at most 15 min before it. */
 function denyBefore(s: ScopeViolationState, r: Ev): Ev | undefined {
-  const d = s.z[0];
-  return d !== undefined && d.t <= r.t ? d : undefined;
+  for (const d of s.z) if (d.t <= r.t && r.t - d.t <= INTENT_MEMORY_MS) return d;
+  return undefined;
 }
 
 /** Whether the request offends. */

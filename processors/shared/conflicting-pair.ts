@@ -44,6 +44,12 @@ export function newPairSlice(): PairSlice {
  * `conflicts(a, b)` is called with a before b in event time.
  */
 export function addPairEntry(s: PairSlice, x: PairEntry, windowMs: number, conflicts: (a: PairEntry, b: PairEntry) => boolean): void {
+  if (s.done && x.t > s.last + s.W) {
+    // Past the slice's expiry: a new episode, exactly as a fresh slice would see it.
+    s.done = false;
+    s.l = [];
+    s.due = undefined;
+  }
   s.W = windowMs;
   if (x.t > s.last) s.last = x.t;
   if (s.done) return;

@@ -22,8 +22,15 @@ export function newOffenderSlice<X extends Ev>(): OffenderSlice<X> {
   return { done: false, last: 0 };
 }
 
-/** Notes an offence (a redelivered one changes nothing). */
-export function noteOffence<X extends Ev>(s: OffenderSlice<X>, x: X): void {
+/**
+ * Notes an offence (a redelivered one changes nothing). One later than `memoryMs` after the slice's
+ * last event starts a new episode, as a fresh slice would after expiry.
+ */
+export function noteOffence<X extends Ev>(s: OffenderSlice<X>, x: X, memoryMs: number): void {
+  if (s.done && x.t > s.last + memoryMs) {
+    s.done = false;
+    s.c = undefined;
+  }
   if (x.t > s.last) s.last = x.t;
   if (s.done) return;
   if (s.c === undefined || isBefore(x, s.c)) s.c = x;

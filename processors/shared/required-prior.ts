@@ -3,6 +3,7 @@ import type { EventType, ValidEvent } from '../core/events.ts';
 import type { AnomalyKind, Severity } from '../core/finding.ts';
 import { emitDetection, insertEv, type Ev } from './evidence.ts';
 import { INTENT_MEMORY_MS } from './first-offender.ts';
+import { settleOverdueFirst } from './settle-overdue.ts';
 
 /** Parameters of a required-prior-event rule: the prior event must be at most `windowMs` older. */
 export interface RequiredPriorParams {
@@ -56,7 +57,7 @@ const MAX_PENDING = 16;
  * after the request it precedes in event time still counts. Scope: agent. One finding per intent.
  */
 export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<RequiredPriorState, RequiredPriorParams> {
-  return {
+  return settleOverdueFirst<RequiredPriorState, RequiredPriorParams>({
     kind: spec.kind,
     severity: spec.severity,
     defaults: { windowMs: 900_000 },
@@ -73,6 +74,11 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
     onEvent(s, e, ctx) {
       s.userId = e.userId;
       s.intentId = e.intentId ?? '';
+      if (s.done && e.ts > s.last + Math.max(INTENT_MEMORY_MS, s.W)) {
+        // Past the slice's expiry: start afresh, as a new slice would.
+        s.done = false;
+        s.p = [];
+      }
       s.W = ctx.params.windowMs;
       if (e.ts > s.last) s.last = e.ts;
       if (e.type === spec.priorType) {
@@ -118,5 +124,5 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
       for (const r of s.q) if (r.W > w) w = r.W;
       return s.last + w;
     },
-  };
+  });
 }

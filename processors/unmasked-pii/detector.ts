@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import type { ValidEvent } from '../core/events.ts';
 import { emitDetection, isBefore, type Ev } from '../shared/evidence.ts';
 import { describePii, piiKindOf, type PiiKind } from '../shared/pii.ts';
@@ -51,7 +52,7 @@ function leakOf(e: ValidEvent): [Field, PiiKind] | undefined {
  * field and kind of data per episode (an episode ends after quietMs without it); the evidence is the
  * episode's first event. Summaries never repeat the personal data.
  */
-export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = {
+export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = settleOverdueFirst<UnmaskedPiiState, UnmaskedPiiParams>({
   kind: 'unmasked_pii',
   severity: 'critical',
   defaults: { quietMs: 3_600_000 },
@@ -109,4 +110,4 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = {
   expiresAt(s) {
     return s.last + s.quietMs;
   },
-};
+});

@@ -1,4 +1,5 @@
 import type { Detector } from '../core/detector.ts';
+import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { addToWindow, closeWindow, ensureWindow, windowExpiresAt, windowNextDue, type BucketWindow } from '../shared/bucket-window.ts';
 import { emitDetection, evOf, formatDuration, formatPercent } from '../shared/evidence.ts';
 
@@ -37,7 +38,7 @@ const SAMPLES_PER_BUCKET = 5;
  * windowMs are failures, or at least slowRatio take longer than slowMs. Scope: vendor. One finding
  * per episode; the evidence is a sample of the failed or slow outcomes in the window (≤ 50).
  */
-export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRateParams> = {
+export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRateParams> = settleOverdueFirst<VendorFailureRateState, VendorFailureRateParams>({
   kind: 'vendor_failure_rate',
   severity: 'warning',
   defaults: { minOutcomes: 20, failureRatio: 0.5, slowRatio: 0.5, slowMs: 5000, windowMs: 60_000 },
@@ -101,4 +102,4 @@ export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRa
   expiresAt(s) {
     return s.w === null ? 0 : windowExpiresAt(s.w);
   },
-};
+});
