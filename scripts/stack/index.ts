@@ -48,6 +48,8 @@ export interface PieceStatus {
   readonly address: string | undefined;
   readonly pid: number | undefined;
   readonly logPath: string | undefined;
+  /** Every port a started piece listens on, by role (e.g. { http: 18081, management: 18082 }). */
+  readonly ports: Readonly<Record<string, number>> | undefined;
   readonly detail: string | undefined;
 }
 
@@ -141,7 +143,7 @@ export async function stackStatus(opts: StackOptions = {}): Promise<PieceStatus[
   return Promise.all(
     PIECES.map(async (piece): Promise<PieceStatus> => {
       const rec = state[piece];
-      const base = { piece, address: rec?.address, pid: rec?.managed ? rec.pid : undefined, logPath: rec?.logPath, detail: rec?.detail };
+      const base = { piece, address: rec?.address, pid: rec?.managed ? rec.pid : undefined, logPath: rec?.logPath, ports: rec?.ports, detail: rec?.detail };
       if (rec === undefined) return { ...base, state: 'stopped' };
       const healthy = await checkHealth(piece, rec.address);
       if (!rec.managed) return { ...base, state: healthy ? 'external' : 'unreachable' };

@@ -31,7 +31,17 @@ describe('local stack services', () => {
     expect(status.find((s) => s.piece === 'kafka')?.address).toBe(endpoints.kafkaBrokers);
   });
 
-  it('Kafka: admin creates a topic, a producer writes, a consumer group reads it all back', async () => {
+  it('the registry (3.3.x, when the stack started it) serves health on its own management port', async (ctx) => {
+    const registry = (await stackStatus()).find((s) => s.piece === 'schema-registry');
+    if (registry?.state !== 'running' || !/Registry 3\.[1-9]/.test(registry.detail ?? '')) ctx.skip();
+    const management = registry!.ports?.['management'];
+    expect(management).not.toBe(registry!.ports?.['http']);
+    const res = await fetch(`http://127.0.0.1:${String(management)}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/"status"\s*:\s*"UP"/);
+  });
+
+  it('Kafka: admin creates a topic, producers write (idempotent, transactional), consumer groups read it back', async () => {
     const topic = randomName('stack-topic');
     const admin = kafka.admin();
     await admin.connect();
@@ -55,13 +65,34 @@ describe('local stack services', () => {
     await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.value)) });
     await waitFor(() => received.length >= sent.length, { timeoutMs: 30_000, description: 'the consumer group to read 30 messages' });
     expect([...received].sort()).toEqual([...sent].sort());
+    // The group committed its offsets up to the end of every partition.
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
     await waitFor(
       async () => {
         const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return offsets[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0) === sent.length;
+        return offsets[0]!.partitions.every((p) => p.offset === ends.get(p.partition));
       },
-      { timeoutMs: 15_000, description: 'the group to commit offsets for all 30 messages' },
+      { timeoutMs: 15_000, description: 'the group to commit offsets up to the end of each partition' },
     );
+
+    // Transactions work too (kafkajs 2.2.4 against Kafka 4.x): a committed one is read, an aborted one is not.
+    const tx = kafka.producer({ transactionalId: randomName('stack-tx'), idempotent: true, maxInFlightRequests: 1 });
+    await tx.connect();
+    cleanups.push(() => tx.disconnect());
+    const committed = await tx.transaction();
+    await committed.send({ topic, messages: [{ key: 'tx', value: 'committed' }] });
+    await committed.commit();
+    const aborted = await tx.transaction();
+    await aborted.send({ topic, messages: [{ key: 'tx', value: 'aborted' }] });
+    await aborted.abort();
+    const readCommitted = kafka.consumer({ groupId: randomName('stack-rc'), readUncommitted: false });
+    await readCommitted.connect();
+    cleanups.push(() => readCommitted.disconnect());
+    await readCommitted.subscribe({ topic, fromBeginning: true });
+    const seen: string[] = [];
+    await readCommitted.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(() => seen.includes('committed') && seen.length >= sent.length + 1, { timeoutMs: 30_000, description: 'the committed transaction' });
+    expect(seen).not.toContain('aborted');
   });
 
   it('schema registry: registers an Avro schema, encodes and decodes with a fresh client, enforces BACKWARD', async () => {
