@@ -3,6 +3,7 @@ import type { ValidEvent } from '../../processors/core/events.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
+import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
 import { defaultPolicy, parsePolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
@@ -152,6 +153,40 @@ describe('live detection handler (Redis)', () => {
     await h.handle([ev('intent.parsed', 20 * 60_000, { agentId: 'other' })], batchCtx());
     expect(await redis.exists(key)).toBe(0);
     expect([...sink.byId.values()].map((f) => f.eventIds)).toEqual([[req.eventId]]);
+  });
+
+  it('fails the batch with a retriable error when a slice keeps changing under it, and publishes nothing', async () => {
+    const keys = newKeys();
+    const policy = defaultPolicy({ detectors: [tally] });
+    const sliceKey = keys.detectorSlice(bucketOf('runaway_agent', 'agent:hot'), 'runaway_agent', 'agent:hot');
+    await redis.hset(sliceKey, 'v', 1, 's', '{"n":0}', 'k', '', 'm', '{}');
+    // another writer that bumps the slice's version just before each of our round trips
+    const meddling = new Proxy(redis, {
+      get(target, prop, receiver) {
+        if (prop === 'pipeline') {
+          return () => {
+            const pipe = target.pipeline();
+            const exec = pipe.exec.bind(pipe);
+            pipe.exec = (async () => {
+              await target.hincrby(sliceKey, 'v', 1);
+              return exec();
+            }) as typeof pipe.exec;
+            return pipe;
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis: meddling, keys, policy, detectors: [tally], sink, maxConflictRetries: 2 });
+    const err = await h.handle([ev('intent.parsed', 0, { agentId: 'hot' })], batchCtx()).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DetectionStoreError);
+    expect(isRetriable(err)).toBe(true);
+    expect((err as Error).message).toMatch(/kept changing under this batch after 2 re-runs \(e\.g\. runaway_agent:agent:hot\)/);
+    expect(h.stats.conflicts).toBe(3);
+    expect(sink.calls).toBe(0);
+    expect(JSON.parse((await redis.hget(sliceKey, 's'))!)).toEqual({ n: 0 });
   });
 
   it('runs by the policy: shadow and policyVersion on the findings', async () => {

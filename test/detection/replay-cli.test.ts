@@ -97,6 +97,7 @@ describe('vigil replay', () => {
       return [file, '--policy', p];
     }, /policy refused:\n.*bad\.yaml:3: detectors\.retry_spike\.params\.maxRetries: must be a number ≥ 1, got "lots"/],
     ['a missing policy', () => [file, '--policy', join(dir, 'none.yaml')], /none\.yaml: cannot be read/],
+    ['a directory', () => [dir], /vigil replay: cannot read .*: EISDIR/],
     ['no FILE', () => [], /FILE is required/],
     ['a bad format', () => [file, '--format', 'csv'], /--format must be jsonl or table, got "csv"/],
     ['an unknown option', () => [file, '--fast'], /Unknown option '--fast'/],
