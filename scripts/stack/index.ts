@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { findJavaRuntimes, javaAt, pickJava, type JavaRuntime } from './java-finder.ts';
 import { kafkaHealthy, publishArchive, startKafka } from './kafka-piece.ts';
 import { portClaimer, type PieceContext } from './piece-context.ts';
-import { commandLine, isAlive, stopProcess } from './process-utils.ts';
+import { commandLine, isAlive, pidsWithCommandLine, stopProcess } from './process-utils.ts';
 import { redisAnswers, startRedis } from './redis-piece.ts';
 import { APICURIO_FOR_JAVA17, APICURIO_FOR_JAVA21, registryHealthy, startSchemaRegistry } from './schema-registry-piece.ts';
 import { smtpAnswers, startSmtp } from './smtp-piece.ts';
@@ -61,6 +61,38 @@ const MARKERS: Record<PieceName, string> = {
   redis: 'redis-server',
   smtp: 'smtp-sink',
 };
+
+/**
+ * What the command line of a process of this stack's piece contains (its runtime paths), to find
+ * strays: processes of ours that state.json does not know (a crash between spawn and record). Redis
+ * rewrites its process title, so only its recorded pid is used.
+ */
+function strayNeedles(piece: PieceName, runtimeDir: string): string[] | undefined {
+  switch (piece) {
+    case 'kafka':
+      return ['kafka.Kafka', join(runtimeDir, 'kafka', 'server.properties')];
+    case 'schema-registry':
+      return [`-Dvigil.stack.dir=${runtimeDir}`];
+    case 'smtp':
+      return ['smtp-sink.ts', join(runtimeDir, 'mail')];
+    case 'redis':
+      return undefined;
+  }
+}
+
+/** Stops every stray of `piece` except `keep`; a stray Kafka would otherwise share (and wreck) the data dir. */
+async function stopStrays(piece: PieceName, runtimeDir: string, log: (line: string) => void, keep?: number): Promise<number[]> {
+  const needles = strayNeedles(piece, runtimeDir);
+  if (needles === undefined) return [];
+  const strays = pidsWithCommandLine(needles).filter((p) => p !== keep);
+  await Promise.all(
+    strays.map(async (pid) => {
+      log(`${piece}: stopping stray pid ${pid} (a process of this stack that state.json did not record)`);
+      await stopProcess(pid, piece === 'kafka' ? 30_000 : 15_000);
+    }),
+  );
+  return strays;
+}
 
 function logger(opts: StackOptions): (line: string) => void {
   if (opts.quiet) return () => {};
@@ -130,6 +162,9 @@ export async function stopStack(opts: StackOptions = {}): Promise<{ stopped: Pie
         stopped.push(piece);
       }),
     );
+    for (const piece of PIECES) {
+      if ((await stopStrays(piece, config.runtimeDir, log, state[piece]?.pid)).length > 0 && !stopped.includes(piece)) stopped.push(piece);
+    }
     rmSync(config.runtimeDir, { recursive: true, force: true });
     log(`down: stopped ${stopped.length === 0 ? 'nothing' : stopped.join(', ')}${killed.length > 0 ? ` (killed: ${killed.join(', ')})` : ''}; removed ${config.runtimeDir}`);
     return { stopped, killed };
@@ -206,6 +241,7 @@ async function reuseOrStart(ctx: PieceContext, piece: PieceName, rec: PieceRecor
     ctx.log(`${piece}: pid ${rec.pid} runs but does not answer at ${rec.address}; restarting it`);
     await stopProcess(rec.pid, 15_000);
   }
+  await stopStrays(piece, ctx.config.runtimeDir, ctx.log);
   return timed(ctx, piece, start);
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -50,6 +50,25 @@ export function commandLine(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/** Live pids whose command line contains every one of `needles` (scans /proc; not this process). */
+export function pidsWithCommandLine(needles: readonly string[]): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    const cmd = commandLine(pid);
+    if (cmd !== '' && needles.every((n) => cmd.includes(n)) && isAlive(pid)) pids.push(pid);
+  }
+  return pids;
 }
 
 /**

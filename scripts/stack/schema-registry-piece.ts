@@ -45,6 +45,8 @@ export async function startSchemaRegistry(ctx: PieceContext, java: JavaRuntime, 
     '-XX:TieredStopAtLevel=1',
     // JDK 19+: map classes from an archive the first run writes at exit (JVM-managed, validated).
     ...(java.major >= 19 ? ['-XX:+AutoCreateSharedArchive', `-XX:SharedArchiveFile=${join(dirname(jar), `cds-java${java.major}.jsa`)}`] : []),
+    // Tags the process with its stack, so `down` finds it even if state.json lost its pid.
+    `-Dvigil.stack.dir=${config.runtimeDir}`,
     '-Dquarkus.http.host=127.0.0.1',
     `-Dquarkus.http.port=${port}`,
     '-Dquarkus.management.host=127.0.0.1',

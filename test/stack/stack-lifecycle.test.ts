@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureStack, stackStatus, stopStack } from '../../scripts/stack/index.ts';
-import { isAlive } from '../../scripts/stack/process-utils.ts';
+import { freePort, isAlive, spawnDetached } from '../../scripts/stack/process-utils.ts';
+import { smtpAnswers } from '../../scripts/stack/smtp-piece.ts';
 import { StackConfigError, StackPieceError } from '../../scripts/stack/stack-errors.ts';
 import { stackEndpoints } from '../helpers/stack-env.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cli = join(repo, 'scripts', 'stack', 'cli.ts');
@@ -78,6 +80,31 @@ describe('stack lifecycle', () => {
     expect(sinks[0]!.state).toBe('running');
     expect((await stopStack({ quiet: true, env })).stopped).toEqual(['smtp']);
     expect(existsSync(`${runtimeDir}.lock`)).toBe(false);
+  });
+
+  it('processes of this stack that state.json does not know (strays) are stopped by up and by down', async () => {
+    const e = stackEndpoints();
+    const runtimeDir = join(scratch, 'strays');
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_STACK_DIR: runtimeDir, KAFKA_BROKERS: e.kafkaBrokers, SCHEMA_REGISTRY_URL: e.schemaRegistryUrl };
+    delete env['SMTP_URL'];
+    const sink = join(repo, 'scripts', 'stack', 'smtp-sink.ts');
+    const stray = async (): Promise<number> => {
+      const port = await freePort();
+      const pid = spawnDetached(process.execPath, [sink, '--port', String(port), '--mail-dir', join(runtimeDir, 'mail')], { logPath: join(scratch, 'stray.log'), env: process.env });
+      await waitFor(() => smtpAnswers('127.0.0.1', port), { description: 'the stray sink to listen' });
+      return pid;
+    };
+    const lines: string[] = [];
+    const first = await stray();
+    await ensureStack({ env, log: (l) => lines.push(l) });
+    expect(isAlive(first)).toBe(false);
+    expect(lines.join('\n')).toContain(`smtp: stopping stray pid ${first}`);
+    const second = await stray();
+    const recorded = (await stackStatus({ env })).find((s) => s.piece === 'smtp')?.pid;
+    expect(recorded).not.toBe(second);
+    await stopStack({ quiet: true, env });
+    expect(isAlive(second)).toBe(false);
+    expect(isAlive(recorded)).toBe(false);
   });
 
   it('overrides are used as they are; down stops what this stack started (the sink) and removes its runtime dir', async () => {
