@@ -35,13 +35,23 @@ export interface UnmaskedPiiState {
   quietMs: number;
 }
 
+/**
+ * Identifier values already found clean. Ids recur across the events of one intent, session or
+ * request, so most checks are one Set lookup instead of a scan. A memo of a pure function: it changes
+ * no outcome. Bounded: cleared when full.
+ */
+const clean = new Set<string>();
+const CLEAN_MEMO_MAX = 50_000;
+
 /** The first identifier field of `e` holding personal data, if any, with the kind of data. */
 function leakOf(e: ValidEvent): [Field, PiiKind] | undefined {
   for (const f of IDENTIFIER_FIELDS) {
     const v = e[f];
-    if (v === undefined) continue;
+    if (v === undefined || clean.has(v)) continue;
     const k = piiKindOf(v);
     if (k !== undefined) return [f, k];
+    if (clean.size >= CLEAN_MEMO_MAX) clean.clear();
+    clean.add(v);
   }
   return undefined;
 }
