@@ -55,6 +55,11 @@ export interface SliceRunnerOptions {
   admit?: (sliceId: string) => boolean;
   /** Width of an expiry bucket in ms of event time (default 60 s). */
   expiryBucketMs?: number;
+  /**
+   * Live mode: events never move the watermark past this (the lowest watermark of the other active
+   * partitions), so a partition that runs ahead cannot settle decisions a slower one still feeds.
+   */
+  watermarkCap?: number;
 }
 
 interface Ctx extends DetectorContext {
@@ -83,6 +88,7 @@ export class SliceRunner {
   /** Slots changed (track mode only), in first-touch order. */
   readonly touched: Slot[] = [];
   watermark: number;
+  private readonly cap: number;
   private live = 0;
 
   constructor(opts: SliceRunnerOptions) {
@@ -92,6 +98,7 @@ export class SliceRunner {
     this.rules = opts.rules;
     this.onFinding = opts.onFinding;
     this.watermark = opts.watermark ?? -Infinity;
+    this.cap = opts.watermarkCap ?? Infinity;
     this.track = opts.track ?? false;
     this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
@@ -140,7 +147,8 @@ export class SliceRunner {
       slot.state = d.onEvent(slot.state, e, ctx);
       this.file(slot, d);
     }
-    const wm = e.ts - rules.latenessMs;
+    let wm = e.ts - rules.latenessMs;
+    if (wm > this.cap) wm = this.cap;
     if (wm > this.watermark) this.advance(wm);
   }
 

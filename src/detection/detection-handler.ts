@@ -25,6 +25,11 @@ export interface DetectionHandlerOptions {
   maxConflictRetries?: number;
   /** Longest TTL of a slice key, whatever its expiresAt says. Default 30 days. */
   maxTtlMs?: number;
+  /**
+   * A partition with no batch for this long (Redis clock) is idle and no longer holds the watermark
+   * back. Default 30 s.
+   */
+  idlePartitionMs?: number;
 }
 
 /** Counters a metrics module can read. */
@@ -46,12 +51,14 @@ interface Loaded {
 
 /**
  * The live engine: runs the detectors on each Kafka batch with state in Redis, shared by every monitor
- * instance. Per batch: one pipelined round trip loads every slice the batch touches, the watermark and
- * the due timers (a second one loads due slices the batch does not touch); the pure engine's
+ * instance. Per batch: one pipelined round trip loads every slice the batch touches, the partitions'
+ * watermarks and the due timers (a second one loads due slices the batch does not touch); the pure engine's
  * SliceRunner runs the events exactly as `vigil replay` does; one round trip saves the changed slices,
  * each through saveSlice-2.lua with a version check. A slice another instance changed meanwhile is
  * reloaded and its events run again (its findings from the failed attempt are dropped). Findings go to
- * the sink, then the watermark moves. A retried batch skips the slices it already saved (each slice
+ * the sink, then the partition's watermark moves. The detectors run by the lowest watermark of the
+ * partitions that are not idle (as stream processors do), so a partition that runs ahead never settles a
+ * decision that a slower partition's events could still answer. A retried batch skips the slices it already saved (each slice
  * remembers the last batch per partition and that batch's findings, which are published again; the
  * sink ignores repeats), so retrying is idempotent.
  */
@@ -61,6 +68,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
   const kindIndex = new Map(detectors.map((d, i) => [d.kind as string, i]));
   const maxRetries = opts.maxConflictRetries ?? 50;
   const maxTtlMs = opts.maxTtlMs ?? 30 * 86_400_000;
+  const idleMs = opts.idlePartitionMs ?? 30_000;
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
   const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0 };
 
@@ -91,15 +99,24 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
       }
     }
     const first = await store.load([...refs.values()], maxTs - rules.latenessMs);
+    // The watermark: this partition's, held back by the slowest other partition that is not idle.
+    let own = -Infinity;
+    let cap = Infinity;
+    for (const p of first.partitions) {
+      if (p.partition === partKey) own = p.watermark;
+      else if (first.now - p.at <= idleMs && p.watermark < cap) cap = p.watermark;
+    }
+    const startWm = Math.min(own, cap);
+    const reach = Math.min(cap, Math.max(own, maxTs - rules.latenessMs));
     const loaded = new Map<string, Loaded>();
     [...refs.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: first.slices[i]! }));
-    const dueOthers = [...new Set(first.due)].filter((id) => !refs.has(id)).map((id) => refOf(id)).filter((r) => r !== undefined);
+    const dueIds = new Set(first.due.filter(([, due]) => due <= reach).map(([id]) => id));
+    const dueOthers = [...dueIds].filter((id) => !refs.has(id)).map((id) => refOf(id)).filter((r) => r !== undefined);
     if (dueOthers.length > 0) {
       const more = await store.load(dueOthers);
       dueOthers.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: more.slices[i]! }));
     }
     stats.slicesLoaded += loaded.size;
-    const startWm = first.watermark;
 
     // Slices an earlier attempt of this very batch already saved: not run again, their findings re-sent.
     const done = new Set<string>();
@@ -114,12 +131,10 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     stats.replayedSlices += done.size;
 
     const findingsOf = new Map<string, Finding[]>();
-    let finalWm = startWm;
     let pending: ReadonlySet<string> | undefined; // undefined: the first pass runs every slice not done
     for (let attempt = 0; ; attempt++) {
       const admit = pending ? (id: string) => pending!.has(id) : done.size > 0 ? (id: string) => !done.has(id) : undefined;
-      const { runner, found } = runPass(rules, loaded, startWm, events, admit);
-      if (attempt === 0) finalWm = runner.watermark;
+      const { runner, found } = runPass(rules, loaded, startWm, cap, events, admit);
       const writes: SliceWrite[] = [];
       const ids: string[] = [];
       for (const slot of runner.touched) {
@@ -141,8 +156,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
         });
       }
       // Timers whose slice expired from Redis: remove them.
-      if (attempt === 0 && first.due.length > 0) {
-        const dueIds = new Set(first.due);
+      if (attempt === 0 && dueIds.size > 0) {
         const touchedIds = new Set(ids);
         for (const [id, l] of loaded) {
           if (l.stored.version === 0 && dueIds.has(id) && !touchedIds.has(id)) {
@@ -176,18 +190,19 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
     const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
     if (findings.length > 0) await opts.sink.publish(findings);
-    if (finalWm > startWm) await store.advanceWatermark(finalWm);
+    await store.advanceWatermark(partKey, Math.max(own, maxTs - rules.latenessMs));
     stats.batches++;
     stats.events += events.length;
     stats.findings += findings.length;
   }
 
-  function runPass(rules: RuleSet, loaded: Map<string, Loaded>, watermark: number, events: readonly ValidEvent[], admit: ((id: string) => boolean) | undefined) {
+  function runPass(rules: RuleSet, loaded: Map<string, Loaded>, watermark: number, cap: number, events: readonly ValidEvent[], admit: ((id: string) => boolean) | undefined) {
     const found = new Map<Slot, Finding[]>();
     const runner = new SliceRunner({
       detectors,
       rules,
       watermark,
+      watermarkCap: cap,
       track: true,
       ...(admit ? { admit } : {}),
       onFinding(f, slot) {

@@ -31,6 +31,23 @@ export interface SliceWrite {
   due: number | undefined;
 }
 
+/** One partition's watermark and when (Redis time, ms) its last batch saved it. */
+export interface PartitionWatermark {
+  partition: string;
+  watermark: number;
+  at: number;
+}
+
+/** What `SliceStore.load` returns. */
+export interface LoadResult {
+  slices: StoredSlice[];
+  /** Due timers: [<kind>:<key>, due event time]. */
+  due: [string, number][];
+  partitions: PartitionWatermark[];
+  /** Redis's clock (ms). */
+  now: number;
+}
+
 /** A slice address: the kind and key the detector gave. */
 export interface SliceRef {
   kind: string;
@@ -65,12 +82,13 @@ export class SliceStore {
   }
 
   /**
-   * One round trip: the slices, the shared watermark and, when `dueUpTo` is given, the timer members
-   * (`<kind>:<key>`) due at or before it.
+   * One round trip: the slices, every partition's watermark with Redis's clock and, when `dueUpTo` is
+   * given, the timer members (`<kind>:<key>`) due at or before it, with their due times.
    */
-  async load(refs: readonly SliceRef[], dueUpTo?: number): Promise<{ slices: StoredSlice[]; watermark: number; due: string[] }> {
+  async load(refs: readonly SliceRef[], dueUpTo?: number): Promise<LoadResult> {
     const batch = this.batch();
-    batch.add('wm', (p) => p.get(this.keys.detectorWatermark()));
+    batch.add('wm', (p) => p.hgetall(this.keys.detectorWatermarks()));
+    batch.add('wm', (p) => p.time());
     for (const r of refs) {
       const b = this.bucketOf(r.kind, r.key);
       batch.add(String(b), (p) => p.hmget(this.keys.detectorSlice(b, r.kind, r.key), 'v', 's', 'k', 'm'));
@@ -78,15 +96,23 @@ export class SliceStore {
     if (dueUpTo !== undefined && dueUpTo > -Infinity) {
       const max = dueUpTo === Infinity ? '+inf' : String(dueUpTo);
       for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) {
-        batch.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTimers(b), '-inf', max));
+        batch.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTimers(b), '-inf', max, 'WITHSCORES'));
       }
     }
     const res = await batch.exec('load detector state');
-    const wm = res[0] as string | null;
-    const slices = refs.map((_, i) => parseSlice(res[i + 1] as (string | null)[]));
-    const due: string[] = [];
-    for (let i = refs.length + 1; i < res.length; i++) due.push(...(res[i] as string[]));
-    return { slices, watermark: wm === null ? -Infinity : Number(wm), due };
+    const all = (res[0] ?? {}) as Record<string, string>;
+    const time = res[1] as [string, string];
+    const partitions = Object.entries(all).map(([partition, v]) => {
+      const [wm, at] = v.split('|');
+      return { partition, watermark: Number(wm), at: Number(at) };
+    });
+    const slices = refs.map((_, i) => parseSlice(res[i + 2] as (string | null)[]));
+    const due: [string, number][] = [];
+    for (let i = refs.length + 2; i < res.length; i++) {
+      const flat = res[i] as string[];
+      for (let j = 0; j < flat.length; j += 2) due.push([flat[j]!, Number(flat[j + 1])]);
+    }
+    return { slices, due, partitions, now: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) };
   }
 
   /** One round trip: every write through saveSlice-2.lua. Returns per write the new version, 0 (deleted) or −1 (conflict). */
@@ -112,12 +138,13 @@ export class SliceStore {
     return (await batch.exec('save detector state')) as number[];
   }
 
-  /** Moves the shared watermark forward (never back). */
-  async advanceWatermark(watermark: number): Promise<void> {
+  /** Moves a partition's watermark forward (never back) and marks the partition active. */
+  async advanceWatermark(partition: string, watermark: number): Promise<void> {
     if (!Number.isFinite(watermark)) return;
     const batch = this.batch();
     const cmd = commandName('advanceWatermark');
-    batch.add('wm', (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(this.keys.detectorWatermark(), String(Math.floor(watermark))));
+    const args = [this.keys.detectorWatermarks(), partition, String(Math.floor(watermark))];
+    batch.add('wm', (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
     await batch.exec('save the watermark');
   }
 

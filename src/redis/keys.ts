@@ -34,9 +34,13 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:${bucket}}:~timers`;
   }
 
-  /** The event-time watermark every monitor instance shares (ms, only ever moves forward). */
-  detectorWatermark(): string {
-    return `${this.prefix}:ds:{ds:wm}:watermark`;
+  /**
+   * Hash of the event-time watermark of every partition, shared by every monitor instance: field
+   * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms of its last batch>`. The detectors run
+   * by the lowest watermark among the partitions that are not idle.
+   */
+  detectorWatermarks(): string {
+    return `${this.prefix}:ds:{ds:wm}:watermarks`;
   }
 
   // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
