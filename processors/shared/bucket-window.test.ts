@@ -25,6 +25,14 @@ describe('bucket window', () => {
     expect(fired).toEqual([1000, 9500]);
   });
 
+  it('works for event times before 1970', () => {
+    const w = newWindow(3000, 1000);
+    const fired: number[] = [];
+    for (const t of [-5000, -4500]) expect(addToWindow(w, t, ev(t), { sample: true }, 5)).toBe(true);
+    closeWindow(w, Number.POSITIVE_INFINITY, (x) => x.n >= 2, (x) => fired.push(x.n));
+    expect(fired).toEqual([2]);
+  });
+
   it('changes length without losing its buckets, and starts afresh past 600 buckets', () => {
     const w = newWindow(60_000, 1000);
     addToWindow(w, 10, ev(10), { sample: false }, 1);

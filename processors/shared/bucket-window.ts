@@ -18,7 +18,7 @@ export interface BucketWindow {
   W: number;
   /** Buckets, sorted by index. */
   b: Bucket[];
-  /** Index of the last closed (decided) bucket, -1 before any. */
+  /** Index of the last closed (decided) bucket; NONE before any. */
   closed: number;
   /** The current episode runs through this bucket index: a new finding needs a crossing after it. */
   until: number;
@@ -69,11 +69,14 @@ export interface WindowInput {
   peakLabel?: string;
 }
 
+/** "No bucket yet": below any bucket index, event times before 1970 included (and plain JSON, unlike -Infinity). */
+const NONE = Number.MIN_SAFE_INTEGER;
+
 /** A new window of `windowMs`, sliding by `bucketMs` (windowMs is rounded up to whole buckets). */
 export function newWindow(windowMs: number, bucketMs: number): BucketWindow {
   const B = Math.max(1, Math.floor(bucketMs));
   const W = Math.max(B, Math.ceil(windowMs / B) * B);
-  return { B, W, b: [], closed: -1, until: -1 };
+  return { B, W, b: [], closed: NONE, until: NONE };
 }
 
 /** The default bucket width for a window: 1/60 of it, at least 1 ms. */
