@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../processors/core/events.ts';
+import type { Finding } from '../../processors/core/finding.ts';
 import { validateEvent } from '../../processors/core/validate-event.ts';
 import { detectionHandlerFactory } from '../../src/app/detection-wiring.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
@@ -14,7 +15,7 @@ import type { BreakerTransition } from '../../src/breakers/transition.ts';
 import type { CheckAnswer } from '../../src/breakers/check.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { runTs } from '../helpers/child-process.ts';
-import { createTopics, produceRaw, readTopic } from '../helpers/kafka-helpers.ts';
+import { createTopics, produceRaw, readTopic, testKafka } from '../helpers/kafka-helpers.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -33,12 +34,18 @@ function vendorFailureBurst(run: string): AgentEvent[] {
       outcome: { status: 'error', httpStatus: 503, latencyMs: 120 },
     });
   }
-  out.push({
-    eventId: `${run}-later`, type: 'intent.parsed', occurredAt: new Date(t0 + 12_000).toISOString(), userId: 'u_9', agentId: 'trip-planner',
-    agentVersion: '2.3.1', intentId: `${run}-later`, action: { name: 'flight.search', vendor: 'other-air', riskTier: 'low', stateChanging: false },
-  });
   for (const e of out) validateEvent(e);
   return out;
+}
+
+/** An ordinary later event (for one partition) that moves the event-time watermark past the burst. */
+function laterEvent(run: string, partition: number): AgentEvent {
+  const e: AgentEvent = {
+    eventId: `${run}-later-${partition}`, type: 'intent.parsed', occurredAt: '2026-11-23T10:00:12.000Z', userId: `u_p${partition}`, agentId: 'trip-planner',
+    agentVersion: '2.3.1', intentId: `${run}-later-${partition}`, action: { name: 'flight.search', vendor: 'other-air', riskTier: 'low', stateChanging: false },
+  };
+  validateEvent(e);
+  return e;
 }
 
 /**
@@ -52,6 +59,7 @@ describe('breakers end to end (Kafka → detectors → breaker → check from an
   writeFileSync(policyPath, 'breakers:\n  rules:\n    vendor_failure_rate: { baseMs: 2000, capMs: 2000, jitter: 0, trials: 1 }\n');
   const { config } = testConfig({ VIGIL_POLICY: policyPath });
   let monitor: Monitor;
+  const findings: Finding[] = [];
   let forwarder: { close(): Promise<void> } | undefined;
   const check = async (report: boolean): Promise<CheckAnswer> => {
     const child = runTs(CHECK_ONCE, [JSON.stringify({ redisUrl: config.redis.url, prefix: config.redis.keyPrefix, query: { vendor: 'acme-air', agent: 'travel-assistant', user: 'u_1', action: 'flight.book' }, report })], {});
@@ -62,7 +70,7 @@ describe('breakers end to end (Kafka → detectors → breaker → check from an
   beforeAll(async () => {
     await createTopics(config);
     const logger = createLogger({ level: 'error' });
-    const detection = detectionHandlerFactory(config, logger)!;
+    const detection = detectionHandlerFactory(config, logger, { onFinding: (f) => findings.push(f) })!;
     monitor = await startMonitor(config, {
       logger,
       serveMetrics: false,
@@ -82,17 +90,27 @@ describe('breakers end to end (Kafka → detectors → breaker → check from an
 
   it('opens the vendor, denies a second process with the reason, then closes after a successful half-open trial', async () => {
     const run = config.redis.keyPrefix;
-    const events = vendorFailureBurst(run).map((e) => ({ key: e.userId, value: Buffer.from(JSON.stringify(e)) }));
-    // The burst first, then (once consumed) the later event that moves the watermark past it: partitions
-    // are consumed in parallel, and an event behind the watermark by more than the lateness is too late.
-    await produceRaw(config, config.kafka.topics.actions, events.slice(0, -1));
-    await waitFor(() => monitor.ingest.stats.handled >= events.length - 1, { timeoutMs: 90_000, description: 'the burst consumed' });
-    await produceRaw(config, config.kafka.topics.actions, events.slice(-1));
+    const burst = vendorFailureBurst(run).map((e) => ({ key: e.userId, value: Buffer.from(JSON.stringify(e)) }));
+    // The burst first, then (once consumed) a later event on every partition, which moves the watermark
+    // past it: the detectors run by the lowest watermark of the partitions, and an event behind the
+    // watermark by more than the lateness would be too late.
+    await produceRaw(config, config.kafka.topics.actions, burst);
+    await waitFor(() => monitor.ingest.stats.handled >= burst.length, { timeoutMs: 90_000, description: 'the burst consumed' });
+    const producer = testKafka(config).producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic: config.kafka.topics.actions, acks: -1,
+      messages: Array.from({ length: config.kafka.partitions }, (_, p) => ({ partition: p, key: `u_p${p}`, value: JSON.stringify(laterEvent(run, p)) })),
+    });
+    await producer.disconnect();
     const store = new BreakerStore({ redis: monitor.redis, keys: monitor.keys });
     const opened = await waitFor(async () => {
       const b = await store.get('vendor', 'acme-air');
       return b?.status.kind === 'open' ? b : undefined;
-    }, { timeoutMs: 60_000, description: 'the vendor breaker to open' });
+    }, { timeoutMs: 60_000, description: 'the vendor breaker to open' }).catch(async (e) => {
+      const wm = await monitor.redis.hgetall(monitor.keys.detectorWatermarks());
+      throw new Error(`${(e as Error).message}; stats ${JSON.stringify(monitor.ingest.stats)}, watermarks ${JSON.stringify(wm)}, findings ${JSON.stringify(findings.map((f) => [f.kind, f.scope]))}`);
+    });
     if (opened.status.kind !== 'open') throw new Error('unreachable');
     expect(opened.status.reason).toMatchObject({ ruleId: 'vendor_failure_rate', kind: 'vendor_failure_rate' });
     expect(opened.status.reason.findingIds).toHaveLength(1);
