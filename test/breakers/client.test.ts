@@ -33,7 +33,7 @@ describe('breaker client (vigil/client)', () => {
   const q = { vendor: 'acme-air', agent: 'travel-assistant', user: 'u_4f2a', action: 'flight.book' };
 
   it('allows when every scope is closed, denies with the reason when one is open', async () => {
-    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' } });
+    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, timeoutMs: 5000 });
     await client.ready();
     try {
       expect(await client.check(q)).toEqual({ allowed: true, blockingScope: null, state: 'closed', reason: null, detail: null, retryAfterMs: null, permits: [] });
@@ -55,7 +55,7 @@ describe('breaker client (vigil/client)', () => {
   });
 
   it('prefers a forced_open scope as the most restrictive answer', async () => {
-    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' } });
+    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, timeoutMs: 5000 });
     await client.ready();
     try {
       await store.force('user', 'u_4f2a', { mode: 'forced_open', actor: 'alice', note: 'fraud review', ttlMs: 60_000 });
@@ -69,7 +69,7 @@ describe('breaker client (vigil/client)', () => {
   });
 
   it('hands out half-open trial permits once, and a reported success closes the breaker', async () => {
-    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' } });
+    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, timeoutMs: 5000 });
     await client.ready();
     const query = { vendor: 'trial-air', agent: 'a-trial' };
     try {
@@ -91,7 +91,7 @@ describe('breaker client (vigil/client)', () => {
   it('serves repeated checks from the cache and drops a breaker from it on its transition message', async () => {
     const seen: BreakerTransition[] = [];
     const client = createBreakerClient({
-      redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, cache: true, cacheTtlMs: 600_000,
+      redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, cache: true, cacheTtlMs: 600_000, timeoutMs: 5000,
       onTransition: (t) => seen.push(t),
     });
     await client.ready();
@@ -116,7 +116,7 @@ describe('breaker client (vigil/client)', () => {
   it('rejects bad input with an error naming it', async () => {
     expect(() => createBreakerClient({ failMode: { default: 'maybe' as never } })).toThrow(/failMode.default/);
     expect(() => createBreakerClient({ failMode: { default: 'open', perScope: { planet: 'open' } as never } })).toThrow(/failMode.perScope.planet/);
-    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' } });
+    const client = createBreakerClient({ redisUrl: TEST_REDIS_URL, keyPrefix: keys.prefix, failMode: { default: 'open' }, timeoutMs: 5000 });
     try {
       const err = await client.check({ vendor: 'acme air' }).catch((e) => e);
       expect(isBreakerError(err)).toBe(true);
