@@ -32,6 +32,7 @@ function method(req: IncomingMessage, m: string): void {
  *   GET  /v1/breakers/check?vendor=&agent=&user=&action=
  *   GET  /v1/breakers/{scope}/{id}             one breaker
  *   POST /v1/breakers/{scope}/{id}/force-open|force-close|reset   {actor, reason, ttlSeconds}; bearer admin token
+ *   POST /v1/breakers/{scope}/{id}/trial       {success}: outcome of a half-open trial the check permitted
  */
 export async function handleBreakerRoute(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps): Promise<boolean> {
   const parts = url.pathname.split('/').filter((p, i) => i > 0 || p !== '');
@@ -75,8 +76,22 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       sendJson(res, 200, breakerView(b, now));
       return true;
     }
+    if (rest[2] === 'trial') {
+      // The outcome of a call a half-open permit (from /v1/breakers/check) let through; no admin token.
+      method(req, 'POST');
+      onlyParams(url, []);
+      if (!ref.ok) throw new HttpError(400, ref.error);
+      const body = await readJson(req);
+      const keys = typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : [];
+      if (keys.length !== 1 || typeof (body as { success?: unknown }).success !== 'boolean') {
+        throw new HttpError(400, 'body must be {"success": true|false}: the outcome of the trial call');
+      }
+      const r = await deps.store.reportTrial(ref.value.scope, ref.value.id, (body as { success: boolean }).success);
+      sendJson(res, 200, { outcome: r.outcome, state: r.state, until: r.until, transitions: r.transitions });
+      return true;
+    }
     const action = rest[2] as OperatorAction;
-    if (!(OPERATOR_ACTIONS as readonly string[]).includes(action)) throw new HttpError(404, `no route ${req.method} ${url.pathname} (actions: ${OPERATOR_ACTIONS.join(', ')})`);
+    if (!(OPERATOR_ACTIONS as readonly string[]).includes(action)) throw new HttpError(404, `no route ${req.method} ${url.pathname} (actions: ${OPERATOR_ACTIONS.join(', ')}, trial)`);
     method(req, 'POST');
     requireAdmin(req, deps.adminToken);
     onlyParams(url, []);

@@ -138,6 +138,22 @@ describe('HTTP API', () => {
     expect((await post('/v1/breakers/agent/never-seen/reset', { actor: 'alice', reason: 'x' })).status).toBe(404);
   });
 
+  it('POST /trial reports a half-open trial taken through GET /check (no admin token needed)', async () => {
+    await store.trip('vendor', 'trial-air', { findingId: 'f_http_trial', reason: sampleReason('f'), settings: { baseMs: 50, capMs: 50, jitter: 0, trials: 1, trialTimeoutMs: 60_000 } });
+    await new Promise((r) => setTimeout(r, 80));
+    const c = await get('/v1/breakers/check?vendor=trial-air');
+    expect(c.body).toMatchObject({ allowed: true, state: 'half_open', permits: [{ scope: 'vendor', id: 'trial-air' }] });
+    const bad = [undefined, { success: 'yes' }, { success: true, extra: 1 }, [true]];
+    for (const b of bad) {
+      const r = await post('/v1/breakers/vendor/trial-air/trial', b, { token: null, ...(b === undefined ? { raw: '' } : {}) });
+      expect(r.status, JSON.stringify(b)).toBe(400);
+    }
+    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: null })).body).toMatchObject({ outcome: 'applied', state: 'closed' });
+    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: null })).body).toMatchObject({ outcome: 'ignored', state: 'closed' });
+    expect((await get('/v1/breakers/vendor/trial-air/trial')).status).toBe(405);
+    expect((await post('/v1/breakers/tenant/x/trial', { success: true }, { token: null })).status).toBe(400);
+  });
+
   it('POST refuses every kind of bad input with 400 naming it', async () => {
     const p = '/v1/breakers/agent/a2/force-open';
     const cases: [unknown, string | undefined, string][] = [
