@@ -101,7 +101,7 @@ async function main(): Promise<void> {
 \`node bench/check-bench.ts --checks ${N} --concurrency ${C}\` — ${new Date().toISOString()}, Node ${process.version},
 ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (a shared machine),
 Redis ${config.redis.url}${config.redis.cluster ? ' (cluster)' : ''}. One client process; each check consults five scopes
-(global, vendor, agent, user, action: one pipelined round trip of TIME + 5 HMGET without the cache).
+(global, vendor, agent, user, action: without the cache, one round trip of 5 HMGET, plus TIME once a second to track the Redis clock).
 Latency: ${N} checks awaited one after another. Throughput: the same sequentially, and with ${C} checks in flight.
 
 ${table}
