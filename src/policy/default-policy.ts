@@ -1,6 +1,8 @@
 import type { Detector } from '../../processors/core/detector.ts';
 import type { AnomalyKind } from '../../processors/core/finding.ts';
 import { DEFAULT_LATENESS_MS } from '../../processors/engine/rule-set.ts';
+import { DEFAULT_RULE_SCOPES } from '../breakers/breaker-policy.ts';
+import { DEFAULT_SETTINGS } from '../breakers/state.ts';
 
 /** What each rule raises, as the contract (section 2) words it; printed above the rule in the file. */
 const RAISED_WHEN: Record<AnomalyKind, string> = {
@@ -38,7 +40,7 @@ const HEADER = `# vigil policy: what each detector looks for, how strongly, and 
 #   agentId and action.vendor. Precedence: detector defaults < detectors.<kind> < matching overrides,
 #   the more match fields the stronger; between overrides with as many fields, the later one wins.
 #
-# breakers: the circuit breakers' section (validated by the breakers module).
+# breakers: the circuit breakers' section (validated by the breakers module), at the end of the file.
 `;
 
 /** Renders the documented default policy (every detector at the contract's defaults) as YAML. */
@@ -69,6 +71,14 @@ export function renderDefaultPolicy(detectors: readonly Detector<any, any>[]): s
   lines.push('#     detectors:');
   lines.push('#       runaway_agent: { mode: shadow }');
   lines.push('overrides: []');
+  lines.push('');
+  lines.push('# Circuit breakers: which findings trip which breaker (scope), for how long (doubling from baseMs');
+  lines.push('# up to capMs, ± jitter) and how many half-open trials close it again. A rule may override the');
+  lines.push('# defaults, run in shadow (shadow: true) or be switched off (enabled: false).');
+  lines.push('breakers:');
+  lines.push(`  defaults: { ${Object.entries(DEFAULT_SETTINGS).map(([k, v]) => `${k}: ${v}`).join(', ')} }`);
+  lines.push('  rules:');
+  for (const [kind, scope] of Object.entries(DEFAULT_RULE_SCOPES)) lines.push(`    ${kind}: { scope: ${scope} }`);
   lines.push('');
   return lines.join('\n');
 }

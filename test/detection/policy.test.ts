@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
+import { checkBreakerPolicy, validateBreakerSection } from '../../src/breakers/breaker-policy.ts';
 import { renderDefaultPolicy } from '../../src/policy/default-policy.ts';
 import { loadPolicyFile, parsePolicy, policyVersionOf } from '../../src/policy/load-policy.ts';
 import { PolicyError } from '../../src/policy/policy-error.ts';
@@ -126,6 +127,12 @@ describe('the shipped vigil.policy.yaml', () => {
     expect(p.rules.rulesFor('')).toEqual(defaults.rules.rulesFor('').map((r, i) => (r ? { ...r, severity: ALL_DETECTORS[i]!.severity } : r)));
     // When this fails after a detector changed: `node src/policy/default-policy.ts` rewrites the file.
     expect(readFileSync('vigil.policy.yaml', 'utf8'), 'vigil.policy.yaml is stale: run node src/policy/default-policy.ts').toBe(renderDefaultPolicy(ALL_DETECTORS));
+  });
+
+  it('states the breakers module\'s defaults in a section its validator accepts', () => {
+    const p = loadPolicyFile('vigil.policy.yaml', { detectors: ALL_DETECTORS, sectionValidators: { breakers: validateBreakerSection } });
+    expect(checkBreakerPolicy(p.sections.breakers)).toEqual(checkBreakerPolicy({}));
+    expect(checkBreakerPolicy(p.sections.breakers).problems).toEqual([]);
   });
 
   it('the rendered default policy is valid for the test detectors too', () => {
