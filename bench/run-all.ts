@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
  */
 const BENCHES: { name: string; script: string; args?: string[] }[] = [
   { name: 'replay', script: 'bench/replay-bench.ts' },
+  { name: 'check', script: 'bench/check-bench.ts' },
 ];
 
 let failed = 0;
