@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
+import { validateBreakerSection } from '../breakers/breaker-policy.ts';
 import { parallelReplay } from '../detection/parallel-replay.ts';
 import { readLines, replayStream, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
@@ -84,7 +85,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   let policy: Policy;
   let policyText: { text: string; file: string } | null = null;
   try {
-    const opts = { detectors, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
+    // The whole file is checked as `vigil run` checks it, the breakers' section included.
+    const opts = { detectors, sectionValidators: { breakers: validateBreakerSection }, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
     const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
     policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
     policyText = path !== null ? { text: readFileSync(path, 'utf8'), file: path } : null;

@@ -97,6 +97,11 @@ describe('vigil replay', () => {
       return [file, '--policy', p];
     }, /policy refused:\n.*bad\.yaml:3: detectors\.retry_spike\.params\.maxRetries: must be a number ≥ 1, got "lots"/],
     ['a missing policy', () => [file, '--policy', join(dir, 'none.yaml')], /none\.yaml: cannot be read/],
+    ['a bad breakers section', () => {
+      const p = join(dir, 'brk.yaml');
+      writeFileSync(p, 'breakers:\n  rulez: {}\n');
+      return [file, '--policy', p];
+    }, /brk\.yaml:2: breakers\.rulez: unknown key/],
     ['a directory', () => [dir], /vigil replay: cannot read .*: EISDIR/],
     ['no FILE', () => [], /FILE is required/],
     ['a bad format', () => [file, '--format', 'csv'], /--format must be jsonl or table, got "csv"/],
