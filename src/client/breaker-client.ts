@@ -120,7 +120,8 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       cache.enabled = true;
     });
   }
-  redis.on('error', () => {});
+  // An owned client's connection errors surface as degraded answers, not as unhandled 'error' events.
+  if (ownsRedis) redis.on('error', () => {});
 
   const failModeOf = (scope: BreakerScope): FailMode => opts.failMode.perScope?.[scope] ?? opts.failMode.default;
 
