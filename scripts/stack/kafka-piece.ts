@@ -19,7 +19,7 @@ export const KAFKA_PORT = 19092;
 export const KAFKA_CONTROLLER_PORT = 19093;
 const HEAP = ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC'];
 
-/** Fetches the jars (first run), formats the storage, starts the broker and waits until it serves. */
+/** Fetches the jars (first run), lays down empty formatted storage, starts the broker and waits until it serves. */
 export async function startKafka(ctx: PieceContext, java: JavaRuntime): Promise<PieceRecord> {
   const { config } = ctx;
   const libs = await ensureKafkaLibs({
