@@ -31,14 +31,17 @@ describe('ReplayEngine', () => {
 
   it('carries the detection\'s subjects onto the finding', () => {
     const withSubjects: Detector<{ n: number }> = {
-      ...countRetries,
+      kind: 'vendor_failure_rate',
+      severity: 'warning',
+      defaults: {},
+      keyOf: (e) => e.eventId,
       init: () => ({ n: 0 }),
       onEvent(s, e, ctx) {
         ctx.emit({ scope: { type: 'vendor', id: 'v' }, eventIds: [e.eventId], detectedAt: e.ts, summary: 's', subjects: { agents: ['a1'], users: ['u1', 'u2'] } });
         return s;
       },
       expiresAt: () => 0,
-    } as unknown as Detector<{ n: number }>;
+    };
     const [f] = replayAll([withSubjects], [retry(0)]);
     expect(f!.subjects).toEqual({ agents: ['a1'], users: ['u1', 'u2'] });
     expect(replayAll([countRetries], [retry(0), retry(1), retry(2)])[0]).not.toHaveProperty('subjects');
