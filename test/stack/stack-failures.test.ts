@@ -10,6 +10,15 @@ import { loadStackConfig } from '../../scripts/stack/stack-config.ts';
 import { StackPieceError } from '../../scripts/stack/stack-errors.ts';
 import { stackEndpoints } from '../helpers/stack-env.ts';
 
+async function waitForLine(path: string, re: RegExp): Promise<RegExpExecArray> {
+  for (let i = 0; i < 200; i++) {
+    const m = re.exec(tailFile(path, 50));
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no line matching ${String(re)} in ${path}`);
+}
+
 const cli = join(resolve(import.meta.dirname, '..', '..'), 'scripts', 'stack', 'cli.ts');
 
 describe('stack failures and fallbacks', () => {
@@ -46,6 +55,17 @@ describe('stack failures and fallbacks', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StackPieceError);
     expect((error as Error).message).toMatch(/^stack: kafka failed: the process exited\n {2}log: .*dies\.log\n {2}last log lines:\n {4}\| starting\n {4}\| fatal: port in use$/);
+  });
+
+  it('stopping a process that ignores SIGTERM falls back to SIGKILL, for its whole process group', async () => {
+    const logPath = join(scratch, 'stubborn.log');
+    const pid = spawnDetached('sh', ['-c', 'trap "" TERM; sleep 60 & echo "child $!"; wait'], { logPath, env: { PATH: '/usr/bin:/bin' } });
+    const child = Number((await waitForLine(logPath, /^child (\d+)$/m))[1]);
+    expect(isAlive(child)).toBe(true);
+    expect(await stopProcess(pid, 300)).toBe(true); // true: it had to be killed
+    expect(isAlive(pid)).toBe(false);
+    expect(isAlive(child)).toBe(false);
+    expect(await stopProcess(pid, 300)).toBe(false); // already gone: nothing to do
   });
 
   it('a piece that cannot be fetched makes `up` exit 1 naming the piece and what Maven said', () => {
