@@ -39,13 +39,18 @@ export async function readMailbox(mailDir: string): Promise<MailMessage[]> {
   const messages: MailMessage[] = [];
   for (const f of files) {
     const file = join(mailDir, f);
+    const cached = parsedFiles.get(file);
+    if (cached !== undefined) {
+      messages.push(cached);
+      continue;
+    }
     const parsed = await simpleParser(readFileSync(file));
     const headers: Record<string, string> = {};
     for (const line of parsed.headerLines) {
       const i = line.line.indexOf(':');
       headers[line.key] = (i >= 0 ? line.line.slice(i + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim();
     }
-    messages.push({
+    const message: MailMessage = {
       file,
       subject: parsed.subject ?? '',
       from: addresses(parsed.from)[0] ?? '',
@@ -57,10 +62,18 @@ export async function readMailbox(mailDir: string): Promise<MailMessage[]> {
       headers,
       date: parsed.date,
       messageId: parsed.messageId,
-    });
+    };
+    parsedFiles.set(file, message);
+    messages.push(message);
   }
   return messages;
 }
+
+/**
+ * The sink never changes a stored file (it renames complete ones into place), so each is parsed once:
+ * tests poll readMailbox() while the shared sink's dir keeps growing.
+ */
+const parsedFiles = new Map<string, MailMessage>();
 
 function addresses(field: AddressObject | AddressObject[] | undefined): string[] {
   if (field === undefined) return [];
