@@ -42,7 +42,12 @@ export async function startRedis(ctx: PieceContext): Promise<PieceRecord> {
   const logPath = join(ctx.logsDir, 'redis.log');
   ctx.log(`redis: no Redis answers at the default address; starting redis-server on 127.0.0.1:${port}`);
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
-  const pid = spawnDetached('redis-server', args, { logPath, cwd: dir, env: ctx.config.childEnv });
+  let pid: number;
+  try {
+    pid = spawnDetached('redis-server', args, { logPath, cwd: dir, env: ctx.config.childEnv });
+  } catch (e) {
+    throw new StackPieceError('redis', 'redis-server could not be started (is it installed? apt-get install redis-server)', { logPath, cause: e });
+  }
   const url = `redis://127.0.0.1:${port}`;
   await stopOnFailure(pid, () =>
     pollUntil(() => redisAnswers(url, 500), {
