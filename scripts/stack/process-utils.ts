@@ -18,8 +18,8 @@ export function spawnDetached(command: string, args: readonly string[], opts: { 
       detached: true,
       stdio: ['ignore', fd, fd],
     });
-    if (child.pid === undefined) throw new Error(`could not start ${command}`);
-    child.on('error', () => {}); // an exec failure shows as a dead pid; the caller reports it with the log.
+    child.on('error', () => {}); // reported below (no pid) or, later, as a dead pid with the log
+    if (child.pid === undefined) throw new Error(`could not start ${command} (not found or not executable)`);
     child.unref();
     return child.pid;
   } finally {

@@ -57,6 +57,13 @@ describe('stack failures and fallbacks', () => {
     expect((error as Error).message).toMatch(/^stack: kafka failed: the process exited\n {2}log: .*dies\.log\n {2}last log lines:\n {4}\| starting\n {4}\| fatal: port in use$/);
   });
 
+  it('a command that does not exist is refused at once, without an unhandled error event', async () => {
+    expect(() => spawnDetached('vigil-no-such-binary', [], { logPath: join(scratch, 'none.log'), env: { PATH: '/usr/bin:/bin' } })).toThrow(
+      /could not start vigil-no-such-binary \(not found or not executable\)/,
+    );
+    await new Promise((r) => setImmediate(r)); // the spawn 'error' event fires here, and must not crash
+  });
+
   it('stopping a process that ignores SIGTERM falls back to SIGKILL, for its whole process group', async () => {
     const logPath = join(scratch, 'stubborn.log');
     const pid = spawnDetached('sh', ['-c', 'trap "" TERM; sleep 60 & echo "child $!"; wait'], { logPath, env: { PATH: '/usr/bin:/bin' } });
