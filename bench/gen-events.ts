@@ -6,10 +6,14 @@ import { MinHeap } from '../processors/engine/min-heap.ts';
  * Synthetic agent traffic for benchmarks, deterministic from a seed: many users, agents, vendors and
  * intents shaped like shared/samples/agent-actions.sample.jsonl (parse → confirm → step-up → authz →
  * request → outcome, retries after failures), in event-time order with a little out-of-order jitter
- * (within the lateness), plus a sprinkle of every anomaly kind and of redelivered events.
+ * (within the lateness), plus a sprinkle of every anomaly kind (single-intent ones at random, bursts
+ * every 6 h of event time) and of redelivered events.
  *
  *   node bench/gen-events.ts [--events N] [--seed S] [--hours H] [--out FILE]
  */
+
+/** Bumped whenever the traffic's shape changes, so a cached file is never stale. */
+export const GENERATOR_VERSION = 2;
 
 export interface GenOptions {
   events: number;
@@ -91,8 +95,48 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
     }
   }
 
+  // Every 6 h of event time, bursts that no single intent makes: a vendor outage, a wave of rejected
+  // confirmations for one agent, and an agent running away with one user's account.
+  let nextBurst = start + 3 * 3_600_000;
+  const burst = (at: number) => {
+    const n = Math.round((at - start) / 3_600_000);
+    const vendor = VENDORS[n % VENDORS.length]!;
+    const [agentId, agentVersion] = AGENTS[n % AGENTS.length]!;
+    const who = (i: number) => ({ userId: `u_${String((n * 97 + i * 13) % USERS).padStart(5, '0')}`, agentId, agentVersion, sessionId: `s-${uuid()}`, plan: 'paid' });
+    const action = { name: 'order.place', vendor, riskTier: 'medium', stateChanging: true, amountMinor: 4200, currency: 'USD' };
+    for (let i = 0; i < 30; i++) {
+      const base = { ...who(i), intentId: `i-${uuid()}`, action };
+      const req = { payloadHash: `sha256:${hex(64)}`, attempt: 1, idempotencyKey: `idk-${uuid()}`, scopes: ['orders:write'], requiredScope: 'orders:write' };
+      const t0 = at + i * 1500;
+      queue.push(t0 - 4000, { eventId: uuid(), ...base, type: 'confirmation.accepted', payloadHash: req.payloadHash });
+      queue.push(t0, { eventId: uuid(), ...base, type: 'action.requested', ...req });
+      const failed = i % 10 < 7;
+      queue.push(t0 + 900, { eventId: uuid(), ...base, type: failed ? 'action.failed' : 'action.succeeded', ...req, outcome: failed ? { status: 'error', httpStatus: 502, latencyMs: 900 } : { status: 'ok', httpStatus: 200, latencyMs: 700, vendorRef: `VR${hex(8).toUpperCase()}` } });
+    }
+    for (let i = 0; i < 25; i++) {
+      const base = { ...who(100 + i), intentId: `i-${uuid()}`, action };
+      const payloadHash = `sha256:${hex(64)}`;
+      const t0 = at + 120_000 + i * 8000;
+      queue.push(t0, { eventId: uuid(), ...base, type: 'confirmation.requested', payloadHash });
+      queue.push(t0 + 3000, { eventId: uuid(), ...base, type: i % 2 === 0 ? 'confirmation.rejected' : 'confirmation.accepted', payloadHash });
+    }
+    const user = who(200);
+    const cart = { name: 'cart.add', vendor, riskTier: 'low', stateChanging: true };
+    for (let i = 0; i < 22; i++) {
+      const base = { ...user, intentId: `i-${uuid()}`, action: cart };
+      const req = { payloadHash: `sha256:${hex(64)}`, attempt: 1, idempotencyKey: `idk-${uuid()}`, scopes: ['cart:write'], requiredScope: 'cart:write' };
+      const t0 = at + 600_000 + i * 2000;
+      queue.push(t0, { eventId: uuid(), ...base, type: 'action.requested', ...req });
+      queue.push(t0 + 500, { eventId: uuid(), ...base, type: 'action.succeeded', ...req, outcome: { status: 'ok', httpStatus: 200, latencyMs: 300, vendorRef: `VR${hex(8).toUpperCase()}` } });
+    }
+  };
+
   while (emitted < opts.events) {
     t += gap * (0.5 + rnd());
+    if (t >= nextBurst) {
+      burst(t);
+      nextBurst += 6 * 3_600_000;
+    }
     // a little out-of-order arrival: events are released up to 2 s after their time
     yield* flush(t - 2000 - rnd() * 2000);
     const userNo = Math.floor(rnd() ** 1.5 * USERS);
@@ -121,7 +165,7 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
       queue.push(at, { eventId: uuid(), ...base, type, action, ...extra });
       return at;
     };
-    const anomaly = rnd() < 0.004 ? Math.floor(rnd() * 10) : -1;
+    const anomaly = rnd() < 0.004 ? Math.floor(rnd() * 11) : -1;
     if (anomaly === 0) base.sessionId = `jane.doe${userNo}@example.com`; // unmasked PII
 
     add('intent.parsed', { confidenceScore: Math.round((0.7 + rnd() * 0.3) * 100) / 100 });
@@ -153,6 +197,11 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
         ? { status: rnd() < 0.5 ? 'timeout' : 'error', httpStatus: 503, latencyMs: Math.floor(500 + rnd() * 6000) }
         : { status: 'ok', httpStatus: 200, latencyMs: Math.floor(100 + rnd() * 2000), vendorRef: `VR${hex(8).toUpperCase()}` };
       add(failed ? 'action.failed' : 'action.succeeded', { ...req, outcome }, 300 + rnd() * 2500);
+      if (anomaly === 10 && !failed) {
+        // the same idempotency key sent again with another payload
+        add('action.requested', { ...req, attempt: 1, payloadHash: `sha256:${hex(64)}` }, 20_000);
+        add('action.succeeded', { ...req, attempt: 1, outcome }, 800);
+      }
       if (anomaly === 8 && !failed) {
         // duplicate booking: the same payload succeeds again under another key
         add('action.succeeded', { ...req, idempotencyKey: `idk-${uuid()}`, outcome: { ...outcome, vendorRef: `VR${hex(8).toUpperCase()}` } }, 5000);
@@ -175,7 +224,7 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
 
 /** Writes the events file unless it is there already (same options, same bytes); returns its path. */
 export async function ensureEventsFile(opts: GenOptions, dir = '.cache/bench'): Promise<string> {
-  const file = join(dir, `events-${opts.events}-s${opts.seed}-h${opts.hours}.jsonl`);
+  const file = join(dir, `events-v${GENERATOR_VERSION}-${opts.events}-s${opts.seed}-h${opts.hours}.jsonl`);
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;

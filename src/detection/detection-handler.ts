@@ -140,10 +140,10 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
       for (const slot of runner.touched) {
         const d = detectors[slot.det]!;
         const id = sliceId(d.kind, slot.key);
-        if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete
+        findingsOf.set(id, found.get(slot) ?? []);
+        if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete (its findings still count)
         const stored = loaded.get(id)?.stored;
         ids.push(id);
-        findingsOf.set(id, found.get(slot) ?? []);
         writes.push({
           kind: d.kind,
           key: slot.key,
