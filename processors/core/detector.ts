@@ -55,6 +55,15 @@ export interface Detection {
 export interface SettleContext {
   /** The engine's allowed lateness, so a detector can tell when an absence is final. */
   readonly latenessMs: number;
+  /**
+   * The engine's event-time watermark at this call (−Infinity before any event): decisions due at or
+   * before it are final. In `onEvent` the engine has already moved it for this event (to at most
+   * `e.ts − latenessMs`) and settled what that made due. Live, it is the lowest watermark of the Kafka
+   * partitions, so it can trail `e.ts − latenessMs` by far more than the lateness: a slice that
+   * several partitions feed (agent, vendor) must settle on this, never on its own newest event time.
+   * (Optional only so that hand-made contexts in tests keep compiling; the engine always sets it.)
+   */
+  readonly watermark?: number;
   emit(d: Detection): void;
 }
 

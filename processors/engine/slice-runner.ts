@@ -64,6 +64,7 @@ export interface SliceRunnerOptions {
 
 interface Ctx extends DetectorContext {
   params: any;
+  watermark: number;
   rule: ResolvedRule;
   slot: Slot;
 }
@@ -122,9 +123,15 @@ export class SliceRunner {
     return slot;
   }
 
-  /** Applies one event to every enabled detector's slice, then advances the watermark. */
+  /** Moves the watermark to this event (settling what that makes due), then applies the event to every enabled detector's slice. */
   process(e: ValidEvent): void {
     const rules = this.rules;
+    // The watermark moves first: what this event makes due is settled before the event applies (no
+    // event later than a decision's due time can change it), and detectors see the new watermark.
+    let wm = e.ts - rules.latenessMs;
+    if (wm > this.cap) wm = this.cap;
+    if (wm > this.watermark) this.advance(wm);
+    const watermark = this.watermark;
     const mk = rules.matchKey(e);
     const resolved = rules.rulesFor(mk);
     const detectors = this.detectors;
@@ -143,13 +150,11 @@ export class SliceRunner {
       ctx.params = rule.params;
       ctx.rule = rule;
       ctx.slot = slot;
+      ctx.watermark = watermark;
       slot.matchKey = mk;
       slot.state = d.onEvent(slot.state, e, ctx);
       this.file(slot, d);
     }
-    let wm = e.ts - rules.latenessMs;
-    if (wm > this.cap) wm = this.cap;
-    if (wm > this.watermark) this.advance(wm);
   }
 
   /** Moves the watermark forward (never back): fires due timers, then drops expired slices. */
@@ -192,6 +197,7 @@ export class SliceRunner {
     ctx.slot = slot;
     ctx.rule = rule ?? DISABLED;
     ctx.params = rule?.params ?? d.defaults;
+    ctx.watermark = watermark;
     const before = slot.due;
     slot.state = d.onWatermark(slot.state, watermark, ctx);
     this.file(slot, d, before);
@@ -280,6 +286,7 @@ export class SliceRunner {
     const runner = this;
     const ctx: Ctx = {
       params: d.defaults,
+      watermark: -Infinity,
       rule: DISABLED,
       slot: undefined as unknown as Slot,
       latenessMs: this.rules.latenessMs,

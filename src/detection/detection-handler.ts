@@ -30,6 +30,12 @@ export interface DetectionHandlerOptions {
    * back. Default 30 s.
    */
   idlePartitionMs?: number;
+  /**
+   * Partitions of the input topic (config kafka.partitions). A partition that has not reported a
+   * watermark yet holds the others back until it has been quiet for idlePartitionMs since this
+   * handler's first batch; without this, only partitions seen so far count.
+   */
+  expectedPartitions?: number;
 }
 
 /** Counters a metrics module can read. */
@@ -69,6 +75,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
   const maxRetries = opts.maxConflictRetries ?? 50;
   const maxTtlMs = opts.maxTtlMs ?? 30 * 86_400_000;
   const idleMs = opts.idlePartitionMs ?? 30_000;
+  const firstBatchAt = new Map<string, number>(); // topic → Redis time of this handler's first batch
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
   const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0 };
 
@@ -105,6 +112,14 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     for (const p of first.partitions) {
       if (p.partition === partKey) own = p.watermark;
       else if (first.now - p.at <= idleMs && p.watermark < cap) cap = p.watermark;
+    }
+    if (opts.expectedPartitions !== undefined) {
+      if (!firstBatchAt.has(ctx.topic)) firstBatchAt.set(ctx.topic, first.now);
+      const known = new Set(first.partitions.map((p) => p.partition));
+      for (let i = 0; i < opts.expectedPartitions; i++) {
+        const k = `${ctx.topic}/${i}`;
+        if (k !== partKey && !known.has(k) && first.now - firstBatchAt.get(ctx.topic)! <= idleMs) cap = -Infinity;
+      }
     }
     const startWm = Math.min(own, cap);
     const reach = Math.min(cap, Math.max(own, maxTs - rules.latenessMs));

@@ -59,4 +59,53 @@ describe('live engine with every real detector', () => {
     expect(brief(sink.sorted())).toEqual(brief(pure));
     expect(byId(sink.sorted())).toEqual(byId(pure));
   });
+
+  /** Traffic split by user over three partitions (as Kafka keys it), consumed at uneven pace. */
+  async function unevenPartitions() {
+    const seen = new Set<string>();
+    const events: ValidEvent[] = [];
+    for (const line of generateEvents({ events: 8_000, seed: 13, hours: 4 })) {
+      const e = validateEvent(JSON.parse(line));
+      if (!seen.has(e.eventId)) {
+        seen.add(e.eventId);
+        events.push(e);
+      }
+    }
+    const policy = defaultPolicy({ detectors: ALL_DETECTORS });
+    const pure: Finding[] = [];
+    const engine = new ReplayEngine({ detectors: ALL_DETECTORS, rules: policy.rules, onFinding: (f) => pure.push(f) });
+    for (const e of events) engine.push(e);
+
+    const parts: ValidEvent[][] = [[], [], []];
+    for (const e of events) parts[[...e.userId].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) % 3]!.push(e);
+    const sink = new MemorySink();
+    const keys = new KeyBuilder(`${prefix}-parts-${Math.random().toString(36).slice(2)}`);
+    const handler = createDetectionHandler({ redis, keys, policy, detectors: ALL_DETECTORS, sink, expectedPartitions: 3 });
+    // partition 0 runs in big batches (ahead), 1 and 2 in small ones (behind)
+    const queues = parts.map((p, i) => chunks(p, i === 0 ? 400 : 60));
+    while (queues.some((q) => q.length > 0)) {
+      for (let p = 0; p < 3; p++) {
+        const batch = queues[p]!.shift();
+        if (batch) await handler.handle(batch, batchCtx(p));
+      }
+    }
+    return { pure, live: sink.sorted(), end: events.at(-1)!.ts };
+  }
+
+  it('split by user over partitions consumed at uneven pace, raises nothing the pure engine does not', async () => {
+    const { pure, live } = await unevenPartitions();
+    const pureIds = new Set(pure.map((f) => f.findingId));
+    expect(live.length).toBeGreaterThan(5);
+    expect(live.filter((f) => !pureIds.has(f.findingId))).toEqual([]);
+  });
+
+  // Known gap, for the detectors: vendor_failure_rate and confirmation_failure_spike settle their
+  // windows on `e.ts − latenessMs` (processors/shared/settle-overdue.ts) instead of ctx.watermark, so a
+  // vendor or agent slice fed by a partition that runs ahead closes buckets before the slower partitions
+  // have delivered theirs, and misses an anomaly. This becomes a plain `it` once they settle on ctx.watermark.
+  it.fails('split by user over partitions consumed at uneven pace, misses nothing the pure engine settles', async () => {
+    const { pure, live, end } = await unevenPartitions();
+    const liveIds = new Set(live.map((f) => f.findingId));
+    expect(pure.filter((f) => Date.parse(f.detectedAt) < end - 30 * 60_000 && !liveIds.has(f.findingId))).toEqual([]);
+  });
 });
