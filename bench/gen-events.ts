@@ -13,7 +13,7 @@ import { MinHeap } from '../processors/engine/min-heap.ts';
  */
 
 /** Bumped whenever the traffic's shape changes, so a cached file is never stale. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface GenOptions {
   events: number;
@@ -113,12 +113,12 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
       const failed = i % 10 < 7;
       queue.push(t0 + 900, { eventId: uuid(), ...base, type: failed ? 'action.failed' : 'action.succeeded', ...req, outcome: failed ? { status: 'error', httpStatus: 502, latencyMs: 900 } : { status: 'ok', httpStatus: 200, latencyMs: 700, vendorRef: `VR${hex(8).toUpperCase()}` } });
     }
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < 40; i++) {
       const base = { ...who(100 + i), intentId: `i-${uuid()}`, action };
       const payloadHash = `sha256:${hex(64)}`;
-      const t0 = at + 120_000 + i * 8000;
+      const t0 = at + 120_000 + i * 5000;
       queue.push(t0, { eventId: uuid(), ...base, type: 'confirmation.requested', payloadHash });
-      queue.push(t0 + 3000, { eventId: uuid(), ...base, type: i % 2 === 0 ? 'confirmation.rejected' : 'confirmation.accepted', payloadHash });
+      queue.push(t0 + 3000, { eventId: uuid(), ...base, type: i % 4 !== 0 ? 'confirmation.rejected' : 'confirmation.accepted', payloadHash });
     }
     const user = who(200);
     const cart = { name: 'cart.add', vendor, riskTier: 'low', stateChanging: true };
