@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { loadPolicyFile, type Policy, type PolicyOptions } from './load-policy.ts';
 import { PolicyError } from './policy-error.ts';
 
@@ -69,11 +70,15 @@ export class PolicyHolder {
     };
     this.sighup = tryReload;
     process.on('SIGHUP', this.sighup);
-    this.watcher = watch(this.path, () => {
+    // Watch the folder, not the file: editors and deploy tools often replace the file (write a new one,
+    // rename it over), which would leave a watcher on the old file deaf.
+    const name = basename(this.path);
+    this.watcher = watch(dirname(this.path), (_event, file) => {
+      if (file !== null && file !== name) return;
       clearTimeout(this.debounce);
       this.debounce = setTimeout(tryReload, 100);
     });
-    this.watcher.on('error', () => {}); // the file was replaced or removed: SIGHUP still works
+    this.watcher.on('error', () => {}); // the folder went away: SIGHUP still works
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -168,6 +168,12 @@ describe('PolicyHolder', () => {
     writeFileSync(path, 'latenessMs: 3000\n');
     await changed;
     expect(holder.current().rules.latenessMs).toBe(3000);
+    // replaced the way editors do it: a new file renamed over the old one
+    const renamed = new Promise<void>((resolve) => holder.onChange(() => resolve()));
+    writeFileSync(`${path}.tmp`, 'latenessMs: 3500\n');
+    renameSync(`${path}.tmp`, path);
+    await renamed;
+    expect(holder.current().rules.latenessMs).toBe(3500);
     const hup = new Promise<void>((resolve) => holder.onChange(() => resolve()));
     holder.close();
     holder.watch();
