@@ -64,9 +64,12 @@ interface Loaded {
  * reloaded and its events run again (its findings from the failed attempt are dropped). Findings go to
  * the sink, then the partition's watermark moves. The detectors run by the lowest watermark of the
  * partitions that are not idle (as stream processors do), so a partition that runs ahead never settles a
- * decision that a slower partition's events could still answer. A retried batch skips the slices it already saved (each slice
- * remembers the last batch per partition and that batch's findings, which are published again; the
- * sink ignores repeats), so retrying is idempotent.
+ * decision that a slower partition's events could still answer.
+ *
+ * Retrying is idempotent: each saved slice remembers, per partition, the first and last eventId of the
+ * batch that saved it and its findings in that batch. A redelivered batch (it starts with the same
+ * event, whatever its length) does not apply those events to that slice again, and sends those
+ * findings again (the sink ignores repeats).
  */
 export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHandler & { readonly stats: DetectionStats } {
   const store = new SliceStore(opts.redis, opts.keys, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
@@ -133,29 +136,43 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     }
     stats.slicesLoaded += loaded.size;
 
-    // Slices an earlier attempt of this very batch already saved: not run again, their findings re-sent.
-    const done = new Set<string>();
-    const replayed: Finding[] = [];
-    for (const [id, l] of loaded) {
-      const mark = l.stored.marks[partKey];
-      if (l.stored.state !== undefined && mark !== undefined && mark.o === ctx.lastOffset) {
-        done.add(id);
-        replayed.push(...mark.f);
+    // A redelivered batch (same first event: ingest commits only after success) may find slices that an
+    // earlier attempt saved: their events up to the one that attempt ended with are not applied again,
+    // and their findings from it are sent again (the sink ignores repeats).
+    const batchStart = events[0]!.eventId;
+    const batchEnd = events[events.length - 1]!.eventId;
+    const indexOf = new Map<string, number>();
+    events.forEach((e, i) => indexOf.set(e.eventId, i));
+    const applied = new Map<string, { upTo: number; f: Finding[] }>();
+    const noteApplied = () => {
+      applied.clear();
+      for (const [id, l] of loaded) {
+        const mark = l.stored.marks[partKey];
+        if (l.stored.state === undefined || mark === undefined || mark.a !== batchStart) continue;
+        applied.set(id, { upTo: indexOf.get(mark.z) ?? events.length - 1, f: mark.f });
       }
-    }
-    stats.replayedSlices += done.size;
+    };
+    noteApplied();
+    stats.replayedSlices += applied.size;
 
     const findingsOf = new Map<string, Finding[]>();
-    let pending: ReadonlySet<string> | undefined; // undefined: the first pass runs every slice not done
+    let pending: ReadonlySet<string> | undefined; // undefined: the first pass runs every slice
     for (let attempt = 0; ; attempt++) {
-      const admit = pending ? (id: string) => pending!.has(id) : done.size > 0 ? (id: string) => !done.has(id) : undefined;
-      const { runner, found } = runPass(rules, loaded, startWm, cap, events, admit);
+      const only = pending;
+      const at = { i: 0 };
+      const admit =
+        only === undefined && applied.size === 0
+          ? undefined
+          : (id: string) => (only === undefined || only.has(id)) && !((applied.get(id)?.upTo ?? -1) >= at.i);
+      const { runner, found } = runPass(rules, loaded, startWm, cap, events, admit, only, at);
       const writes: SliceWrite[] = [];
       const ids: string[] = [];
       for (const slot of runner.touched) {
         const d = detectors[slot.det]!;
         const id = sliceId(d.kind, slot.key);
-        findingsOf.set(id, found.get(slot) ?? []);
+        const before = applied.get(id)?.f ?? [];
+        const mine = [...before, ...(found.get(slot) ?? [])];
+        findingsOf.set(id, mine);
         if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete (its findings still count)
         const stored = loaded.get(id)?.stored;
         ids.push(id);
@@ -165,11 +182,14 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
           expectedVersion: slot.version,
           state: slot.dropped ? undefined : slot.state,
           matchKey: slot.matchKey,
-          marks: { ...stored?.marks, [partKey]: { o: ctx.lastOffset, f: found.get(slot) ?? [] } },
+          // the saved state holds every event of this batch for the slice: a redelivery skips them all
+          marks: { ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: mine } },
           ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, rules.latenessMs, maxTtlMs),
           due: Number.isFinite(slot.due) ? slot.due : undefined,
         });
       }
+      // Slices not run again: their earlier findings still go out.
+      for (const [id, a] of applied) if (!findingsOf.has(id) && (only === undefined || only.has(id))) findingsOf.set(id, a.f);
       // Timers whose slice expired from Redis: remove them.
       if (attempt === 0 && dueIds.size > 0) {
         const touchedIds = new Set(ids);
@@ -197,11 +217,11 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
       const fresh = await store.load(again);
       again.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: fresh.slices[i]! }));
       for (const id of conflicts) findingsOf.delete(id);
+      noteApplied();
       pending = conflicts;
     }
 
     const byId = new Map<string, Finding>();
-    for (const f of replayed) byId.set(f.findingId, f);
     for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
     const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
     if (findings.length > 0) await opts.sink.publish(findings);
@@ -211,7 +231,17 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     stats.findings += findings.length;
   }
 
-  function runPass(rules: RuleSet, loaded: Map<string, Loaded>, watermark: number, cap: number, events: readonly ValidEvent[], admit: ((id: string) => boolean) | undefined) {
+  /** Runs the batch over the loaded slices; `at.i` is the index of the event being applied (for admit). */
+  function runPass(
+    rules: RuleSet,
+    loaded: Map<string, Loaded>,
+    watermark: number,
+    cap: number,
+    events: readonly ValidEvent[],
+    admit: ((id: string) => boolean) | undefined,
+    only: ReadonlySet<string> | undefined,
+    at: { i: number },
+  ) {
     const found = new Map<Slot, Finding[]>();
     const runner = new SliceRunner({
       detectors,
@@ -227,10 +257,13 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
       },
     });
     for (const [id, l] of loaded) {
-      if (l.stored.state === undefined || (admit && !admit(id))) continue;
+      if (l.stored.state === undefined || (only !== undefined && !only.has(id))) continue;
       runner.preload({ det: l.ref.det, key: l.ref.key, state: l.stored.state, matchKey: l.stored.matchKey, version: l.stored.version });
     }
-    for (const e of events) runner.process(e);
+    for (let i = 0; i < events.length; i++) {
+      at.i = i;
+      runner.process(events[i]!);
+    }
     // Slices that exist in Redis but were not preloaded (absent state) start at version 0; a preloaded
     // slice keeps its version for the check.
     return { runner, found };

@@ -8,8 +8,12 @@ import { DetectionStoreError } from './detection-store-error.ts';
 /** How many hash tags detector state is spread over (each with its own timer set). */
 export const DETECTOR_STATE_BUCKETS = 16;
 
-/** What a retried batch needs from a slice it already saved: the batch's last offset and its findings. */
-export type BatchMarks = Record<string, { o: string; f: Finding[] }>;
+/**
+ * Per partition (`<topic>/<partition>`), what a redelivered batch needs from a slice that an earlier
+ * attempt saved: the eventId the batch started with (`a`), the last event of it applied to this
+ * slice's saved state (`z`), and the slice's findings in that batch (`f`).
+ */
+export type BatchMarks = Record<string, { a: string; z: string; f: Finding[] }>;
 
 /** A slice as Redis holds it (state undefined when the key does not exist). */
 export interface StoredSlice {

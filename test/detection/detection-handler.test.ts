@@ -153,6 +153,31 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse(slice.s!)).toEqual({ n: 3 });
   });
 
+  it('a redelivery with other batch boundaries applies each event once (longer, then shorter)', async () => {
+    const keys = newKeys();
+    const detectors = [tally, ...TEST_DETECTORS];
+    const policy = defaultPolicy({ detectors });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+    const evs = Array.from({ length: 9 }, (_, i) => ev('action.requested', i * 1000, { attempt: 2, intentId: `i-b${i}`, agentId: 'redelivered' }));
+    const key = keys.detectorSlice(bucketOf('runaway_agent', 'agent:redelivered'), 'runaway_agent', 'agent:redelivered');
+    // the first attempt saves its slices, then fails to publish: Kafka redelivers from the same offset
+    sink.failNext = 1;
+    await expect(h.handle(evs.slice(0, 6), batchCtx())).rejects.toThrow(/sink down/);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 6 });
+    // …as a longer batch this time
+    sink.failNext = 1;
+    await expect(h.handle(evs, batchCtx())).rejects.toThrow(/sink down/);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 9 });
+    // …and then a shorter one: nothing more to apply, the findings go out
+    await h.handle(evs.slice(0, 4), batchCtx());
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 9 });
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    // a new batch after it applies normally
+    await h.handle([ev('intent.parsed', 20_000, { agentId: 'redelivered' })], batchCtx());
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 10 });
+  });
+
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
     const keys = newKeys();
     const policy = defaultPolicy({ detectors: TEST_DETECTORS });
