@@ -69,7 +69,15 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
         }
       },
     };
-    const handler = createDetectionHandler({ redis: ctx.redis, keys: ctx.keys, policy, detectors: ALL_DETECTORS, sink });
+    const handler = createDetectionHandler({
+      redis: ctx.redis,
+      keys: ctx.keys,
+      policy,
+      detectors: ALL_DETECTORS,
+      sink,
+      // Until every partition of the input has reported a watermark (or stayed quiet), none settles a decision.
+      expectedPartitions: ctx.inputPartitions,
+    });
     return {
       marksSeen: handler.marksSeen,
       handle: (events, bctx) => handler.handle(events, bctx),

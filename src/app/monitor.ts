@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { BreakerTransition } from '../breakers/transition.ts';
 import { startBreakerApi } from '../http/start-breaker-api.ts';
+import { forwardTransitions } from '../breakers/transition-forwarder.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
@@ -35,6 +36,8 @@ export interface HandlerContext {
   producer: Producer;
   /** Sends a breaker transition to `safety.breaker-transitions` (and counts and logs it). */
   publishTransition: (t: BreakerTransition) => Promise<void>;
+  /** Partitions of the input topic on the broker. */
+  inputPartitions: number;
 }
 
 export interface MonitorOptions {
@@ -69,8 +72,9 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   const kafka = createKafka(config, log);
   const admin = kafka.admin();
   await admin.connect();
+  let inputPartitions: number;
   try {
-    await ensureTopics(admin, config);
+    ({ actionsPartitions: inputPartitions } = await ensureTopics(admin, config));
   } finally {
     await admin.disconnect();
   }
@@ -94,7 +98,17 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     });
     await transitions.publish(t);
   };
-  const handler = opts.handler ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition }) : new CountingHandler();
+  // Transitions that upstream clients make in Redis (a cool-down ending, trial outcomes, an expired
+  // override) reach the monitor on pub/sub only; forward them to the Kafka audit trail as well.
+  const forwarder = await forwardTransitions({
+    redis,
+    keys,
+    publish: publishTransition,
+    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
+  });
+  const handler = opts.handler
+    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
+    : new CountingHandler();
   const ingest = new IngestService({
     config,
     kafka,
@@ -122,6 +136,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
       (stopped ??= (async () => {
         await ingest.stop();
         await api?.close();
+        await forwarder.close();
         await producer.disconnect();
         await server?.close();
         redis.disconnect();
