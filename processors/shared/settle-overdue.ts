@@ -2,11 +2,15 @@ import type { Detector, Params } from '../core/detector.ts';
 
 /**
  * Wraps a detector so that, before it applies an event, it settles the decisions of the slice that
- * this event makes due: those due at or before (event time − lateness). The engine would settle them
- * right after the event anyway (the watermark is then at least that), and no event that could still
- * change them can arrive on time; settling them first means `onEvent` never sees a decision that is
- * already final but not yet made, so a detector may start a new episode or forget old state on an
- * event without losing a pending decision, whatever the order events and timers come in.
+ * are due at or before the engine's watermark (`ctx.watermark`; only a hand-made context without one
+ * falls back to event time − lateness). No event that could still change them can arrive on time;
+ * settling them first means `onEvent` never sees a decision that is already final but not yet made, so
+ * a detector may start a new episode or forget old state on an event without losing a pending
+ * decision, whatever the order events and timers come in.
+ *
+ * It must be the watermark, never the event's own time: live, the watermark is the lowest of the Kafka
+ * partitions', and a slice fed by several partitions (a vendor, an agent) gets events from a partition
+ * that runs ahead long before a slower partition's events of the same minutes arrive.
  */
 export function settleOverdueFirst<S, P extends Params>(d: Detector<S, P>): Detector<S, P> {
   const { onWatermark, nextDue, onEvent } = d;
@@ -14,7 +18,7 @@ export function settleOverdueFirst<S, P extends Params>(d: Detector<S, P>): Dete
   return {
     ...d,
     onEvent(s, e, ctx) {
-      const watermark = e.ts - ctx.latenessMs;
+      const watermark = ctx.watermark ?? e.ts - ctx.latenessMs;
       const due = nextDue(s);
       return onEvent(due !== undefined && due <= watermark ? onWatermark(s, watermark, ctx) : s, e, ctx);
     },

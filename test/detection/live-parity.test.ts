@@ -99,11 +99,7 @@ describe('live engine with every real detector', () => {
     expect(live.filter((f) => !pureIds.has(f.findingId))).toEqual([]);
   });
 
-  // Known gap, for the detectors: vendor_failure_rate and confirmation_failure_spike settle their
-  // windows on `e.ts − latenessMs` (processors/shared/settle-overdue.ts) instead of ctx.watermark, so a
-  // vendor or agent slice fed by a partition that runs ahead closes buckets before the slower partitions
-  // have delivered theirs, and misses an anomaly. This becomes a plain `it` once they settle on ctx.watermark.
-  it.fails('split by user over partitions consumed at uneven pace, misses nothing the pure engine settles', async () => {
+  it('split by user over partitions consumed at uneven pace, misses nothing the pure engine settles', async () => {
     const { pure, live, end } = await unevenPartitions();
     const liveIds = new Set(live.map((f) => f.findingId));
     expect(pure.filter((f) => Date.parse(f.detectedAt) < end - 30 * 60_000 && !liveIds.has(f.findingId))).toEqual([]);
