@@ -84,6 +84,19 @@ for (let k = 0; k < 12; k++) {
   injected.push({ eventId: id('e'), occurredAt: at(55), type: 'intent.parsed', ...b, action: { name: 'cart.add', vendor: 'mega-mart', riskTier: 'low', stateChanging: false }, confidenceScore: 0.97 });
 }
 
-const all = [...normal, ...injected].sort((a, b) => (a.occurredAt as string).localeCompare(b.occurredAt as string));
+// 6. Thirty seconds of quiet, harmless traffic (product searches by thirty users, on every partition).
+//    Decisions wait for the watermark (the highest event time seen minus the 5 s lateness), so live,
+//    the anomalies above settle only once event time has moved on past them, as it does in a real stream.
+const tail: Ev[] = [];
+for (let k = 0; k < 30; k++) {
+  const intent = `i-${id('i')}`;
+  const b = base(`u_${(600 + k).toString().padStart(4, '0')}`, 'shop-helper', '4.0.3', intent, trace());
+  const action = { name: 'product.search', vendor: 'mega-mart', riskTier: 'low', stateChanging: false };
+  const t = 60 + k;
+  tail.push({ eventId: id('e'), occurredAt: at(t), type: 'action.requested', ...b, action, attempt: 1, payloadHash: hash(intent), scopes: ['catalog:read'], requiredScope: 'catalog:read' });
+  tail.push({ eventId: id('e'), occurredAt: at(t + 0.4), type: 'action.succeeded', ...b, action, attempt: 1, payloadHash: hash(intent), outcome: { status: 'ok', httpStatus: 200, latencyMs: 180 } });
+}
+
+const all = [...normal, ...injected, ...tail].sort((a, b) => (a.occurredAt as string).localeCompare(b.occurredAt as string));
 writeFileSync('samples/demo-traffic.jsonl', all.map((e) => JSON.stringify(e)).join('\n') + '\n');
-process.stdout.write(`wrote samples/demo-traffic.jsonl: ${normal.length} normal + ${injected.length} injected events\n`);
+process.stdout.write(`wrote samples/demo-traffic.jsonl: ${normal.length} normal + ${injected.length} injected + ${tail.length} quiet tail events\n`);
