@@ -10,7 +10,6 @@ import { validateEvent } from '../../processors/core/validate-event.ts';
 import { detectionHandlerFactory } from '../../src/app/detection-wiring.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { forwardTransitions } from '../../src/breakers/transition-forwarder.ts';
 import type { BreakerTransition } from '../../src/breakers/transition.ts';
 import type { CheckAnswer } from '../../src/breakers/check.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -60,7 +59,6 @@ describe('breakers end to end (Kafka → detectors → breaker → check from an
   const { config } = testConfig({ VIGIL_POLICY: policyPath });
   let monitor: Monitor;
   const findings: Finding[] = [];
-  let forwarder: { close(): Promise<void> } | undefined;
   const check = async (report: boolean): Promise<CheckAnswer> => {
     const child = runTs(CHECK_ONCE, [JSON.stringify({ redisUrl: config.redis.url, prefix: config.redis.keyPrefix, query: { vendor: 'acme-air', agent: 'travel-assistant', user: 'u_1', action: 'flight.book' }, report })], {});
     expect(await child.exited, child.stderr.join('')).toBe(0);
@@ -75,15 +73,11 @@ describe('breakers end to end (Kafka → detectors → breaker → check from an
       logger,
       serveMetrics: false,
       serveApi: false,
-      // The monitor also forwards the transitions that upstream checks make (cool-down end, trial outcomes).
-      handler: async (ctx) => {
-        forwarder = await forwardTransitions({ redis: ctx.redis, keys: ctx.keys, publish: ctx.publishTransition });
-        return detection(ctx);
-      },
+      // The monitor itself forwards the transitions that upstream checks make (cool-down end, trial outcomes).
+      handler: detection,
     });
   });
   afterAll(async () => {
-    await forwarder?.close();
     await monitor?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
