@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { Config } from '../config/config.ts';
 import type { Monitor } from '../app/monitor.ts';
 import type { Finding } from '../../processors/core/finding.ts';
@@ -5,6 +6,7 @@ import type { StackEndpoints } from '../../scripts/stack/index.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
 import { createBreakerClient } from '../client/breaker-client.ts';
 import { readFindings } from './read-findings.ts';
+import { replayCommand } from './replay.ts';
 
 export interface DemoReportDeps {
   config: Config;
@@ -13,6 +15,8 @@ export interface DemoReportDeps {
   /** Findings the monitor raised (from its sink), to know how many to read back from Kafka. */
   raised: ReadonlyMap<string, Finding>;
   say: (line: string) => void;
+  /** The traffic file the demo published, replayed in memory to compare. */
+  traffic: string;
 }
 
 const SEVERITY_MARK: Record<string, string> = { critical: '‼', warning: '!', info: '·' };
@@ -26,6 +30,8 @@ export async function showDemoResults(d: DemoReportDeps): Promise<void> {
   for (const f of findings.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt))) {
     say(`  ${SEVERITY_MARK[f.severity] ?? ' '} ${f.severity.padEnd(8)} ${f.kind.padEnd(29)} ${`${f.scope.type}:${f.scope.id}`.padEnd(26)} ${f.summary}`);
   }
+
+  await compareWithReplay(d.traffic, findings, say);
 
   const store = new BreakerStore({ redis: d.monitor.redis, keys: d.monitor.keys });
   const breakers = await store.list();
@@ -46,4 +52,16 @@ export async function showDemoResults(d: DemoReportDeps): Promise<void> {
   say(`  allowed=${answer.allowed}${answer.blockingScope ? ` blockingScope=${answer.blockingScope.scope}:${answer.blockingScope.id} state=${answer.state}` : ''}${answer.retryAfterMs !== null ? ` retryAfterMs=${answer.retryAfterMs}` : ''}`);
   if (answer.reason) say(`  reason: ${answer.reason}`);
   if (d.monitor.apiPort) say(`  (the same over HTTP: curl 'http://${config.http.host}:${d.monitor.apiPort}/v1/breakers/check?vendor=acme-air&agent=travel-assistant&user=u_0300&action=flight.search')`);
+}
+
+/** Runs `vigil replay` of the same file (in memory, no services) and says whether it found the same. */
+async function compareWithReplay(traffic: string, live: readonly Finding[], say: (line: string) => void): Promise<void> {
+  let out = '';
+  const stdout = Object.assign(new PassThrough(), { write: (c: string) => ((out += String(c)), true) });
+  const stderr = Object.assign(new PassThrough(), { write: () => true });
+  const code = await replayCommand([traffic, '--format', 'jsonl'], { stdout, stderr, stdin: process.stdin });
+  const replayed = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as Finding).findingId);
+  const liveIds = new Set(live.map((f) => f.findingId));
+  const same = code === 0 && replayed.length === liveIds.size && replayed.every((id) => liveIds.has(id));
+  say(`\n▶ The same file through \`vigil replay\` (in memory, no services): ${replayed.length} findings, ${same ? 'the same ids as live ✔' : `NOT the same as live (live ${[...liveIds].join(', ')}; replay ${replayed.join(', ')})`}`);
 }

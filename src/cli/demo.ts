@@ -77,7 +77,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
     const s = monitor.ingest.stats;
     say(`  consumed ${s.consumed} events in ${((Date.now() - started) / 1000).toFixed(1)} s: ${s.handled} handed to the detectors, ${s.duplicates} duplicates skipped, ${s.deadLettered} dead-lettered`);
     say(`  metrics: http://${config.metrics.host}:${monitor.metricsPort}/metrics`);
-    await showDemoResults({ config, monitor, stack, raised, say });
+    await showDemoResults({ config, monitor, stack, raised, say, traffic });
   } finally {
     await monitor.stop();
   }
