@@ -25,8 +25,48 @@ const riskTiers: ReadonlySet<string> = new Set(RISK_TIERS);
 const outcomeStatuses: ReadonlySet<string> = new Set(OUTCOME_STATUSES);
 const compensationKinds: ReadonlySet<string> = new Set(COMPENSATION_KINDS);
 
-/** RFC 3339 UTC with milliseconds, as the contract requires. */
-const OCCURRED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** The day (`YYYY-MM-DD`) of the last occurredAt parsed and its midnight (UTC, epoch ms): events of one day share it. */
+let lastDay = '';
+let lastMidnight = NaN;
+
+/**
+ * occurredAt as epoch ms, or NaN unless it is RFC 3339 UTC with milliseconds, as the contract requires:
+ * exactly `/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(s) ? Date.parse(s) : NaN`, without the
+ * regular expression (it was a tenth of the replay's time), and with Date.parse
+ * called once per day (its midnight) instead of once per event. A time of day outside
+ * 00:00:00.000–23:59:59.999 (24:00, a leap second, 99:99) is left to Date.parse.
+ */
+function parseOccurredAt(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 ||
+      s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) {
+    return NaN;
+  }
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 7);
+  const d = digits(s, 8, 10);
+  const h = digits(s, 11, 13);
+  const mi = digits(s, 14, 16);
+  const sec = digits(s, 17, 19);
+  const ms = digits(s, 20, 23);
+  if ((y | mo | d | h | mi | sec | ms) < 0) return NaN; // a non-digit where the format wants one
+  if (h > 23 || mi > 59 || sec > 59) return Date.parse(s);
+  if (lastDay.length !== 10 || !s.startsWith(lastDay)) {
+    lastDay = s.slice(0, 10);
+    lastMidnight = Date.parse(`${lastDay}T00:00:00.000Z`);
+  }
+  return lastMidnight + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+}
+
+/** The decimal number s[from, to) spells, or −1 when a character there is not an ASCII digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
 
 const OUTCOME_TYPES: ReadonlySet<EventType> = new Set([
   'action.succeeded',
@@ -81,7 +121,7 @@ export function validateEvent(value: unknown): ValidEvent {
   if (!eventTypes.has(type)) throw new InvalidEventError('type', `unknown event type "${type}"`);
   str(e, 'occurredAt', 'occurredAt', true);
   const occurredAt = e.occurredAt as string;
-  const ts = OCCURRED_AT.test(occurredAt) ? Date.parse(occurredAt) : NaN;
+  const ts = parseOccurredAt(occurredAt);
   if (Number.isNaN(ts)) {
     throw new InvalidEventError('occurredAt', `must be RFC 3339 UTC with milliseconds, got "${occurredAt}"`);
   }
@@ -91,9 +131,13 @@ export function validateEvent(value: unknown): ValidEvent {
 
   const isConsent = type.startsWith('consent.');
   str(e, 'intentId', 'intentId', !isConsent);
-  for (const k of ['sessionId', 'requestId', 'traceId', 'tenantId', 'plan', 'payloadHash', 'requiredScope']) {
-    str(e, k, k, false);
-  }
+  str(e, 'sessionId', 'sessionId', false);
+  str(e, 'requestId', 'requestId', false);
+  str(e, 'traceId', 'traceId', false);
+  str(e, 'tenantId', 'tenantId', false);
+  str(e, 'plan', 'plan', false);
+  str(e, 'payloadHash', 'payloadHash', false);
+  str(e, 'requiredScope', 'requiredScope', false);
   num(e, 'confidenceScore', 'confidenceScore');
   if (typeof e.confidenceScore === 'number' && (e.confidenceScore < 0 || e.confidenceScore > 1)) {
     throw new InvalidEventError('confidenceScore', `must be between 0 and 1, got ${e.confidenceScore}`);
