@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ensureStack } from '../scripts/stack/index.ts';
 import { loadConfig, type Config } from '../src/config/config.ts';
+import { isolatedEnv } from '../src/config/isolated-env.ts';
 import { produceCommand } from '../src/cli/produce.ts';
 import { startMonitor } from '../src/app/monitor.ts';
 import { detectionHandlerFactory } from '../src/app/detection-wiring.ts';
@@ -46,14 +47,7 @@ async function main(): Promise<void> {
   const stack = await ensureStack({ quiet: true });
   const run = `bench-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
   const env: NodeJS.ProcessEnv = {
-    KAFKA_BROKERS: stack.kafkaBrokers,
-    SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-    REDIS_URL: stack.redisUrl,
-    VIGIL_TOPIC_ACTIONS: `${run}.agent.actions`,
-    VIGIL_TOPIC_DLQ: `${run}.agent.actions.dlq`,
-    VIGIL_TOPIC_FINDINGS: `${run}.safety.findings`,
-    VIGIL_TOPIC_BREAKER_TRANSITIONS: `${run}.safety.breaker-transitions`,
-    VIGIL_TOPIC_COMPENSATIONS: `${run}.safety.compensations`,
+    ...isolatedEnv(run, stack),
     VIGIL_PARTITIONS: String(PARTITIONS),
     VIGIL_LOG_LEVEL: 'error',
     VIGIL_METRICS_PORT: '0',

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../config/config.ts';
+import { isolatedEnv } from '../config/isolated-env.ts';
 import { startMonitor } from '../app/monitor.ts';
 import { createLogger } from '../observability/logger.ts';
 import { detectionHandlerFactory } from '../app/detection-wiring.ts';
@@ -41,17 +42,8 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
   const run = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomUUID().slice(0, 4)}`;
   const env: NodeJS.ProcessEnv = {
     ...io.env,
-    KAFKA_BROKERS: stack.kafkaBrokers,
-    SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-    REDIS_URL: stack.redisUrl,
-    SMTP_URL: stack.smtpUrl,
-    VIGIL_TOPIC_ACTIONS: `${run}.agent.actions`,
-    VIGIL_TOPIC_DLQ: `${run}.agent.actions.dlq`,
-    VIGIL_TOPIC_FINDINGS: `${run}.safety.findings`,
-    VIGIL_TOPIC_BREAKER_TRANSITIONS: `${run}.safety.breaker-transitions`,
-    VIGIL_TOPIC_COMPENSATIONS: `${run}.safety.compensations`,
+    ...isolatedEnv(run, stack),
     KAFKA_GROUP_ID: `${run}-monitor`,
-    VIGIL_REDIS_PREFIX: run,
     VIGIL_PARTITIONS: '3',
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/config.ts';
+import { isolatedEnv } from '../../src/config/isolated-env.ts';
 import { stackEndpoints } from './stack-env.ts';
 import { randomName } from './wait.ts';
 
@@ -10,17 +11,7 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const s = stackEndpoints();
   const id = randomName('t');
   return {
-    KAFKA_BROKERS: s.kafkaBrokers,
-    SCHEMA_REGISTRY_URL: s.schemaRegistryUrl,
-    REDIS_URL: s.redisUrl,
-    SMTP_URL: s.smtpUrl,
-    VIGIL_TOPIC_ACTIONS: `${id}.agent.actions`,
-    VIGIL_TOPIC_DLQ: `${id}.agent.actions.dlq`,
-    VIGIL_TOPIC_FINDINGS: `${id}.safety.findings`,
-    VIGIL_TOPIC_BREAKER_TRANSITIONS: `${id}.safety.breaker-transitions`,
-    VIGIL_TOPIC_COMPENSATIONS: `${id}.safety.compensations`,
-    KAFKA_GROUP_ID: `${id}-group`,
-    VIGIL_REDIS_PREFIX: id,
+    ...isolatedEnv(id, s),
     VIGIL_PARTITIONS: '3',
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',
