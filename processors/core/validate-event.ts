@@ -81,6 +81,14 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Deletes the properties holding null (JSON nulls of optional fields are absent fields). for…in needs
+ * no array of keys; an inherited property it visits too is never deleted (delete removes own ones only).
+ */
+function dropNulls(o: Obj): void {
+  for (const k in o) if (o[k] === null) delete o[k];
+}
+
 function str(o: Obj, key: string, path: string, required: boolean): void {
   const v = o[key];
   if (v === undefined || v === null) {
@@ -113,7 +121,7 @@ function typeOf(v: unknown): string {
 export function validateEvent(value: unknown): ValidEvent {
   if (!isObj(value)) throw new InvalidEventError('(root)', `must be an object, got ${typeOf(value)}`);
   const e = value;
-  for (const k of Object.keys(e)) if (e[k] === null) delete e[k];
+  dropNulls(e);
 
   str(e, 'eventId', 'eventId', true);
   str(e, 'type', 'type', true);
@@ -189,7 +197,7 @@ export function validateEvent(value: unknown): ValidEvent {
 
 function validateAction(a: unknown): void {
   if (!isObj(a)) throw new InvalidEventError('action', `must be an object, got ${typeOf(a)}`);
-  for (const k of Object.keys(a)) if (a[k] === null) delete a[k];
+  dropNulls(a);
   str(a, 'name', 'action.name', true);
   str(a, 'vendor', 'action.vendor', true);
   str(a, 'riskTier', 'action.riskTier', true);
@@ -205,7 +213,7 @@ function validateAction(a: unknown): void {
 
 function validateOutcome(o: unknown): void {
   if (!isObj(o)) throw new InvalidEventError('outcome', `must be an object, got ${typeOf(o)}`);
-  for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
+  dropNulls(o);
   str(o, 'status', 'outcome.status', true);
   if (!outcomeStatuses.has(o.status as string)) {
     throw new InvalidEventError('outcome.status', `must be ok, error or timeout, got "${o.status as string}"`);
@@ -218,7 +226,7 @@ function validateOutcome(o: unknown): void {
 
 function validateCompensation(c: unknown): void {
   if (!isObj(c)) throw new InvalidEventError('compensation', `must be an object, got ${typeOf(c)}`);
-  for (const k of Object.keys(c)) if (c[k] === null) delete c[k];
+  dropNulls(c);
   str(c, 'forEventId', 'compensation.forEventId', true);
   str(c, 'kind', 'compensation.kind', true);
   if (!compensationKinds.has(c.kind as string)) {
