@@ -85,4 +85,39 @@ describe('validateEvent', () => {
     const v = validateEvent({ ...base(), sessionId: null, traceId: null });
     expect(v.sessionId).toBeUndefined();
   });
+
+  it('parses occurredAt as Date.parse does, and refuses what is not RFC 3339 UTC with milliseconds', () => {
+    const cases = [
+      '2026-11-20T10:00:00.000Z',
+      '2026-11-20T23:59:59.999Z',
+      '2026-11-21T00:00:00.000Z',
+      '2028-02-29T12:34:56.789Z',
+      '2026-02-29T00:00:00.000Z', // Date.parse rolls it over to 1 March
+      '2026-02-30T10:00:00.000Z',
+      '2026-04-31T10:00:00.000Z',
+      '2026-11-20T24:00:00.000Z', // 24:00 is the next midnight
+      '0000-01-01T00:00:00.000Z',
+      '0099-12-31T23:59:59.999Z',
+      '1969-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+    ];
+    for (const occurredAt of cases) expect(validateEvent({ ...base(), occurredAt }).ts).toBe(Date.parse(occurredAt));
+    for (const occurredAt of [
+      '2026-11-20T24:00:00.001Z',
+      '2026-11-20T10:60:00.000Z',
+      '2026-11-20T10:00:60.000Z',
+      '2026-11-00T10:00:00.000Z',
+      '2026-11-32T10:00:00.000Z',
+      '2026-13-20T10:00:00.000Z',
+      '2026-11-20T10:00:00.000+00:00',
+      '2026-11-20T10:00:00Z',
+      '2026-11-20t10:00:00.000Z',
+      '2026-11-20T10:00:00.000Z ',
+      '2026-11-2010:00:00.000ZZ',
+      '2026-11-20T1a:00:00.000Z',
+      '\u0662026-11-20T10:00:00.000Z'.slice(0, 24),
+    ]) {
+      expect(reason({ ...base(), occurredAt })).toBe(`occurredAt: must be RFC 3339 UTC with milliseconds, got "${occurredAt}"`);
+    }
+  });
 });
