@@ -70,12 +70,18 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
   let rest = '';
   const decoder = new StringDecoder('utf8'); // a character split across two chunks stays whole
   for await (const chunk of input) {
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    // The chunk is split as it is (not joined to the previous chunk's unfinished line first, which would
+    // copy the whole chunk): only its first line is joined.
     const lines = text.split('\n');
+    const cr = rest.length > 0 && rest.charCodeAt(rest.length - 1) === 13;
+    lines[0] = rest + lines[0]!;
     rest = lines.pop()!;
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
+    if (cr || text.indexOf('\r') !== -1) {
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i]!;
+        if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
+      }
     }
     yield lines;
   }
