@@ -26,11 +26,24 @@ import { ensureEventsFile } from './gen-events.ts';
  * runs from the first batch to the last event (the group join is left out). Writes bench/results/ingest.md.
  *
  *   node bench/ingest-bench.ts [--events 200000] [--partitions 3] [--no-detectors]
+ *                              [--reuse <run id>] [--only baseline,empty,detect] [--out <file>]
+ *
+ * --reuse reads the topic of an earlier run (its id is printed as "run id") instead of producing a
+ * new one, e.g. to profile the consumer alone with `node --cpu-prof`; groups and prefixes stay fresh.
  */
 
 const { values } = parseArgs({
-  options: { events: { type: 'string' }, partitions: { type: 'string' }, 'no-detectors': { type: 'boolean' }, out: { type: 'string' } },
+  options: {
+    events: { type: 'string' },
+    partitions: { type: 'string' },
+    'no-detectors': { type: 'boolean' },
+    out: { type: 'string' },
+    reuse: { type: 'string' },
+    only: { type: 'string' },
+  },
 });
+const ONLY = values.only ? new Set(values.only.split(',')) : undefined;
+const wanted = (name: string) => ONLY === undefined || ONLY.has(name);
 const N = Number(values.events ?? 200_000);
 const PARTITIONS = Number(values.partitions ?? 3);
 const say = (s: string) => process.stdout.write(s + '\n');
@@ -45,28 +58,34 @@ interface Run {
 async function main(): Promise<void> {
   quietKnownKafkajsWarnings();
   const stack = await ensureStack({ quiet: true });
-  const run = `bench-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
+  const fresh = `bench-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
+  const run = values.reuse ?? fresh;
   const env: NodeJS.ProcessEnv = {
     ...isolatedEnv(run, stack),
     VIGIL_PARTITIONS: String(PARTITIONS),
     VIGIL_LOG_LEVEL: 'error',
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',
+    // The runs' seen-markers (one per event and run) leave the machine's Redis after an hour, not a week.
+    VIGIL_DEDUPE_TTL_SECONDS: '3600',
   };
-  const configFor = (name: string): Config => loadConfig({ ...env, KAFKA_GROUP_ID: `${run}-${name}`, VIGIL_REDIS_PREFIX: `${run}-${name}` });
+  const configFor = (name: string): Config => loadConfig({ ...env, KAFKA_GROUP_ID: `${fresh}-${name}`, VIGIL_REDIS_PREFIX: `${fresh}-${name}` });
+  say(`run id ${run}`);
 
-  const file = await ensureEventsFile({ events: N, seed: 7, hours: 24 });
-  say(`producing ${N} events from ${file} to ${env.VIGIL_TOPIC_ACTIONS} (${PARTITIONS} partitions, Avro)…`);
   const t0 = Date.now();
-  const code = await produceCommand([file], { stdin: process.stdin, stdout: process.stdout, stderr: process.stdout, env } as never);
-  if (code !== 0) throw new Error(`produce failed (exit ${code})`);
+  if (values.reuse === undefined) {
+    const file = await ensureEventsFile({ events: N, seed: 7, hours: 24 });
+    say(`producing ${N} events from ${file} to ${env.VIGIL_TOPIC_ACTIONS} (${PARTITIONS} partitions, Avro)…`);
+    const code = await produceCommand([file], { stdin: process.stdin, stdout: process.stdout, stderr: process.stdout, env } as never);
+    if (code !== 0) throw new Error(`produce failed (exit ${code})`);
+  }
   const produced = await topicSize(configFor('admin'));
   say(`topic holds ${produced} messages (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
   const runs: Run[] = [];
-  runs.push(await baseline(configFor('baseline'), produced));
-  runs.push(await vigilRun('vigil run, empty processor (decode + validate + dedupe + commit)', configFor('empty'), produced, false));
-  if (!values['no-detectors']) runs.push(await vigilRun('vigil run, every detector (state in Redis)', configFor('detect'), produced, true));
+  if (wanted('baseline')) runs.push(await baseline(configFor('baseline'), produced));
+  if (wanted('empty')) runs.push(await vigilRun('vigil run, empty processor (decode + validate + dedupe + commit)', configFor('empty'), produced, false));
+  if (wanted('detect') && !values['no-detectors']) runs.push(await vigilRun('vigil run, every detector (state in Redis)', configFor('detect'), produced, true));
   report(runs, produced);
 }
 
@@ -136,14 +155,16 @@ async function vigilRun(label: string, config: Config, total: number, detectors:
     onBatchCommitted: (o) => c.add(o.consumed),
   });
   const t = await c.done;
+  const { batches, retries } = monitor.ingest.stats;
+  say(`  ${batches} batches (${Math.round(total / Math.max(1, batches))} events each on average), ${retries} retries`);
   await monitor.stop();
   return { label, events: total, ...t };
 }
 
 function report(runs: Run[], total: number): void {
-  const base = runs[0]!;
+  const base = runs.find((r) => r.label.startsWith('baseline'));
   const rate = (r: Run) => Math.round(r.events / r.wallS);
-  const rows = runs.map((r) => `| ${r.label} | ${r.events} | ${r.wallS.toFixed(2)} | ${rate(r).toLocaleString('en-US')} | ${(rate(r) / rate(base)).toFixed(2)} | ${r.cpuS.toFixed(1)} |`);
+  const rows = runs.map((r) => `| ${r.label} | ${r.events} | ${r.wallS.toFixed(2)} | ${rate(r).toLocaleString('en-US')} | ${base ? (rate(r) / rate(base)).toFixed(2) : '–'} | ${r.cpuS.toFixed(1)} |`);
   const md = [
     '# vigil run (ingest) benchmark',
     '',
@@ -158,7 +179,9 @@ function report(runs: Run[], total: number): void {
     '',
   ].join('\n');
   process.stdout.write('\n' + md);
-  const out = values.out ?? 'bench/results/ingest.md';
+  // A partial run (--reuse, --only) prints its table but leaves the committed results alone unless --out says where.
+  const out = values.out ?? (values.reuse === undefined && ONLY === undefined ? 'bench/results/ingest.md' : undefined);
+  if (out === undefined) return;
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(out, md);
   process.stdout.write(`\nwritten to ${out}\n`);
