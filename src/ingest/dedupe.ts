@@ -1,12 +1,22 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.ts';
-import type { KeyBuilder } from '../redis/keys.ts';
+import { SEEN_BUCKETS, seenBucketOf, type KeyBuilder } from '../redis/keys.ts';
+import { commandName } from '../redis/scripts.ts';
+
+const MARK_SEEN = commandName('markSeen');
+
+type MarkSeenCommand = (numKeys: number, keys: string[], ttlSeconds: number) => Promise<number>;
 
 /**
  * Remembers which eventIds have been handed on, in Redis, shared by every monitor instance.
  * Checking and marking are separate steps on purpose: an id is marked only after its batch's effects
- * are durable, so a crash in between redelivers the event instead of losing it. Both steps are one
- * auto-pipelined round trip per batch.
+ * are durable, so a crash in between redelivers the event instead of losing it.
+ *
+ * Each eventId has its own marker key with the dedupe TTL, in one of SEEN_BUCKETS hash-tag buckets
+ * (KeyBuilder.seenEvent), so a batch costs a few commands, not two per event: one MGET per bucket to
+ * check, one markSeen script per bucket to mark. A command's keys share its bucket's tag, so it stays in
+ * one slot on Redis Cluster, while the buckets spread the markers over the masters. The commands of a
+ * batch go out in the same tick: one auto-pipelined round trip on a single node.
  */
 export class EventDedupe {
   private readonly redis: RedisClient;
@@ -19,20 +29,81 @@ export class EventDedupe {
     this.ttlSeconds = ttlSeconds;
   }
 
-  /** The ids among `eventIds` not yet marked as seen (duplicates inside the list are dropped too). */
-  async unseen(eventIds: readonly string[]): Promise<Set<string>> {
-    const unique = [...new Set(eventIds)];
-    const exists = await Promise.all(unique.map((id) => this.redis.exists(this.keys.seenEvent(id))));
-    return new Set(unique.filter((_, i) => exists[i] === 0));
+  /**
+   * Which of `eventIds` to hand on: `fresh[i]` is true when `eventIds[i]` is not marked as seen and
+   * does not occur earlier in the list (a second copy inside one batch is a duplicate too).
+   */
+  async fresh(eventIds: readonly string[]): Promise<boolean[]> {
+    const n = eventIds.length;
+    const fresh = new Array<boolean>(n).fill(false);
+    if (n === 0) return fresh;
+    const first = new Set<string>();
+    const byBucket = this.groupByBucket(eventIds, (id, i) => {
+      if (first.has(id)) return false;
+      first.add(id);
+      fresh[i] = true; // until Redis says otherwise
+      return true;
+    });
+    const checks: Promise<void>[] = [];
+    for (const group of byBucket) {
+      if (group === undefined) continue;
+      checks.push(
+        this.redis.mget(group.keys).then((values) => {
+          for (let j = 0; j < values.length; j++) if (values[j] !== null) fresh[group.at[j]!] = false;
+        }),
+      );
+    }
+    await Promise.all(checks);
+    return fresh;
   }
 
-  /** Adds the markers to a caller's MULTI/pipeline (see BatchContext.markSeen). */
+  /** The ids among `eventIds` not yet marked as seen (duplicates inside the list are dropped too). */
+  async unseen(eventIds: readonly string[]): Promise<Set<string>> {
+    const fresh = await this.fresh(eventIds);
+    const out = new Set<string>();
+    for (let i = 0; i < eventIds.length; i++) if (fresh[i]) out.add(eventIds[i]!);
+    return out;
+  }
+
+  /**
+   * Adds the markers to a caller's MULTI/pipeline (see BatchContext.markSeen): plain SET … EX, one per
+   * id, so the caller's transaction never depends on a script being loaded. On Redis Cluster a MULTI
+   * must stay in one slot: give it the ids of one bucket at a time (seenBucketOf).
+   */
   addMarks(commands: ChainableCommander, eventIds: Iterable<string>): void {
     for (const id of eventIds) commands.set(this.keys.seenEvent(id), '1', 'EX', this.ttlSeconds);
   }
 
-  /** Marks ids as handed on; they are forgotten after the dedupe TTL. */
+  /** Marks ids as handed on; they are forgotten after the dedupe TTL. One script call per bucket. */
   async markSeen(eventIds: Iterable<string>): Promise<void> {
-    await Promise.all([...eventIds].map((id) => this.redis.set(this.keys.seenEvent(id), '1', 'EX', this.ttlSeconds)));
+    const ids = Array.isArray(eventIds) ? (eventIds as readonly string[]) : [...eventIds];
+    if (ids.length === 0) return;
+    const mark = (this.redis as unknown as Record<string, MarkSeenCommand>)[MARK_SEEN]!;
+    const calls: Promise<number>[] = [];
+    for (const group of this.groupByBucket(ids)) {
+      if (group === undefined) continue;
+      calls.push(mark.call(this.redis, group.keys.length, group.keys, this.ttlSeconds));
+    }
+    await Promise.all(calls);
   }
+
+  /** The marker keys per bucket (sparse: a bucket without ids is undefined); `keep` may skip some ids. */
+  private groupByBucket(ids: readonly string[], keep?: (id: string, i: number) => boolean): (BucketGroup | undefined)[] {
+    const groups = new Array<BucketGroup | undefined>(SEEN_BUCKETS);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (keep && !keep(id, i)) continue;
+      const b = seenBucketOf(id);
+      const g = (groups[b] ??= { keys: [], at: [] });
+      g.keys.push(this.keys.seenEvent(id, b));
+      g.at.push(i);
+    }
+    return groups;
+  }
+}
+
+interface BucketGroup {
+  keys: string[];
+  /** Index of each id in the caller's list. */
+  at: number[];
 }

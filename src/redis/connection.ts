@@ -1,5 +1,5 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { registerScripts } from './scripts.ts';
+import { registerScripts, variableKeyCommands } from './scripts.ts';
 
 export type RedisClient = Redis | Cluster;
 
@@ -26,6 +26,7 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
     // Commands issued in the same tick go out as one pipeline per node: a batch's many reads are one
     // round trip on a single node and one per node on a Cluster (where a manual pipeline must stay in one slot).
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: variableKeyCommands(),
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
@@ -36,7 +37,7 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
       const p = new URL(u);
       return { host: p.hostname, port: Number(p.port || 6379) };
     });
-    client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: !opts.failFast, enableAutoPipelining: true });
+    client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: !opts.failFast, enableAutoPipelining: true, autoPipeliningIgnoredCommands: variableKeyCommands() });
   } else {
     client = new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common);
   }

@@ -7,6 +7,22 @@
  * The breaker keys are a public protocol (docs/breaker-protocol.md): change them only with a new
  * protocol version.
  */
+/**
+ * Hash-tag buckets of the ingest seen-markers. Part of the key layout: changing it (or seenBucketOf)
+ * moves every marker, so events redelivered across such a deploy would be handed on again.
+ */
+export const SEEN_BUCKETS = 32;
+
+/** The seen-marker bucket of an eventId: FNV-1a of its UTF-16 code units, modulo SEEN_BUCKETS. */
+export function seenBucketOf(eventId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) {
+    h ^= eventId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SEEN_BUCKETS;
+}
+
 export class KeyBuilder {
   readonly prefix: string;
   constructor(prefix = 'vigil') {
@@ -15,9 +31,12 @@ export class KeyBuilder {
   }
 
   // ── ingest ────────────────────────────────────────────────────────────────
-  /** Marks an eventId as handed on (SET NX with a TTL): the ingest dedupe. */
-  seenEvent(eventId: string): string {
-    return `${this.prefix}:seen:{${eventId}}`;
+  // Each eventId has its own marker, in one of SEEN_BUCKETS hash tags `{seen:<n>}` (n from a hash of the
+  // eventId): a batch is checked with one MGET and marked with one script per bucket, each in one slot,
+  // and the markers still spread over a Redis Cluster.
+  /** Marks an eventId as handed on (value '1', the dedupe TTL): the ingest dedupe. `bucket`: seenBucketOf(eventId), when known. */
+  seenEvent(eventId: string, bucket = seenBucketOf(eventId)): string {
+    return `${this.prefix}:seen:{seen:${bucket}}:${eventId}`;
   }
 
   // ── detector state (processors' Redis store) ──────────────────────────────

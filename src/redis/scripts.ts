@@ -7,7 +7,8 @@ import type { Redis, Cluster } from 'ioredis';
  * Registers every Lua script in src/redis/lua/ on a client with ioredis `defineCommand` (EVALSHA with
  * an automatic EVAL fallback, on single nodes and Cluster alike).
  *
- * File names follow BullMQ: `verbNoun-<numberOfKeys>.lua`, e.g. `tripBreaker-3.lua`. The command is
+ * File names follow BullMQ: `verbNoun-<numberOfKeys>.lua`, e.g. `tripBreaker-3.lua`; `verbNoun-n.lua` takes
+ * a varying number of keys, which runScript passes first (EVALSHA's numkeys). The command is
  * registered as `vigil_<verbNoun>_v<SCRIPT_VERSION>` so that two versions of vigil running side by side
  * during a deploy never call each other's scripts by the same name.
  */
@@ -18,7 +19,8 @@ const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'lua');
 export interface ScriptDef {
   name: string;
   command: string;
-  numberOfKeys: number;
+  /** null: a varying number of keys (`-n`), given by the caller before the keys. */
+  numberOfKeys: number | null;
   lua: string;
 }
 
@@ -31,10 +33,10 @@ export function loadScripts(): ScriptDef[] {
     .filter((f) => f.endsWith('.lua'))
     .sort()
     .map((f) => {
-      const m = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(f);
-      if (!m) throw new Error(`Lua script ${f} must be named verbNoun-<numberOfKeys>.lua`);
+      const m = /^([a-zA-Z]+)-(\d+|n)\.lua$/.exec(f);
+      if (!m) throw new Error(`Lua script ${f} must be named verbNoun-<numberOfKeys>.lua (or verbNoun-n.lua)`);
       const name = m[1]!;
-      return { name, command: commandName(name), numberOfKeys: Number(m[2]), lua: readFileSync(join(LUA_DIR, f), 'utf8') };
+      return { name, command: commandName(name), numberOfKeys: m[2] === 'n' ? null : Number(m[2]), lua: readFileSync(join(LUA_DIR, f), 'utf8') };
     });
   return cache;
 }
@@ -44,9 +46,23 @@ export function commandName(name: string): string {
   return `vigil_${name}_v${SCRIPT_VERSION}`;
 }
 
+let variable: Set<string> | undefined;
+function variableKeys(): Set<string> {
+  return (variable ??= new Set(loadScripts().filter((s) => s.numberOfKeys === null).map((s) => s.name)));
+}
+
+/**
+ * The commands of the `-n` scripts. ioredis's auto-pipelining picks a Cluster node by a command's
+ * first argument, which for these is the key count, not a key: they must bypass it (connection.ts), and
+ * are then routed by their real keys.
+ */
+export function variableKeyCommands(): string[] {
+  return [...variableKeys()].map(commandName);
+}
+
 export function registerScripts(client: Redis | Cluster): void {
   for (const s of loadScripts()) {
-    if (!(s.command in client)) client.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    if (!(s.command in client)) client.defineCommand(s.command, s.numberOfKeys === null ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });
   }
 }
 
@@ -59,5 +75,6 @@ export async function runScript<T = unknown>(
 ): Promise<T> {
   const fn = (client as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[commandName(name)];
   if (typeof fn !== 'function') throw new Error(`Lua script "${name}" is not registered (is src/redis/lua/${name}-N.lua there?)`);
+  if (variableKeys().has(name)) return fn.call(client, keys.length, ...keys, ...args);
   return fn.call(client, ...keys, ...args);
 }
