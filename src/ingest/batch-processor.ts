@@ -1,8 +1,7 @@
 import type { Batch, KafkaMessage } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import { isRetriable } from '../errors/vigil-error.ts';
-import { BadEventError, decodeEvent } from '../kafka/event-codec.ts';
+import { BadEventError, type EventDecoder } from '../kafka/event-codec.ts';
 import type { BatchHandler } from './batch-handler.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { EventDedupe } from './dedupe.ts';
@@ -16,8 +15,7 @@ export interface BatchOutcome {
 }
 
 export interface BatchProcessorDeps {
-  registry: SchemaRegistry | undefined;
-  maxEventBytes: number;
+  decoder: EventDecoder;
   dedupe: EventDedupe;
   handler: BatchHandler;
   sendDeadLetters: (letters: readonly DeadLetter[]) => Promise<void>;
@@ -30,52 +28,69 @@ export interface BatchProcessorDeps {
  * is idempotent, so a retry repeats nothing that was already durable.
  * A non-retriable error from the handler (a bug, not the input's fault) dead-letters the batch's events
  * with reason `processing_failed` rather than blocking the partition forever.
+ *
+ * Waits happen per batch, never per event: the registry (only for schema ids not seen before), one
+ * Redis round trip to check, the handler, the dead letters, one Redis round trip to mark.
  */
 export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'messages'>, deps: BatchProcessorDeps): Promise<BatchOutcome> {
-  const good: { event: ValidEvent; message: KafkaMessage }[] = [];
+  const messages = batch.messages;
+  const { decoder } = deps;
+  await decoder.loadSchemas(messages);
+
+  const events: ValidEvent[] = [];
+  const eventMessages: KafkaMessage[] = [];
+  const ids: string[] = [];
   const deadLettered: DeadLetter[] = [];
-  for (const message of batch.messages) {
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    let event: ValidEvent;
     try {
-      good.push({ event: await decodeEvent(message.value, deps.registry, deps.maxEventBytes), message });
+      event = decoder.decode(message.value);
     } catch (e) {
-      if (e instanceof BadEventError) deadLettered.push({ message, reason: e.reason, detail: e.message });
-      else throw e;
+      if (e instanceof BadEventError) {
+        deadLettered.push({ message, reason: e.reason, detail: e.message });
+        continue;
+      }
+      throw e;
     }
+    events.push(event);
+    eventMessages.push(message);
+    ids.push(event.eventId);
   }
 
-  const unseen = await deps.dedupe.unseen(good.map((g) => g.event.eventId));
+  const isFresh = await deps.dedupe.fresh(ids);
   const fresh: ValidEvent[] = [];
-  const freshMessages: KafkaMessage[] = [];
+  const freshIds: string[] = [];
   let newestEventTs: number | undefined;
-  for (const g of good) {
-    // delete: a second copy inside the same batch is a duplicate too.
-    if (!unseen.delete(g.event.eventId)) continue;
-    fresh.push(g.event);
-    freshMessages.push(g.message);
-    if (newestEventTs === undefined || g.event.ts > newestEventTs) newestEventTs = g.event.ts;
+  for (let i = 0; i < events.length; i++) {
+    if (!isFresh[i]) continue;
+    const event = events[i]!;
+    fresh.push(event);
+    freshIds.push(ids[i]!);
+    if (newestEventTs === undefined || event.ts > newestEventTs) newestEventTs = event.ts;
   }
 
-  const last = batch.messages[batch.messages.length - 1];
+  const last = messages[messages.length - 1];
   let failed = false;
   try {
     await deps.handler.handle(fresh, {
       topic: batch.topic,
       partition: batch.partition,
       lastOffset: last?.offset ?? '-1',
-      markSeen: (commands) => deps.dedupe.addMarks(commands, fresh.map((e) => e.eventId)),
+      markSeen: (commands) => deps.dedupe.addMarks(commands, freshIds),
     });
   } catch (e) {
     if (isRetriable(e)) throw e;
     failed = true;
     const detail = `processing failed: ${(e as Error)?.message ?? String(e)}`;
-    for (const message of freshMessages) deadLettered.push({ message, reason: 'processing_failed', detail });
+    for (let i = 0; i < events.length; i++) if (isFresh[i]) deadLettered.push({ message: eventMessages[i]!, reason: 'processing_failed', detail });
   }
   await deps.sendDeadLetters(deadLettered);
-  if (!deps.handler.marksSeen || failed) await deps.dedupe.markSeen(fresh.map((e) => e.eventId));
+  if (!deps.handler.marksSeen || failed) await deps.dedupe.markSeen(freshIds);
   return {
-    consumed: batch.messages.length,
+    consumed: messages.length,
     handled: failed ? 0 : fresh.length,
-    duplicates: good.length - fresh.length,
+    duplicates: events.length - fresh.length,
     deadLettered,
     newestEventTs,
   };

@@ -8,6 +8,7 @@ import { processBatch, type BatchOutcome } from './batch-processor.ts';
 import { sendToDeadLetter } from './dead-letter.ts';
 import type { EventDedupe } from './dedupe.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { EventDecoder } from '../kafka/event-codec.ts';
 import { PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 
 export interface IngestDeps {
@@ -46,12 +47,15 @@ export class IngestService {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private readonly watchdog: StallWatchdog;
+  /** Keeps the writer schemas fetched from the registry, across batches and consumer restarts. */
+  private readonly decoder: EventDecoder;
   private stopping = false;
   private restarting: Promise<void> | undefined;
 
   constructor(deps: IngestDeps) {
     this.deps = deps;
     this.log = deps.logger.child({ component: 'ingest' });
+    this.decoder = new EventDecoder(deps.registry, deps.config.kafka.maxEventBytes);
     this.watchdog = new StallWatchdog(deps.config.kafka.stallTimeoutMs, {
       onStalledBatch: (ms) => this.log.warn('a batch has been in flight for too long', { inFlightMs: ms, stallTimeoutMs: deps.config.kafka.stallTimeoutMs }),
       onStalledConsumer: (ms) => {
@@ -145,8 +149,7 @@ export class IngestService {
         if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes the batch
         try {
           outcome = await processBatch(batch, {
-            registry: this.deps.registry,
-            maxEventBytes: config.kafka.maxEventBytes,
+            decoder: this.decoder,
             dedupe: this.deps.dedupe,
             handler: this.deps.handler,
             sendDeadLetters: (letters) => sendToDeadLetter(this.producer!, config.kafka.topics.dlq, batch, letters),

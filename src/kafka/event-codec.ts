@@ -26,53 +26,121 @@ export class BadEventError extends VigilError {
 const MAGIC_AVRO = 0x00;
 const OPEN_BRACE = 0x7b;
 
+/** A registry schema as the client library gives it (an avsc Type for Avro). */
+type Schema = Awaited<ReturnType<SchemaRegistry['getSchema']>>;
+
+/** The writer schema of one registry id, as far as this decoder knows it. */
+type SchemaEntry = { schema: Schema } | { refused: BadEventError };
+
 /**
- * Decodes one Kafka value into a valid event: Confluent-framed Avro (magic byte 0 + 4-byte schema id,
- * schema fetched from the registry and cached) or a UTF-8 JSON object (first byte `{`).
- * @throws BadEventError (not retriable: dead-letter it) or RegistryUnavailableError (retriable).
+ * Decodes Kafka values into valid events, synchronously: Confluent-framed Avro (magic byte 0, a 4-byte
+ * schema id, the Avro body) or a UTF-8 JSON object (first byte `{`).
+ *
+ * The writer schema of each Avro schema id is fetched from the registry once and kept (registry ids are
+ * immutable); loadSchemas() fetches the ones a batch needs before its values are decoded, so decoding
+ * itself never waits. An id the registry refuses (unknown, 4xx) is remembered only until the next
+ * loadSchemas(): its values are dead letters (`unknown_schema`) for this batch, asked about again later.
  */
-export async function decodeEvent(value: Buffer | null, registry: SchemaRegistry | undefined, maxBytes: number): Promise<ValidEvent> {
-  if (value === null || value.length === 0) throw new BadEventError('empty', 'the message has no value');
-  if (value.length > maxBytes) {
-    throw new BadEventError('oversized', `the value is ${value.length} bytes, over the limit of ${maxBytes} (kafka.maxEventBytes)`);
+export class EventDecoder {
+  private readonly registry: SchemaRegistry | undefined;
+  private readonly maxBytes: number;
+  private readonly schemas = new Map<number, SchemaEntry>();
+
+  constructor(registry: SchemaRegistry | undefined, maxBytes: number) {
+    this.registry = registry;
+    this.maxBytes = maxBytes;
   }
-  let decoded: unknown;
-  const first = value[0];
-  if (first === OPEN_BRACE) {
-    try {
-      decoded = JSON.parse(value.toString('utf8'));
-    } catch (e) {
-      throw new BadEventError('invalid_json', `the value starts with "{" but is not valid JSON: ${(e as Error).message}`);
+
+  /**
+   * Fetches the writer schemas of the Avro values among `messages` that are not known yet: one registry
+   * request per new schema id, whatever the number of values.
+   * @throws RegistryUnavailableError (retriable) when the registry cannot answer.
+   */
+  async loadSchemas(messages: readonly { value: Buffer | null }[]): Promise<void> {
+    for (const [id, entry] of this.schemas) if ('refused' in entry) this.schemas.delete(id);
+    if (!this.registry) return;
+    let missing: Set<number> | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const value = messages[i]!.value;
+      if (value === null || value.length < 5 || value.length > this.maxBytes || value[0] !== MAGIC_AVRO) continue;
+      const id = value.readUInt32BE(1);
+      if (!this.schemas.has(id)) (missing ??= new Set()).add(id);
     }
-  } else if (first === MAGIC_AVRO && value.length >= 5) {
-    if (!registry) {
+    if (missing === undefined) return;
+    const registry = this.registry;
+    await Promise.all([...missing].map(async (id) => this.schemas.set(id, await fetchSchema(registry, id))));
+  }
+
+  /**
+   * Decodes and validates one value. An Avro value's schema must have been loaded (loadSchemas).
+   * @throws BadEventError (not retriable: dead-letter it).
+   */
+  decode(value: Buffer | null): ValidEvent {
+    if (value === null || value.length === 0) throw new BadEventError('empty', 'the message has no value');
+    if (value.length > this.maxBytes) {
+      throw new BadEventError('oversized', `the value is ${value.length} bytes, over the limit of ${this.maxBytes} (kafka.maxEventBytes)`);
+    }
+    let decoded: unknown;
+    const first = value[0]!;
+    if (first === OPEN_BRACE) {
+      try {
+        decoded = JSON.parse(value.toString('utf8'));
+      } catch (e) {
+        throw new BadEventError('invalid_json', `the value starts with "{" but is not valid JSON: ${(e as Error).message}`);
+      }
+    } else if (first === MAGIC_AVRO && value.length >= 5) {
+      decoded = this.decodeAvro(value);
+    } else {
+      throw new BadEventError('undecodable', `the value is neither Confluent Avro (magic byte 0) nor a JSON object: first byte 0x${first.toString(16).padStart(2, '0')}, ${value.length} bytes`);
+    }
+    try {
+      return validateEvent(decoded);
+    } catch (e) {
+      if (e instanceof InvalidEventError) throw new BadEventError('invalid_event', e.message, e);
+      throw e;
+    }
+  }
+
+  private decodeAvro(value: Buffer): unknown {
+    if (!this.registry) {
       throw new BadEventError('unknown_schema', 'the value is Avro (magic byte 0) but no schema registry is configured (SCHEMA_REGISTRY_URL)');
     }
-    decoded = await decodeAvro(value, registry);
-  } else {
-    throw new BadEventError('undecodable', `the value is neither Confluent Avro (magic byte 0) nor a JSON object: first byte 0x${first!.toString(16).padStart(2, '0')}, ${value.length} bytes`);
-  }
-  try {
-    return validateEvent(decoded);
-  } catch (e) {
-    if (e instanceof InvalidEventError) throw new BadEventError('invalid_event', e.message, e);
-    throw e;
+    const schemaId = value.readUInt32BE(1);
+    const entry = this.schemas.get(schemaId);
+    if (entry === undefined) throw new Error(`schema id ${schemaId} was not loaded before decoding (call loadSchemas first)`);
+    if ('refused' in entry) throw entry.refused;
+    try {
+      return entry.schema.fromBuffer(value.subarray(5));
+    } catch (e) {
+      throw new BadEventError('avro_decode_failed', `Avro value with schema id ${schemaId} cannot be decoded: ${(e as Error).message}`, e);
+    }
   }
 }
 
-async function decodeAvro(value: Buffer, registry: SchemaRegistry): Promise<unknown> {
-  const schemaId = value.readUInt32BE(1);
+/**
+ * Decodes one Kafka value into a valid event (see EventDecoder; this one-off form keeps no schemas).
+ * @throws BadEventError (not retriable: dead-letter it) or RegistryUnavailableError (retriable).
+ */
+export async function decodeEvent(value: Buffer | null, registry: SchemaRegistry | undefined, maxBytes: number): Promise<ValidEvent> {
+  const decoder = new EventDecoder(registry, maxBytes);
+  await decoder.loadSchemas([{ value }]);
+  return decoder.decode(value);
+}
+
+/** The writer schema of a registry id, or why it is refused. @throws RegistryUnavailableError */
+async function fetchSchema(registry: SchemaRegistry, schemaId: number): Promise<SchemaEntry> {
   try {
-    return await registry.decode(value);
+    return { schema: await registry.getSchema(schemaId) };
   } catch (e) {
     const status = registryStatus(e);
-    if (status === 404) throw new BadEventError('unknown_schema', `schema id ${schemaId} is not in the registry`, e);
+    if (status === 404) return { refused: new BadEventError('unknown_schema', `schema id ${schemaId} is not in the registry`, e) };
     if (status !== undefined && status >= 500) throw new RegistryUnavailableError(`schema registry answered ${status} for schema id ${schemaId}`, e);
     if (status === undefined && isNetworkError(e)) {
       throw new RegistryUnavailableError(`schema registry unreachable fetching schema id ${schemaId}: ${(e as Error).message}`, e);
     }
-    if (status !== undefined) throw new BadEventError('unknown_schema', `schema registry refused schema id ${schemaId}: HTTP ${status}`, e);
-    throw new BadEventError('avro_decode_failed', `Avro value with schema id ${schemaId} cannot be decoded: ${(e as Error).message}`, e);
+    if (status !== undefined) return { refused: new BadEventError('unknown_schema', `schema registry refused schema id ${schemaId}: HTTP ${status}`, e) };
+    // The registry answered, but with a schema this client cannot use.
+    return { refused: new BadEventError('avro_decode_failed', `schema id ${schemaId} cannot be used to decode: ${(e as Error).message}`, e) };
   }
 }
 
