@@ -80,6 +80,9 @@ describe('EventDecoder (registry stand-in)', () => {
     expect(asked).toEqual([1]);
     const decoded = values.map((v) => decoder.decode(v));
     expect(decoded.map((e) => e.eventId)).toEqual(['e1', 'e2', 'e3']);
+    // The same event, as Avro and as JSON: equal, optional fields absent rather than null.
+    expect(decoded[0]).toStrictEqual(await decodeEvent(Buffer.from(JSON.stringify(event)), undefined, 65536));
+    expect(Object.getPrototypeOf(decoded[0])).toBe(Object.prototype);
   });
 
   it('dead-letters an unknown schema id (and asks again in a later batch), and a body that does not decode', async () => {

@@ -3,6 +3,8 @@ import type { ValidEvent } from '../../processors/core/events.ts';
 import { validateEvent, InvalidEventError } from '../../processors/core/validate-event.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import { registryStatus, RegistryUnavailableError } from './schema-registry.ts';
+import { compileReader, type AvroRead } from './avro-reader.ts';
+import avsc from 'avsc';
 
 /** Why a value was refused; the DLQ's `vigil-dlq-reason` header. */
 export type BadEventReason =
@@ -29,16 +31,17 @@ const OPEN_BRACE = 0x7b;
 /** A registry schema as the client library gives it (an avsc Type for Avro). */
 type Schema = Awaited<ReturnType<SchemaRegistry['getSchema']>>;
 
-/** The writer schema of one registry id, as far as this decoder knows it. */
-type SchemaEntry = { schema: Schema } | { refused: BadEventError };
+/** The writer schema of one registry id, as far as this decoder knows it; `read` when it compiles (avro-reader.ts). */
+type SchemaEntry = { schema: Schema; read: AvroRead | undefined } | { refused: BadEventError };
 
 /**
  * Decodes Kafka values into valid events, synchronously: Confluent-framed Avro (magic byte 0, a 4-byte
  * schema id, the Avro body) or a UTF-8 JSON object (first byte `{`).
  *
  * The writer schema of each Avro schema id is fetched from the registry once and kept (registry ids are
- * immutable); loadSchemas() fetches the ones a batch needs before its values are decoded, so decoding
- * itself never waits. An id the registry refuses (unknown, 4xx) is remembered only until the next
+ * immutable), with a reader compiled from it (avro-reader.ts: plain objects, null fields left out);
+ * loadSchemas() fetches the ones a batch needs before its values are decoded, so decoding itself never
+ * waits. An id the registry refuses (unknown, 4xx) is remembered only until the next
  * loadSchemas(): its values are dead letters (`unknown_schema`) for this batch, asked about again later.
  */
 export class EventDecoder {
@@ -110,7 +113,7 @@ export class EventDecoder {
     if (entry === undefined) throw new Error(`schema id ${schemaId} was not loaded before decoding (call loadSchemas first)`);
     if ('refused' in entry) throw entry.refused;
     try {
-      return entry.schema.fromBuffer(value.subarray(5));
+      return entry.read ? entry.read(value, 5) : entry.schema.fromBuffer(value.subarray(5));
     } catch (e) {
       throw new BadEventError('avro_decode_failed', `Avro value with schema id ${schemaId} cannot be decoded: ${(e as Error).message}`, e);
     }
@@ -130,7 +133,8 @@ export async function decodeEvent(value: Buffer | null, registry: SchemaRegistry
 /** The writer schema of a registry id, or why it is refused. @throws RegistryUnavailableError */
 async function fetchSchema(registry: SchemaRegistry, schemaId: number): Promise<SchemaEntry> {
   try {
-    return { schema: await registry.getSchema(schemaId) };
+    const schema = await registry.getSchema(schemaId);
+    return { schema, read: avsc.Type.isType(schema) ? compileReader(schema as avsc.Type) : undefined };
   } catch (e) {
     const status = registryStatus(e);
     if (status === 404) return { refused: new BadEventError('unknown_schema', `schema id ${schemaId} is not in the registry`, e) };
