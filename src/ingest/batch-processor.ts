@@ -58,7 +58,8 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
     ids.push(event.eventId);
   }
 
-  const isFresh = await deps.dedupe.fresh(ids);
+  const check = await deps.dedupe.check(ids);
+  const isFresh = check.fresh;
   const fresh: ValidEvent[] = [];
   const freshIds: string[] = [];
   let newestEventTs: number | undefined;
@@ -86,7 +87,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
     for (let i = 0; i < events.length; i++) if (isFresh[i]) deadLettered.push({ message: eventMessages[i]!, reason: 'processing_failed', detail });
   }
   await deps.sendDeadLetters(deadLettered);
-  if (!deps.handler.marksSeen || failed) await deps.dedupe.markSeen(freshIds);
+  if (!deps.handler.marksSeen || failed) await deps.dedupe.markChecked(check);
   return {
     consumed: messages.length,
     handled: failed ? 0 : fresh.length,

@@ -31,12 +31,14 @@ export class EventDedupe {
 
   /**
    * Which of `eventIds` to hand on: `fresh[i]` is true when `eventIds[i]` is not marked as seen and
-   * does not occur earlier in the list (a second copy inside one batch is a duplicate too).
+   * does not occur earlier in the list (a second copy inside one batch is a duplicate too). The result
+   * also holds the fresh ids' marker keys, for markChecked().
    */
-  async fresh(eventIds: readonly string[]): Promise<boolean[]> {
+  async check(eventIds: readonly string[]): Promise<SeenCheck> {
     const n = eventIds.length;
     const fresh = new Array<boolean>(n).fill(false);
-    if (n === 0) return fresh;
+    const markers: string[][] = [];
+    if (n === 0) return { fresh, markers };
     const first = new Set<string>();
     const byBucket = this.groupByBucket(eventIds, (id, i) => {
       if (first.has(id)) return false;
@@ -49,12 +51,22 @@ export class EventDedupe {
       if (group === undefined) continue;
       checks.push(
         this.redis.mget(group.keys).then((values) => {
-          for (let j = 0; j < values.length; j++) if (values[j] !== null) fresh[group.at[j]!] = false;
+          const unmarked: string[] = [];
+          for (let j = 0; j < values.length; j++) {
+            if (values[j] === null) unmarked.push(group.keys[j]!);
+            else fresh[group.at[j]!] = false;
+          }
+          if (unmarked.length > 0) markers.push(unmarked);
         }),
       );
     }
     await Promise.all(checks);
-    return fresh;
+    return { fresh, markers };
+  }
+
+  /** check(eventIds).fresh */
+  async fresh(eventIds: readonly string[]): Promise<readonly boolean[]> {
+    return (await this.check(eventIds)).fresh;
   }
 
   /** The ids among `eventIds` not yet marked as seen (duplicates inside the list are dropped too). */
@@ -77,14 +89,21 @@ export class EventDedupe {
   /** Marks ids as handed on; they are forgotten after the dedupe TTL. One script call per bucket. */
   async markSeen(eventIds: Iterable<string>): Promise<void> {
     const ids = Array.isArray(eventIds) ? (eventIds as readonly string[]) : [...eventIds];
-    if (ids.length === 0) return;
+    const groups: string[][] = [];
+    for (const group of this.groupByBucket(ids)) if (group !== undefined) groups.push(group.keys);
+    await this.mark(groups);
+  }
+
+  /** Marks the ids a check found fresh (its markers, built once). */
+  async markChecked(check: SeenCheck): Promise<void> {
+    await this.mark(check.markers);
+  }
+
+  /** One markSeen-n.lua call per group of one bucket's marker keys. */
+  private async mark(groups: readonly (readonly string[])[]): Promise<void> {
+    if (groups.length === 0) return;
     const mark = (this.redis as unknown as Record<string, MarkSeenCommand>)[MARK_SEEN]!;
-    const calls: Promise<number>[] = [];
-    for (const group of this.groupByBucket(ids)) {
-      if (group === undefined) continue;
-      calls.push(mark.call(this.redis, group.keys.length, group.keys, this.ttlSeconds));
-    }
-    await Promise.all(calls);
+    await Promise.all(groups.map((keys) => mark.call(this.redis, keys.length, keys as string[], this.ttlSeconds)));
   }
 
   /** The marker keys per bucket (sparse: a bucket without ids is undefined); `keep` may skip some ids. */
@@ -100,6 +119,14 @@ export class EventDedupe {
     }
     return groups;
   }
+}
+
+/** What EventDedupe.check found. */
+export interface SeenCheck {
+  /** Per id of the checked list: to be handed on (not marked, first copy in the list). */
+  readonly fresh: readonly boolean[];
+  /** The fresh ids' marker keys, one array per bucket. */
+  readonly markers: readonly (readonly string[])[];
 }
 
 interface BucketGroup {

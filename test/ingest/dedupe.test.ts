@@ -40,6 +40,21 @@ function dedupeSuite(name: string, connect: () => Promise<{ redis: RedisClient; 
       await dedupe.markSeen([]);
     });
 
+    it('marks what a check found fresh, from the keys the check built', async () => {
+      const keys = new KeyBuilder(randomName('dedupe'));
+      const dedupe = new EventDedupe(redis, keys, 600);
+      const old = ids(50, 'old');
+      await dedupe.markSeen(old);
+      const batch = [...ids(300), old[0]!, ids(300)[5]!, old[49]!];
+      const check = await dedupe.check(batch);
+      expect(check.fresh.filter(Boolean).length).toBe(300);
+      expect(check.markers.flat().sort()).toEqual(ids(300).map((id) => keys.seenEvent(id)).sort());
+      await dedupe.markChecked(check);
+      expect((await dedupe.fresh(batch)).some(Boolean)).toBe(false);
+      expect((await keysOf(redis, `${keys.prefix}:seen:*`)).flat().length).toBe(350);
+      await dedupe.markChecked(await dedupe.check([])); // nothing to mark
+    });
+
     it('keeps one marker key per id, with the dedupe TTL, spread over the buckets', async () => {
       const keys = new KeyBuilder(randomName('dedupe'));
       const dedupe = new EventDedupe(redis, keys, 600);
