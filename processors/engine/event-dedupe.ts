@@ -11,6 +11,9 @@ export class EventDedupe {
   private readonly order = new MinHeap<number>();
   private readonly bucketMs: number;
   private readonly horizonMs: number;
+  /** The bucket of the last id added and its list (NaN: none). */
+  private lastBucket = NaN;
+  private lastList: string[] | undefined;
 
   constructor(horizonMs: number, bucketMs = 60_000) {
     if (!(horizonMs >= 0)) throw new RangeError(`dedupe horizon must be ≥ 0 ms, got ${horizonMs}`);
@@ -25,15 +28,21 @@ export class EventDedupe {
 
   /** True when the id is new (and remembers it); false for a redelivery. */
   add(eventId: string, ts: number): boolean {
-    if (this.seen.has(eventId)) return false;
-    this.seen.add(eventId);
+    // One lookup in the (large) set, not two: add, and see whether it grew.
+    const seen = this.seen;
+    const size = seen.size;
+    seen.add(eventId);
+    if (seen.size === size) return false;
     const b = Math.floor(ts / this.bucketMs);
-    let list = this.buckets.get(b);
+    // Events come mostly in order: the bucket of the previous id is the likely one.
+    let list = b === this.lastBucket ? this.lastList : this.buckets.get(b);
     if (list === undefined) {
       list = [];
       this.buckets.set(b, list);
       this.order.push(b, b);
     }
+    this.lastBucket = b;
+    this.lastList = list;
     list.push(eventId);
     return true;
   }
@@ -45,6 +54,7 @@ export class EventDedupe {
       const b = this.order.pop()!;
       for (const id of this.buckets.get(b)!) this.seen.delete(id);
       this.buckets.delete(b);
+      if (b === this.lastBucket) this.lastBucket = NaN;
     }
   }
 }
