@@ -145,7 +145,8 @@ export class SliceRunner {
       if (key === undefined) continue;
       if (admit !== undefined && !admit(sliceId(d.kind, key))) continue;
       let slot = slots[i]!.get(key);
-      if (slot === undefined || slot.dropped) slot = this.slotFor(i, key, mk);
+      if (slot === undefined) slot = this.newSlot(i, key, d.init(), mk);
+      else if (slot.dropped) this.revive(slot, d);
       const ctx = this.ctxs[i]!;
       ctx.params = rule.params;
       ctx.rule = rule;
@@ -203,18 +204,13 @@ export class SliceRunner {
     this.file(slot, d, before);
   }
 
-  private slotFor(det: number, key: string, mk: string): Slot {
-    const map = this.slots[det]!;
-    const slot = map.get(key);
-    if (slot === undefined) return this.newSlot(det, key, this.detectors[det]!.init(), mk);
-    if (slot.dropped) {
-      slot.dropped = false;
-      slot.state = this.detectors[det]!.init();
-      slot.due = Infinity;
-      slot.expBucket = NaN;
-      this.live++;
-    }
-    return slot;
+  /** A dropped slot (kept in track mode) that an event uses again: a fresh slice. */
+  private revive(slot: Slot, d: Detector<any, any>): void {
+    slot.dropped = false;
+    slot.state = d.init();
+    slot.due = Infinity;
+    slot.expBucket = NaN;
+    this.live++;
   }
 
   private newSlot(det: number, key: string, state: unknown, mk: string): Slot {
