@@ -2,6 +2,7 @@ import type { Detector } from '../core/detector.ts';
 import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+import { intentKeyOf } from '../shared/intent-key.ts';
 
 /** confirmation_mismatch has no parameters. */
 export interface ConfirmationMismatchParams {
@@ -47,7 +48,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
 
   keyOf(e) {
     if (e.payloadHash === undefined) return undefined;
-    return e.type === 'confirmation.accepted' || e.type === 'action.requested' ? `i:${e.userId}:${e.intentId}` : undefined;
+    return e.type === 'confirmation.accepted' || e.type === 'action.requested' ? intentKeyOf(e) : undefined;
   },
 
   init() {

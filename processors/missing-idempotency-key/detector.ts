@@ -2,6 +2,7 @@ import type { Detector } from '../core/detector.ts';
 import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS, noteOffence, offenceDue, settleOffence, type OffenderSlice } from '../shared/first-offender.ts';
+import { intentKeyOf } from '../shared/intent-key.ts';
 
 /** missing_idempotency_key has no parameters: every state-changing request needs a key. */
 export interface MissingIdempotencyKeyParams {
@@ -33,7 +34,7 @@ export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, Missing
 
   keyOf(e) {
     return e.type === 'action.requested' && e.idempotencyKey === undefined && e.action?.stateChanging === true
-      ? `i:${e.userId}:${e.intentId}`
+      ? intentKeyOf(e)
       : undefined;
   },
 

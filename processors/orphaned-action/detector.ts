@@ -2,6 +2,7 @@ import type { Detector } from '../core/detector.ts';
 import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+import { intentKeyOf } from '../shared/intent-key.ts';
 
 /**
  * orphaned_action parameters.
@@ -47,7 +48,7 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
   defaults: { timeoutMs: 300_000 },
 
   keyOf(e) {
-    return e.type === 'action.requested' || e.type === 'action.succeeded' || e.type === 'action.failed' ? `i:${e.userId}:${e.intentId}` : undefined;
+    return e.type === 'action.requested' || e.type === 'action.succeeded' || e.type === 'action.failed' ? intentKeyOf(e) : undefined;
   },
 
   init() {

@@ -2,6 +2,7 @@ import type { Detector } from '../core/detector.ts';
 import { settleOverdueFirst } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
+import { intentKeyOf } from '../shared/intent-key.ts';
 
 /** scope_violation has no parameters. */
 export interface ScopeViolationParams {
@@ -46,7 +47,7 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
   defaults: {},
 
   keyOf(e) {
-    return e.type === 'action.requested' || (e.type === 'authz.checked' && e.decision === 'deny') ? `i:${e.userId}:${e.intentId}` : undefined;
+    return e.type === 'action.requested' || (e.type === 'authz.checked' && e.decision === 'deny') ? intentKeyOf(e) : undefined;
   },
 
   init() {

@@ -4,6 +4,7 @@ import type { AnomalyKind, Severity } from '../core/finding.ts';
 import { emitDetection, insertEv, type Ev } from './evidence.ts';
 import { INTENT_MEMORY_MS } from './first-offender.ts';
 import { settleOverdueFirst } from './settle-overdue.ts';
+import { intentKeyOf } from './intent-key.ts';
 
 /** Parameters of a required-prior-event rule: the prior event must be at most `windowMs` older. */
 export interface RequiredPriorParams {
@@ -63,7 +64,7 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
     defaults: { windowMs: 900_000 },
 
     keyOf(e) {
-      if (e.type === spec.priorType || (e.type === 'action.requested' && spec.needsPrior(e))) return `i:${e.userId}:${e.intentId}`;
+      if (e.type === spec.priorType || (e.type === 'action.requested' && spec.needsPrior(e))) return intentKeyOf(e);
       return undefined;
     },
 
