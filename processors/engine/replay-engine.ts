@@ -27,6 +27,44 @@ export interface ReplayStats {
   findings: number;
 }
 
+/** How long an eventId is remembered by default: the longest `…Ms` parameter, at most a day, plus the lateness. */
+export function dedupeHorizonOf(rules: RuleSet): number {
+  return Math.min(rules.longestWindowMs, MAX_DEDUPE_WINDOW_MS) + rules.latenessMs;
+}
+
+/**
+ * The dedupe of a replay: remembers eventIds for `horizonMs` behind the watermark that the events it
+ * admits move (as in replay: the highest occurredAt seen, minus the lateness). ReplayEngine.push runs
+ * it before the detectors; a thread that reads and parses can run it instead, so that redeliveries are
+ * dropped before they cross to the detectors' thread (`vigil replay --workers 2`), with the same result.
+ */
+export class ReplayDedupe {
+  private readonly dedupe: EventDedupe;
+  private readonly latenessMs: number;
+  private watermark = -Infinity;
+
+  constructor(latenessMs: number, horizonMs: number) {
+    this.latenessMs = latenessMs;
+    this.dedupe = new EventDedupe(horizonMs);
+  }
+
+  /** Remembered eventIds. */
+  get size(): number {
+    return this.dedupe.size;
+  }
+
+  /** True for a new eventId (now remembered, the watermark moved by the event); false for a redelivery. */
+  admit(e: ValidEvent): boolean {
+    if (!this.dedupe.add(e.eventId, e.ts)) return false;
+    const watermark = e.ts - this.latenessMs;
+    if (watermark > this.watermark) {
+      this.watermark = watermark;
+      this.dedupe.forgetBefore(watermark);
+    }
+    return true;
+  }
+}
+
 /**
  * The pure engine of `vigil replay` and unit tests: in-memory slices, dedupe on eventId, event-time
  * watermark, timers, expiry. Feed events with `push`, then call `finish` to settle what is pending.
@@ -34,7 +72,7 @@ export interface ReplayStats {
 export class ReplayEngine {
   readonly runner: SliceRunner;
   readonly stats: ReplayStats = { events: 0, duplicates: 0, findings: 0 };
-  private readonly dedupe: EventDedupe;
+  private readonly dedupe: ReplayDedupe;
 
   constructor(opts: ReplayEngineOptions) {
     const rules = opts.rules ?? createRuleSet({ detectors: opts.detectors });
@@ -48,7 +86,7 @@ export class ReplayEngine {
         onFinding(f);
       },
     });
-    this.dedupe = new EventDedupe(opts.dedupeHorizonMs ?? Math.min(rules.longestWindowMs, MAX_DEDUPE_WINDOW_MS) + rules.latenessMs);
+    this.dedupe = new ReplayDedupe(rules.latenessMs, opts.dedupeHorizonMs ?? dedupeHorizonOf(rules));
   }
 
   get watermark(): number {
@@ -62,15 +100,21 @@ export class ReplayEngine {
 
   /** Runs one event; a redelivered eventId is counted and ignored. */
   push(e: ValidEvent): void {
-    if (!this.dedupe.add(e.eventId, e.ts)) {
+    if (!this.dedupe.admit(e)) {
       this.stats.duplicates++;
       return;
     }
     this.stats.events++;
-    const runner = this.runner;
-    const before = runner.watermark;
-    runner.process(e);
-    if (runner.watermark > before) this.dedupe.forgetBefore(runner.watermark);
+    this.runner.process(e);
+  }
+
+  /**
+   * Runs one event that a ReplayDedupe with this engine's lateness and horizon has admitted, in the
+   * order it admitted them (this engine's own dedupe is not used: use one or the other).
+   */
+  pushAdmitted(e: ValidEvent): void {
+    this.stats.events++;
+    this.runner.process(e);
   }
 
   /** Settles every pending decision (watermark +Infinity) and frees all state. */
