@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import type { Finding } from '../../processors/core/finding.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
 import { validateBreakerSection } from '../breakers/breaker-policy.ts';
 import { parallelReplay } from '../detection/parallel-replay.ts';
-import { readLines, replayStream, type ReplayStreamStats } from '../detection/replay-stream.ts';
+import { readLines, replayStream, type ReplayStreamOptions, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
 import { PolicyError } from '../policy/policy-error.ts';
 
@@ -23,9 +23,10 @@ Options:
                    which runs every detector at the contract's defaults)
   --format FORMAT  jsonl (default when standard output is not a terminal) or table
   --env NAME       environment for the policy's env-matched overrides (default: none apply)
-  --workers N      share the detectors between N threads (or auto: up to 2), each reading and parsing
-                   FILE; faster only where cores are idle. Default 1; standard input always uses 1.
-                   Same findings, in another order.
+  --workers N      threads to use (or auto: 2 where there are two cores). With 2, one thread reads,
+                   parses and validates FILE while the other runs the detectors: the same findings in
+                   the same order, faster where a second core is idle. More than 2 use 2. Default 1;
+                   standard input always uses 1.
   -h, --help       this help
 
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
@@ -83,13 +84,11 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   }
   const detectors = deps.detectors ?? ALL_DETECTORS;
   let policy: Policy;
-  let policyText: { text: string; file: string } | null = null;
   try {
     // The whole file is checked as `vigil run` checks it, the breakers' section included.
     const opts = { detectors, sectionValidators: { breakers: validateBreakerSection }, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
     const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
     policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
-    policyText = path !== null ? { text: readFileSync(path, 'utf8'), file: path } : null;
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     io.stderr.write(`vigil replay: policy refused:\n${e.message}\n`);
@@ -111,25 +110,9 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   const started = performance.now();
   let stats: ReplayStreamStats;
   try {
-    const workers = file === '-' || deps.detectors !== undefined ? 1 : workersOf(args.values.workers);
-    if (workers > 1) {
-      await access(file).catch((e: Error) => {
-        throw new ReadError(e.message);
-      });
-      stats = await parallelReplay({
-        file,
-        policy: policyText,
-        env: args.values.env,
-        workers,
-        onBadLine,
-        async onFindings(fs) {
-          for (const f of fs) add(f);
-          await out.flush();
-        },
-        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
-      });
-    } else {
-      let input: Readable;
+    const workers = file === '-' ? 1 : workersOf(args.values.workers);
+    let input: Readable | undefined;
+    if (workers === 1) {
       if (file === '-') {
         input = io.stdin;
       } else {
@@ -139,18 +122,23 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
           throw new ReadError((e as Error).message);
         }
       }
-      stats = await replayStream(input, {
-        detectors,
-        rules: policy.rules,
-        onFinding: add,
-        onBadLine,
-        async afterChunk(lines) {
-          await out.flush();
-          deps.onProgress?.(lines);
-          return !out.closed;
-        },
+    } else {
+      await access(file).catch((e: Error) => {
+        throw new ReadError(e.message);
       });
     }
+    const replayOpts: ReplayStreamOptions = {
+      detectors,
+      rules: policy.rules,
+      onFinding: add,
+      onBadLine,
+      async afterChunk(lines) {
+        await out.flush();
+        deps.onProgress?.(lines);
+        return !out.closed;
+      },
+    };
+    stats = input !== undefined ? await replayStream(input, replayOpts) : await parallelReplay(file, replayOpts);
   } catch (e) {
     if (e instanceof UsageProblem) {
       io.stderr.write(`vigil replay: ${e.message}\n`);

@@ -1,53 +1,86 @@
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Finding } from '../../processors/core/finding.ts';
-import { restrictRuleSet } from '../../processors/engine/rule-set.ts';
-import { ALL_DETECTORS } from '../../processors/registry.ts';
-import { defaultPolicy, parsePolicy } from '../policy/load-policy.ts';
-import { replayStream } from './replay-stream.ts';
+import { validateEvent } from '../../processors/core/validate-event.ts';
+import { ReplayDedupe } from '../../processors/engine/replay-engine.ts';
+import { EventBatchWriter, type EventBatch } from './event-batch.ts';
+import { readLines } from './replay-stream.ts';
 
-/** What `vigil replay --workers` hands each worker thread. */
+/** What `vigil replay --workers 2` hands its reading thread. */
 export interface ReplayWorkerData {
   file: string;
-  /** The policy text and file name (read once by the main thread), or null for the defaults. */
-  policy: { text: string; file: string } | null;
-  env: string | undefined;
-  /** Indexes (in ALL_DETECTORS) of the detectors this worker runs. */
-  detectors: number[];
-  /** Only one worker reports bad lines. */
-  reportBadLines: boolean;
+  /** The rule set's lateness and the dedupe horizon (see ReplayDedupe). */
+  latenessMs: number;
+  dedupeHorizonMs: number;
+  /**
+   * Flow control: an Int32Array over it holds the number of batches the detectors' thread has
+   * finished; this thread stays at most `maxAhead` batches ahead of it.
+   */
+  flow: SharedArrayBuffer;
+  maxAhead: number;
 }
 
-/** Messages a worker posts. */
+/** Messages the reading thread posts, in input order. */
 export type ReplayWorkerMessage =
-  | { t: 'findings'; findings: Finding[]; lines: number }
+  | { t: 'batch'; batch: EventBatch; lines: number; duplicates: number }
   | { t: 'bad'; lineNo: number; reason: string }
-  | { t: 'done'; stats: { lines: number; events: number; duplicates: number; bad: number; findings: number } }
+  | { t: 'done'; lines: number; bad: number; duplicates: number }
   | { t: 'error'; message: string; syscall?: string; code?: string };
 
+/**
+ * The reading thread of `vigil replay --workers 2`: reads FILE as JSON Lines, parses, validates and
+ * dedupes exactly as the one-thread replay does (src/detection/replay-stream.ts), and posts the new
+ * events in batches (src/detection/event-batch.ts) for the detectors' thread.
+ */
 const data = workerData as ReplayWorkerData;
 const port = parentPort!;
+const flow = new Int32Array(data.flow);
+const post = (m: ReplayWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 try {
-  const opts = { detectors: ALL_DETECTORS, ...(data.env !== undefined ? { env: data.env } : {}) };
-  const policy = data.policy ? parsePolicy(data.policy.text, data.policy.file, opts) : defaultPolicy(opts);
-  const rules = restrictRuleSet(policy.rules, new Set(data.detectors));
-  let batch: Finding[] = [];
-  const stats = await replayStream(createReadStream(data.file, { highWaterMark: 1 << 20 }), {
-    detectors: ALL_DETECTORS,
-    rules,
-    onFinding: (f) => batch.push(f),
-    onBadLine(lineNo, reason) {
-      if (data.reportBadLines) port.postMessage({ t: 'bad', lineNo, reason } satisfies ReplayWorkerMessage);
-    },
-    afterChunk(lines) {
-      port.postMessage({ t: 'findings', findings: batch, lines } satisfies ReplayWorkerMessage);
-      batch = [];
-      return true;
-    },
-  });
-  port.postMessage({ t: 'findings', findings: batch, lines: stats.lines } satisfies ReplayWorkerMessage);
-  port.postMessage({ t: 'done', stats } satisfies ReplayWorkerMessage);
+  const dedupe = new ReplayDedupe(data.latenessMs, data.dedupeHorizonMs);
+  const writer = new EventBatchWriter();
+  let lines = 0;
+  let bad = 0;
+  let duplicates = 0;
+  let sent = 0;
+  const send = () => {
+    // Wait while the detectors' thread has `maxAhead` batches to go (it notifies as it finishes one).
+    for (let done = Atomics.load(flow, 0); sent - done >= data.maxAhead; done = Atomics.load(flow, 0)) Atomics.wait(flow, 0, done, 1000);
+    const batch = writer.take();
+    post({ t: 'batch', batch, lines, duplicates }, [batch.nums.buffer as ArrayBuffer]);
+    sent++;
+  };
+  for await (const chunk of readLines(createReadStream(data.file, { highWaterMark: 1 << 20 }))) {
+    for (const line of chunk) {
+      lines++;
+      if (line.length === 0 || line.trim().length === 0) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (e) {
+        bad++;
+        post({ t: 'bad', lineNo: lines, reason: `not valid JSON: ${(e as Error).message}` });
+        continue;
+      }
+      let event;
+      try {
+        event = validateEvent(value);
+      } catch (e) {
+        bad++;
+        post({ t: 'bad', lineNo: lines, reason: `invalid event: ${(e as Error).message}` });
+        continue;
+      }
+      if (!dedupe.admit(event)) {
+        duplicates++;
+        continue;
+      }
+      writer.add(event);
+      if (writer.full) send();
+    }
+    send(); // one batch (at least) per chunk read, as the one-thread replay reports progress per chunk
+  }
+  if (writer.size > 0) send();
+  post({ t: 'done', lines, bad, duplicates });
 } catch (e) {
   const { syscall, code } = e as NodeJS.ErrnoException;
-  port.postMessage({ t: 'error', message: (e as Error).message, ...(syscall ? { syscall } : {}), ...(code ? { code } : {}) } satisfies ReplayWorkerMessage);
+  post({ t: 'error', message: (e as Error).message, ...(syscall ? { syscall } : {}), ...(code ? { code } : {}) });
 }
