@@ -11,6 +11,8 @@ import { detectionHandlerFactory } from '../src/app/detection-wiring.ts';
 import { createKafka } from '../src/kafka/kafka-client.ts';
 import { quietKnownKafkajsWarnings } from '../src/kafka/quiet-known-warnings.ts';
 import { silentLogger } from '../src/observability/logger.ts';
+import { connectRedis } from '../src/redis/connection.ts';
+import { Cluster } from 'ioredis';
 import { ensureEventsFile } from './gen-events.ts';
 
 /**
@@ -66,7 +68,8 @@ async function main(): Promise<void> {
     VIGIL_LOG_LEVEL: 'error',
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',
-    // The runs' seen-markers (one per event and run) leave the machine's Redis after an hour, not a week.
+    // The runs' seen-markers (one per event and run) leave the machine's Redis after an hour even if
+    // the bench dies before it deletes them (forgetRun).
     VIGIL_DEDUPE_TTL_SECONDS: '3600',
   };
   const configFor = (name: string): Config => loadConfig({ ...env, KAFKA_GROUP_ID: `${fresh}-${name}`, VIGIL_REDIS_PREFIX: `${fresh}-${name}` });
@@ -158,7 +161,29 @@ async function vigilRun(label: string, config: Config, total: number, detectors:
   const { batches, retries } = monitor.ingest.stats;
   say(`  ${batches} batches (${Math.round(total / Math.max(1, batches))} events each on average), ${retries} retries`);
   await monitor.stop();
+  await forgetRun(config);
   return { label, events: total, ...t };
+}
+
+/**
+ * Deletes the run's Redis keys (its seen-markers, detector state, breakers): a bench leaves nothing in
+ * the machine's Redis, whose size slows down every test that SCANs it.
+ */
+async function forgetRun(config: Config): Promise<void> {
+  const redis = connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-bench-cleanup' });
+  try {
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${config.redis.keyPrefix}:*`, 'COUNT', 5000);
+        if (keys.length > 0) await node.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function report(runs: Run[], total: number): void {
