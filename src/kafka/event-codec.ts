@@ -134,7 +134,7 @@ export async function decodeEvent(value: Buffer | null, registry: SchemaRegistry
 async function fetchSchema(registry: SchemaRegistry, schemaId: number): Promise<SchemaEntry> {
   try {
     const schema = await registry.getSchema(schemaId);
-    return { schema, read: avsc.Type.isType(schema) ? compileReader(schema as avsc.Type) : undefined };
+    return { schema, read: avsc.Type.isType(schema) ? readerOrNone(schema as avsc.Type) : undefined };
   } catch (e) {
     const status = registryStatus(e);
     if (status === 404) return { refused: new BadEventError('unknown_schema', `schema id ${schemaId} is not in the registry`, e) };
@@ -145,6 +145,15 @@ async function fetchSchema(registry: SchemaRegistry, schemaId: number): Promise<
     if (status !== undefined) return { refused: new BadEventError('unknown_schema', `schema registry refused schema id ${schemaId}: HTTP ${status}`, e) };
     // The registry answered, but with a schema this client cannot use.
     return { refused: new BadEventError('avro_decode_failed', `schema id ${schemaId} cannot be used to decode: ${(e as Error).message}`, e) };
+  }
+}
+
+/** The compiled reader of an Avro schema; none (decode with avsc) if it cannot be compiled, whatever the reason. */
+function readerOrNone(type: avsc.Type): AvroRead | undefined {
+  try {
+    return compileReader(type);
+  } catch {
+    return undefined;
   }
 }
 
