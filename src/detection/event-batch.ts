@@ -114,14 +114,10 @@ const riskIndex = indexer(RISK_TIERS);
 const statusIndex = indexer(OUTCOME_STATUSES);
 const kindIndex = indexer(COMPENSATION_KINDS);
 
-/** Cheap hash of a string for its dictionary slot: the length and a few characters. */
+/** Cheap hash of a string for its dictionary slot: the length and a few characters (ids end in their most varied ones). */
 function slotOf(field: number, v: string): number {
   const n = v.length;
-  let h = n * 7;
-  if (n > 0) {
-    h += v.charCodeAt(n - 1) * 1031 + v.charCodeAt(0) * 17 + v.charCodeAt(n >> 1) * 131;
-    if (n > 3) h += v.charCodeAt(n - 2) * 65537 + v.charCodeAt(n - 3) * 4099 + v.charCodeAt(n - 4) * 257;
-  }
+  const h = n < 3 ? n * 7 + (n > 0 ? v.charCodeAt(0) * 131 + v.charCodeAt(n - 1) * 1031 : 0) : n * 7 + v.charCodeAt(n - 1) * 1031 + v.charCodeAt(n - 2) * 131 + v.charCodeAt(n - 3) * 17 + v.charCodeAt(n >> 1) * 3;
   return field * SLOTS + (h & (SLOTS - 1));
 }
 
@@ -169,7 +165,7 @@ export class EventBatchWriter {
     r[o + R_PAYLOAD_HASH] = this.str(PAYLOAD_HASH, e.payloadHash);
     r[o + R_ATTEMPT] = e.attempt ?? NaN;
     r[o + R_DECISION] = this.str(DECISION, e.decision);
-    r[o + R_SCOPES] = e.scopes === undefined ? ABSENT : this.str(SCOPES, JSON.stringify(e.scopes));
+    r[o + R_SCOPES] = e.scopes === undefined ? ABSENT : this.scopesCode(e.scopes);
     r[o + R_REQUIRED_SCOPE] = this.str(REQUIRED_SCOPE, e.requiredScope);
     const a = e.action;
     if (a === undefined) {
@@ -213,6 +209,25 @@ export class EventBatchWriter {
     this.count = 0;
     this.strs = [];
     return batch;
+  }
+
+  /** Scopes arrays by slot (a hash of their first and last elements), compared element by element. */
+  private readonly scopes: (string[] | undefined)[] = new Array<string[] | undefined>(SLOTS).fill(undefined);
+
+  private scopesCode(scopes: string[]): number {
+    const n = scopes.length;
+    const slot = n === 0 ? 0 : (slotOf(0, scopes[0]!) * 31 + slotOf(0, scopes[n - 1]!) + n) & (SLOTS - 1);
+    const held = this.scopes[slot];
+    if (held !== undefined && held.length === n) {
+      let same = true;
+      for (let i = 0; i < n && same; i++) same = held[i] === scopes[i];
+      if (same) return SCOPES * SLOTS + slot;
+    }
+    // Not held: sent as its JSON text (the reader parses it once for the slot). Validation made every
+    // element a string, and the array is not changed afterwards: it can be held as it is.
+    this.scopes[slot] = scopes;
+    this.strs.push(JSON.stringify(scopes));
+    return -(SCOPES * SLOTS + slot) - 3;
   }
 
   private unkept(v: string): number {
