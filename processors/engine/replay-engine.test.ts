@@ -165,4 +165,24 @@ describe('MinHeap and EventDedupe', () => {
     expect(d.size).toBe(0);
     expect(() => new EventDedupe(-1)).toThrow(/horizon/);
   });
+  it('answers as a plain set of the ids within the horizon would, over many ids and redeliveries', () => {
+    let seed = 42;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const d = new EventDedupe(5000, 1000);
+    const model = new Map<string, number>(); // id -> bucket
+    let watermark = -Infinity;
+    for (let i = 0; i < 60_000; i++) {
+      const ts = Math.floor(i / 2) + Math.floor(rnd() * 3000);
+      const id = rnd() < 0.2 ? `e${Math.floor(rnd() * i)}` : `e${i}`;
+      const want = !model.has(id);
+      expect(d.add(id, ts)).toBe(want);
+      if (want) model.set(id, Math.floor(ts / 1000));
+      if (ts - 100 > watermark) {
+        watermark = ts - 100;
+        d.forgetBefore(watermark);
+        for (const [k, b] of model) if ((b + 1) * 1000 <= watermark - 5000) model.delete(k);
+      }
+      expect(d.size).toBe(model.size);
+    }
+  });
 });
