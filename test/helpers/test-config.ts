@@ -16,6 +16,8 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     VIGIL_METRICS_PORT: '0',
     VIGIL_HTTP_PORT: '0',
     VIGIL_LOG_LEVEL: 'warn',
+    // the shared Redis keeps one marker per handled event: let a test's expire within the hour
+    VIGIL_DEDUPE_TTL_SECONDS: '3600',
     ...extra,
   };
 }
