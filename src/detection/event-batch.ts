@@ -114,16 +114,23 @@ const riskIndex = indexer(RISK_TIERS);
 const statusIndex = indexer(OUTCOME_STATUSES);
 const kindIndex = indexer(COMPENSATION_KINDS);
 
-/** Cheap hash of a string for its dictionary slot: the length and a few characters (ids end in their most varied ones). */
-function slotOf(field: number, v: string): number {
+/**
+ * A cheap hash of a string: its length and last 8 characters (ids end in their most varied ones) and
+ * its middle one. Equal strings hash alike, so it only ever spares a comparison of strings that differ.
+ */
+function hashOf(v: string): number {
   const n = v.length;
-  const h = n < 3 ? n * 7 + (n > 0 ? v.charCodeAt(0) * 131 + v.charCodeAt(n - 1) * 1031 : 0) : n * 7 + v.charCodeAt(n - 1) * 1031 + v.charCodeAt(n - 2) * 131 + v.charCodeAt(n - 3) * 17 + v.charCodeAt(n >> 1) * 3;
-  return field * SLOTS + (h & (SLOTS - 1));
+  let h = n * 0x9e3779b1;
+  for (let i = n > 8 ? n - 8 : 0; i < n; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193);
+  if (n > 8) h = Math.imul(h ^ v.charCodeAt(n >> 1), 0x01000193);
+  return h ^ (h >>> 13);
 }
 
 /** Writes validated events into batches (the reading, parsing and validating thread). */
 export class EventBatchWriter {
   private readonly dict: (string | undefined)[] = new Array<string | undefined>(DICT_FIELDS * SLOTS).fill(undefined);
+  /** The hash of each dictionary slot's string: a different string is told apart without reading it (a cache miss). */
+  private readonly hashes = new Int32Array(DICT_FIELDS * SLOTS);
   private nums: Float64Array;
   private count = 0;
   private strs: string[] = [];
@@ -216,7 +223,7 @@ export class EventBatchWriter {
 
   private scopesCode(scopes: string[]): number {
     const n = scopes.length;
-    const slot = n === 0 ? 0 : (slotOf(0, scopes[0]!) * 31 + slotOf(0, scopes[n - 1]!) + n) & (SLOTS - 1);
+    const slot = n === 0 ? 0 : (Math.imul(hashOf(scopes[0]!), 31) + hashOf(scopes[n - 1]!) + n) & (SLOTS - 1);
     const held = this.scopes[slot];
     if (held !== undefined && held.length === n) {
       let same = true;
@@ -237,8 +244,10 @@ export class EventBatchWriter {
 
   private str(field: number, v: string | undefined): number {
     if (v === undefined) return ABSENT;
-    const slot = slotOf(field, v);
-    if (this.dict[slot] === v) return slot;
+    const h = hashOf(v);
+    const slot = field * SLOTS + (h & (SLOTS - 1));
+    if (this.hashes[slot] === h && this.dict[slot] === v) return slot;
+    this.hashes[slot] = h;
     this.dict[slot] = v;
     this.strs.push(v);
     return -slot - 3;
