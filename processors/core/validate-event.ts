@@ -81,12 +81,9 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * Deletes the properties holding null (JSON nulls of optional fields are absent fields). for…in needs
- * no array of keys; an inherited property it visits too is never deleted (delete removes own ones only).
- */
+/** Deletes the own properties holding null (JSON nulls of optional fields are absent fields). */
 function dropNulls(o: Obj): void {
-  for (const k in o) if (o[k] === null) delete o[k];
+  for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
 }
 
 function str(o: Obj, key: string, path: string, required: boolean): void {
