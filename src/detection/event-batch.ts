@@ -46,10 +46,9 @@ const ACTION_NAME = 14;
 const VENDOR = 15;
 const CURRENCY = 16;
 const ERROR_CODE = 17;
-const VENDOR_REF = 18;
-const FOR_EVENT = 19;
-const REASON = 20;
-const DICT_FIELDS = 21;
+const FOR_EVENT = 18;
+const REASON = 19;
+const DICT_FIELDS = 20;
 
 // Record layout: one number per position.
 const R_EVENT_ID = 0; // string code (no dictionary: always new)
@@ -195,7 +194,7 @@ export class EventBatchWriter {
       r[o + R_HTTP_STATUS] = out.httpStatus ?? NaN;
       r[o + R_ERROR_CODE] = this.str(ERROR_CODE, out.errorCode);
       r[o + R_LATENCY] = out.latencyMs ?? NaN;
-      r[o + R_VENDOR_REF] = this.str(VENDOR_REF, out.vendorRef);
+      r[o + R_VENDOR_REF] = out.vendorRef === undefined ? ABSENT : this.unkept(out.vendorRef); // one per success: no use keeping
     }
     const c = e.compensation;
     if (c === undefined) {
