@@ -96,7 +96,8 @@ export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowIn
   let bucket = w.b[k - 1];
   if (bucket === undefined || bucket.i !== i) {
     bucket = { i, n: 0, f: 0, g: 0, s: [], ids: [] };
-    w.b.splice(k, 0, bucket);
+    if (k === w.b.length) w.b.push(bucket); // the usual case: no splice, whose result array is garbage
+    else w.b.splice(k, 0, bucket);
   }
   const ids = (bucket.ids ??= []);
   if (ids.includes(ev.id)) return false;
@@ -182,7 +183,8 @@ export function closeWindow(
   const keepFrom = w.closed - nB + 2;
   let drop = 0;
   while (drop < w.b.length && w.b[drop]!.i < keepFrom) drop++;
-  if (drop > 0) w.b.splice(0, drop);
+  if (drop === 1) w.b.shift(); // the usual case: no splice, whose result array is garbage
+  else if (drop > 0) w.b.splice(0, drop);
   for (const x of w.b) {
     if (x.i > w.closed) break;
     if (x.i + nB - 1 <= w.until && x.s.length > 0) {

@@ -46,7 +46,8 @@ export function insertEv<T extends Ev>(list: T[], x: T, cap = Number.POSITIVE_IN
   for (let j = i - 1; j >= 0 && list[j]!.t === x.t; j--) if (list[j]!.id === x.id) return false;
   for (let j = i; j < list.length && list[j]!.t === x.t; j++) if (list[j]!.id === x.id) return false;
   if (i >= cap) return true;
-  list.splice(i, 0, x);
+  if (i === list.length) list.push(x); // the usual case (in order): no splice, whose result array is garbage
+  else list.splice(i, 0, x);
   if (list.length > cap) list.pop();
   return true;
 }

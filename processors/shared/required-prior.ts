@@ -85,7 +85,10 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
       if (e.type === spec.priorType) {
         let i = s.p.length;
         while (i > 0 && s.p[i - 1]! > e.ts) i--;
-        if (s.p[i - 1] !== e.ts) s.p.splice(i, 0, e.ts);
+        if (s.p[i - 1] !== e.ts) {
+          if (i === s.p.length) s.p.push(e.ts);
+          else s.p.splice(i, 0, e.ts);
+        }
         if (s.p.length > MAX_PRIORS) s.p.shift();
       } else if (!s.done && !s.p.some((t) => t <= e.ts && t >= e.ts - ctx.params.windowMs)) {
         // (A request already preceded by its prior event is settled: more priors only help.)
