@@ -35,8 +35,7 @@ export function dedupeHorizonOf(rules: RuleSet): number {
 /**
  * The dedupe of a replay: remembers eventIds for `horizonMs` behind the watermark that the events it
  * admits move (as in replay: the highest occurredAt seen, minus the lateness). ReplayEngine.push runs
- * it before the detectors; a thread that reads and parses can run it instead, so that redeliveries are
- * dropped before they cross to the detectors' thread (`vigil replay --workers 2`), with the same result.
+ * it before the detectors.
  */
 export class ReplayDedupe {
   private readonly dedupe: EventDedupe;
@@ -104,15 +103,6 @@ export class ReplayEngine {
       this.stats.duplicates++;
       return;
     }
-    this.stats.events++;
-    this.runner.process(e);
-  }
-
-  /**
-   * Runs one event that a ReplayDedupe with this engine's lateness and horizon has admitted, in the
-   * order it admitted them (this engine's own dedupe is not used: use one or the other).
-   */
-  pushAdmitted(e: ValidEvent): void {
     this.stats.events++;
     this.runner.process(e);
   }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { dedupeHorizonOf, ReplayEngine } from '../../processors/engine/replay-engine.ts';
+import type { ValidEvent } from '../../processors/core/events.ts';
+import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
 import { EventBatchReader } from './event-batch.ts';
 import type { ReplayStreamOptions, ReplayStreamStats } from './replay-stream.ts';
 import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.ts';
@@ -8,23 +9,17 @@ import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.ts';
 const MAX_AHEAD = 8;
 
 /**
- * `vigil replay --workers 2`: a second thread reads FILE, parses, validates and dedupes the events
- * (src/detection/replay-worker.ts) while this one runs the detectors on them, in the same order, so
- * the findings are those of the one-thread replay (replayStream), in the same order, and so are the
- * bad lines reported and the counts. Worth it where a second core is idle: reading, parsing and
- * validating cost about as much as the detectors.
+ * `vigil replay --workers 2`: a second thread reads FILE, parses and validates the events
+ * (src/detection/replay-worker.ts) while this one dedupes them and runs the detectors, in the same
+ * order, so the findings are those of the one-thread replay (replayStream), in the same order, and so
+ * are the bad lines reported and the counts. Worth it where a second core is idle: reading, parsing
+ * and validating cost about as much as the detectors.
  */
 export async function parallelReplay(file: string, opts: ReplayStreamOptions): Promise<ReplayStreamStats> {
   const engine = new ReplayEngine({ detectors: opts.detectors, rules: opts.rules, onFinding: opts.onFinding });
   const flow = new SharedArrayBuffer(4);
   const done = new Int32Array(flow);
-  const data: ReplayWorkerData = {
-    file,
-    latenessMs: opts.rules.latenessMs,
-    dedupeHorizonMs: dedupeHorizonOf(opts.rules),
-    flow,
-    maxAhead: MAX_AHEAD,
-  };
+  const data: ReplayWorkerData = { file, flow, maxAhead: MAX_AHEAD };
   const worker = new Worker(new URL('./replay-worker.ts', import.meta.url), { workerData: data });
 
   // Messages are taken in arrival (input) order; `wake` resumes the loop below when one arrives.
@@ -52,10 +47,9 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
   });
 
   const reader = new EventBatchReader();
-  const push = (e: Parameters<ReplayEngine['pushAdmitted']>[0]) => engine.pushAdmitted(e);
+  const push = (e: ValidEvent) => engine.push(e);
   let lines = 0;
   let bad = 0;
-  let duplicates = 0;
   try {
     for (let head = 0; ; ) {
       if (head === queue.length) {
@@ -72,13 +66,12 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
         Atomics.add(done, 0, 1);
         Atomics.notify(done, 0);
         lines = m.lines;
-        duplicates = m.duplicates;
         if (opts.afterChunk && !(await opts.afterChunk(lines))) break;
       } else if (m.t === 'bad') {
         bad++;
         opts.onBadLine(m.lineNo, m.reason);
       } else if (m.t === 'done') {
-        ({ lines, bad, duplicates } = m);
+        ({ lines, bad } = m);
         break;
       } else {
         // keep errno details: the caller tells an unreadable file from a bug by them
@@ -89,5 +82,5 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
     await worker.terminate();
   }
   engine.finish();
-  return { lines, bad, events: engine.stats.events, duplicates, findings: engine.stats.findings };
+  return { lines, bad, ...engine.stats };
 }

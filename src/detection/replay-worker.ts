@@ -1,16 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { validateEvent } from '../../processors/core/validate-event.ts';
-import { ReplayDedupe } from '../../processors/engine/replay-engine.ts';
 import { EventBatchWriter, type EventBatch } from './event-batch.ts';
 import { readLines } from './replay-stream.ts';
 
 /** What `vigil replay --workers 2` hands its reading thread. */
 export interface ReplayWorkerData {
   file: string;
-  /** The rule set's lateness and the dedupe horizon (see ReplayDedupe). */
-  latenessMs: number;
-  dedupeHorizonMs: number;
   /**
    * Flow control: an Int32Array over it holds the number of batches the detectors' thread has
    * finished; this thread stays at most `maxAhead` batches ahead of it.
@@ -21,32 +17,30 @@ export interface ReplayWorkerData {
 
 /** Messages the reading thread posts, in input order. */
 export type ReplayWorkerMessage =
-  | { t: 'batch'; batch: EventBatch; lines: number; duplicates: number }
+  | { t: 'batch'; batch: EventBatch; lines: number }
   | { t: 'bad'; lineNo: number; reason: string }
-  | { t: 'done'; lines: number; bad: number; duplicates: number }
+  | { t: 'done'; lines: number; bad: number }
   | { t: 'error'; message: string; syscall?: string; code?: string };
 
 /**
- * The reading thread of `vigil replay --workers 2`: reads FILE as JSON Lines, parses, validates and
- * dedupes exactly as the one-thread replay does (src/detection/replay-stream.ts), and posts the new
- * events in batches (src/detection/event-batch.ts) for the detectors' thread.
+ * The reading thread of `vigil replay --workers 2`: reads FILE as JSON Lines, parses and validates
+ * exactly as the one-thread replay does (src/detection/replay-stream.ts), and posts the valid events
+ * in batches (src/detection/event-batch.ts) for the detectors' thread, which dedupes and runs them.
  */
 const data = workerData as ReplayWorkerData;
 const port = parentPort!;
 const flow = new Int32Array(data.flow);
 const post = (m: ReplayWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 try {
-  const dedupe = new ReplayDedupe(data.latenessMs, data.dedupeHorizonMs);
   const writer = new EventBatchWriter();
   let lines = 0;
   let bad = 0;
-  let duplicates = 0;
   let sent = 0;
   const send = () => {
     // Wait while the detectors' thread has `maxAhead` batches to go (it notifies as it finishes one).
     for (let done = Atomics.load(flow, 0); sent - done >= data.maxAhead; done = Atomics.load(flow, 0)) Atomics.wait(flow, 0, done, 1000);
     const batch = writer.take();
-    post({ t: 'batch', batch, lines, duplicates }, [batch.nums.buffer as ArrayBuffer]);
+    post({ t: 'batch', batch, lines }, [batch.nums.buffer as ArrayBuffer]);
     sent++;
   };
   for await (const chunk of readLines(createReadStream(data.file, { highWaterMark: 1 << 20 }))) {
@@ -69,17 +63,13 @@ try {
         post({ t: 'bad', lineNo: lines, reason: `invalid event: ${(e as Error).message}` });
         continue;
       }
-      if (!dedupe.admit(event)) {
-        duplicates++;
-        continue;
-      }
       writer.add(event);
       if (writer.full) send();
     }
     send(); // one batch (at least) per chunk read, as the one-thread replay reports progress per chunk
   }
   if (writer.size > 0) send();
-  post({ t: 'done', lines, bad, duplicates });
+  post({ t: 'done', lines, bad });
 } catch (e) {
   const { syscall, code } = e as NodeJS.ErrnoException;
   post({ t: 'error', message: (e as Error).message, ...(syscall ? { syscall } : {}), ...(code ? { code } : {}) });
