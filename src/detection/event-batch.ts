@@ -25,7 +25,7 @@ import {
  */
 
 /** Slots per dictionary field (a power of two). */
-const SLOTS = 4096;
+const SLOTS = 1024;
 
 // String fields with a dictionary, each its own region of the table.
 const USER = 0;
