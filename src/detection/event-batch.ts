@@ -11,7 +11,7 @@ import {
 
 /**
  * Validated events in a compact form that one thread writes and another reads back (`vigil replay
- * --workers 2`: one thread reads, parses, validates and dedupes, the other runs the detectors).
+ * --workers 2`: one thread reads, parses and validates, the other dedupes and runs the detectors).
  *
  * A batch is a Float64Array of fixed-size records (numbers as they are, NaN for an absent one;
  * enumerations as their index) and the new strings of the batch, in order. Strings are coded through a
