@@ -133,6 +133,8 @@ export class EventBatchWriter {
   private count = 0;
   private strs: string[] = [];
   private readonly capacity: number;
+  /** Buffers of batches read, given back (recycle). */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(capacity = 2048) {
     this.capacity = capacity;
@@ -210,10 +212,19 @@ export class EventBatchWriter {
   /** The batch so far (its array is handed over: transfer it), and a fresh one started. */
   take(): EventBatch {
     const batch: EventBatch = { nums: this.nums, count: this.count, strs: this.strs };
-    this.nums = new Float64Array(this.capacity * RECORD_SIZE);
+    const spare = this.spare.pop();
+    this.nums = spare !== undefined ? new Float64Array(spare) : new Float64Array(this.capacity * RECORD_SIZE);
     this.count = 0;
     this.strs = [];
     return batch;
+  }
+
+  /**
+   * Takes back the buffer of a batch that was read, to write another batch into (no new allocation).
+   * What it holds is never read: a record's numbers are all written, or not read (absent parts).
+   */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === this.capacity * RECORD_SIZE * 8 && this.spare.length < 16) this.spare.push(buffer);
   }
 
   /** Scopes arrays by slot (a hash of their first and last elements), compared element by element. */

@@ -65,6 +65,8 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
         reader.read(m.batch, push);
         Atomics.add(done, 0, 1);
         Atomics.notify(done, 0);
+        const buffer = m.batch.nums.buffer as ArrayBuffer;
+        worker.postMessage(buffer, [buffer]); // written again by the reading thread
         lines = m.lines;
         if (opts.afterChunk && !(await opts.afterChunk(lines))) break;
       } else if (m.t === 'bad') {

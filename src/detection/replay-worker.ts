@@ -33,6 +33,8 @@ const flow = new Int32Array(data.flow);
 const post = (m: ReplayWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 try {
   const writer = new EventBatchWriter();
+  // The detectors' thread gives each batch's buffer back once read: it is written again.
+  port.on('message', (buffer: ArrayBuffer) => writer.recycle(buffer));
   let lines = 0;
   let bad = 0;
   let sent = 0;
