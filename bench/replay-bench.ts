@@ -145,7 +145,7 @@ for (let i = 0; i < full.memory.length; i++) {
   lines.push(`| ${f.at} | ${b?.heapMb ?? ''} | ${b?.rssMb ?? ''} | ${f.heapMb} | ${f.rssMb} | ${parallel.memory[i]?.rssMb ?? ''} |`);
 }
 lines.push('');
-lines.push('Heap is the main thread\'s (the workers\' heaps are in the RSS). The 100% row is after the end-of-replay settle, when all state is freed.');
+lines.push('Heap is the main thread\'s (with --workers 2 the reading thread\'s heap is in the RSS). The 100% row is after the end-of-replay settle, when all state is freed. --workers 2: one thread reads, parses and validates, the other dedupes and runs every detector (same findings in the same order as 1 thread).');
 lines.push('');
 const text = lines.join('\n');
 process.stdout.write(text);
