@@ -70,7 +70,6 @@ try {
     }
     send(); // one batch (at least) per chunk read, as the one-thread replay reports progress per chunk
   }
-  if (writer.size > 0) send();
   post({ t: 'done', lines, bad });
 } catch (e) {
   const { syscall, code } = e as NodeJS.ErrnoException;
