@@ -43,6 +43,18 @@ export interface Bucket {
   z?: Ev;
   /** Ids counted while the bucket is open (to ignore a redelivered event); dropped when it closes. */
   ids?: string[];
+  /** Distinct agents and users of the events given with `who` (the SUBJECTS_CAP smallest ids, sorted). */
+  ag?: string[];
+  us?: string[];
+}
+
+/** Distinct agents (or users) kept per bucket and reported per window: the smallest ids, so the set does not depend on arrival order. */
+export const SUBJECTS_CAP = 32;
+
+/** Distinct agents and users behind a window's events (those added with `who`). */
+export interface WindowSubjects {
+  agents: string[];
+  users: string[];
 }
 
 /** Sums over the buckets of one window. */
@@ -67,6 +79,8 @@ export interface WindowInput {
   sample: boolean;
   peak?: number;
   peakLabel?: string;
+  /** The agent and user behind the event, to report as the window's subjects (breaker quorum). */
+  who?: { agent: string; user: string };
 }
 
 /** "No bucket yet": below any bucket index, event times before 1970 included (and plain JSON, unlike -Infinity). */
@@ -110,11 +124,25 @@ export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowIn
     bucket.pk = input.peak;
     if (input.peakLabel !== undefined) bucket.pl = input.peakLabel;
   }
+  if (input.who !== undefined) {
+    addSubject((bucket.ag ??= []), input.who.agent);
+    addSubject((bucket.us ??= []), input.who.user);
+  }
   if (input.sample) {
     insertEv(bucket.s, ev, sampleCap);
     if (bucket.z === undefined || isBefore(bucket.z, ev)) bucket.z = ev;
   }
   return true;
+}
+
+/** Adds an id to a sorted, distinct list that keeps the SUBJECTS_CAP smallest. */
+function addSubject(list: string[], id: string): void {
+  let k = list.length;
+  while (k > 0 && list[k - 1]! > id) k--;
+  if (k > 0 && list[k - 1] === id) return;
+  if (k >= SUBJECTS_CAP) return;
+  list.splice(k, 0, id);
+  if (list.length > SUBJECTS_CAP) list.pop();
 }
 
 /** Event time at which the earliest open bucket closes, if any bucket is open. */
@@ -139,7 +167,7 @@ export function closeWindow(
   w: BucketWindow,
   watermark: number,
   fires: (sums: WindowSums) => boolean,
-  onFire: (sums: WindowSums, evidence: Ev[]) => void,
+  onFire: (sums: WindowSums, evidence: Ev[], subjects: WindowSubjects) => void,
 ): void {
   const nB = w.W / w.B;
   const lastClosable = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : Math.floor((watermark + 1) / w.B) - 1;
@@ -165,13 +193,16 @@ export function closeWindow(
     if (fires(sums)) {
       if (bucket.i > w.until) {
         const evidence: Ev[] = [];
+        const subjects: WindowSubjects = { agents: [], users: [] };
         for (let j = first; j <= k; j++) {
           const x = w.b[j]!;
           for (const s of x.s) evidence.push(s);
           if (x.z !== undefined && !x.s.some((s) => s.id === x.z!.id)) evidence.push(x.z);
+          for (const a of x.ag ?? []) addSubject(subjects.agents, a);
+          for (const u of x.us ?? []) addSubject(subjects.users, u);
         }
         evidence.sort(compareEv);
-        onFire(sums, evidence);
+        onFire(sums, evidence, subjects);
       }
       w.until = bucket.i + nB;
     }

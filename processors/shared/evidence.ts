@@ -1,6 +1,6 @@
 import type { ValidEvent } from '../core/events.ts';
 import type { Detection, SettleContext } from '../core/detector.ts';
-import type { Scope } from '../core/finding.ts';
+import type { Scope, Subjects } from '../core/finding.ts';
 
 /**
  * One piece of evidence as a slice keeps it: event time, event id and trace id. Short field names
@@ -73,6 +73,7 @@ export function emitDetection(
   evs: readonly Ev[],
   summary: string,
   metrics?: Record<string, number>,
+  subjects?: Subjects,
 ): void {
   const list = boundEvidence(evs);
   const traceIds: string[] = [];
@@ -85,6 +86,7 @@ export function emitDetection(
   };
   if (traceIds.length > 0) d.traceIds = traceIds;
   if (metrics !== undefined) d.metrics = metrics;
+  if (subjects !== undefined && (subjects.agents.length > 0 || subjects.users.length > 0)) d.subjects = subjects;
   ctx.emit(d);
 }
 

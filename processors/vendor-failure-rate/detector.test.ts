@@ -34,9 +34,18 @@ describe('vendor_failure_rate', () => {
       scope: { type: 'vendor', id: 'acme-air' },
       eventIds: failures.map((e) => e.eventId),
       detectedAt: failures[9]!.ts,
-      metrics: { observed: 10, total: 20, ratio: 0.5, threshold: 0.5, minCount: 20, windowMs: 60_000, failed: 10, slow: 0 },
+      metrics: { observed: 0.5, total: 20, threshold: 0.5, minCount: 20, windowMs: 60_000, failed: 10, slow: 0 },
     });
     expect(f[0]!.summary).toBe('vendor acme-air: 10 of 20 outcomes failed (50%; threshold 50%) in 60 s, at least 20 outcomes needed');
+  });
+
+  it('names the distinct agents and users whose calls failed (for the breaker quorum), not those whose calls succeeded', () => {
+    const events = outcomes(20, 10).map((e, k) =>
+      ({ ...e, agentId: e.type === 'action.failed' ? `agent-${k % 3}` : 'happy-agent', userId: e.type === 'action.failed' ? `u_${k % 4}` : 'u_happy' }));
+    const f = run(events);
+    expect(f).toHaveLength(1);
+    expect(f[0]!.subjects).toEqual({ agents: ['agent-0', 'agent-1', 'agent-2'], users: ['u_0', 'u_2'] });
+    expectOrderIndependent([vendorFailureRate], events);
   });
 
   it('fires when half of the outcomes take longer than 5 s', () => {
@@ -44,7 +53,7 @@ describe('vendor_failure_rate', () => {
     const f = run(events);
     expect(f).toHaveLength(1);
     expect(f[0]!.summary).toBe('vendor acme-air: 10 of 20 outcomes took longer than 5 s (50%; threshold 50%) in 60 s, at least 20 outcomes needed');
-    expect(f[0]!.metrics).toMatchObject({ observed: 10, slow: 10, failed: 0, threshold: 0.5 });
+    expect(f[0]!.metrics).toMatchObject({ observed: 0.5, slow: 10, failed: 0, threshold: 0.5 });
   });
 
   it('stays silent just below the ratio or the count, at exactly 5 s, per vendor, and over more than the window', () => {

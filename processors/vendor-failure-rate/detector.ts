@@ -36,7 +36,8 @@ const SAMPLES_PER_BUCKET = 5;
 /**
  * vendor_failure_rate: for one vendor, at least failureRatio of at least minOutcomes outcomes in
  * windowMs are failures, or at least slowRatio take longer than slowMs. Scope: vendor. One finding
- * per episode; the evidence is a sample of the failed or slow outcomes in the window (≤ 50).
+ * per episode; the evidence is a sample of the failed or slow outcomes in the window (≤ 50); the
+ * subjects are the distinct agents and users of those outcomes (≤ 32 each), for the breaker quorum.
  */
 export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRateParams> = settleOverdueFirst<VendorFailureRateState, VendorFailureRateParams>({
   kind: 'vendor_failure_rate',
@@ -61,7 +62,8 @@ export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRa
     s.w = ensureWindow(s.w, p.windowMs);
     const failed = e.type === 'action.failed';
     const slow = (e.outcome?.latencyMs ?? 0) > p.slowMs;
-    addToWindow(s.w, e.ts, evOf(e), { f: failed, g: slow, sample: failed || slow }, SAMPLES_PER_BUCKET);
+    const who = failed || slow ? { agent: e.agentId, user: e.userId } : undefined;
+    addToWindow(s.w, e.ts, evOf(e), { f: failed, g: slow, sample: failed || slow, who }, SAMPLES_PER_BUCKET);
     return s;
   },
 
@@ -74,7 +76,7 @@ export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRa
     const w = s.w;
     const failing = (x: { n: number; f: number }) => x.f >= s.failureRatio * x.n;
     const slow = (x: { n: number; g: number }) => x.g >= s.slowRatio * x.n;
-    closeWindow(w, watermark, (x) => x.n >= s.minOutcomes && (failing(x) || slow(x)), (x, evidence) => {
+    closeWindow(w, watermark, (x) => x.n >= s.minOutcomes && (failing(x) || slow(x)), (x, evidence, subjects) => {
       const parts: string[] = [];
       if (failing(x)) parts.push(`${x.f} of ${x.n} outcomes failed (${formatPercent(x.f / x.n)}; threshold ${formatPercent(s.failureRatio)})`);
       if (slow(x)) parts.push(`${x.g} of ${x.n} outcomes took longer than ${formatDuration(s.slowMs)} (${formatPercent(x.g / x.n)}; threshold ${formatPercent(s.slowRatio)})`);
@@ -85,15 +87,17 @@ export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRa
         evidence,
         `vendor ${s.vendor}: ${parts.join(' and ')} in ${formatDuration(w.W)}, at least ${s.minOutcomes} outcomes needed`,
         {
-          observed: fail ? x.f : x.g,
+          // observed is in the threshold's unit (a ratio); the counts are beside it
+          observed: Math.round(((fail ? x.f : x.g) / x.n) * 10_000) / 10_000,
           total: x.n,
-          ratio: (fail ? x.f : x.g) / x.n,
           threshold: fail ? s.failureRatio : s.slowRatio,
           minCount: s.minOutcomes,
           windowMs: w.W,
           failed: x.f,
           slow: x.g,
         },
+        // who saw the failures: the breaker policy's quorum opens the vendor only when enough did
+        subjects,
       );
     });
     return s;
