@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,10 +23,10 @@ Options:
                    which runs every detector at the contract's defaults)
   --format FORMAT  jsonl (default when standard output is not a terminal) or table
   --env NAME       environment for the policy's env-matched overrides (default: none apply)
-  --workers N      threads to use (or auto: 2 where there are two cores). With 2, one thread reads,
-                   parses and validates FILE while the other runs the detectors: the same findings in
-                   the same order, faster where a second core is idle. More than 2 use 2. Default 1;
-                   standard input always uses 1.
+  --workers N      threads to use, or auto (the default): 2 where there are two cores and FILE is over
+                   8 MB. With 2, one thread reads, parses and validates FILE while the other runs the
+                   detectors: the same findings in the same order, faster where a second core is idle.
+                   More than 2 use 2. Standard input always uses 1.
   -h, --help       this help
 
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
@@ -110,7 +110,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   const started = performance.now();
   let stats: ReplayStreamStats;
   try {
-    const workers = file === '-' ? 1 : workersOf(args.values.workers);
+    const workers = file === '-' ? 1 : workersOf(args.values.workers, await sizeOf(file));
     let input: Readable | undefined;
     if (workers === 1) {
       if (file === '-') {
@@ -167,9 +167,20 @@ class ReadError extends Error {}
 /** A bad option value found late: exit 2. */
 class UsageProblem extends Error {}
 
-function workersOf(v: string | undefined): number {
-  if (v === undefined) return 1;
-  if (v === 'auto') return Math.max(1, Math.min(2, availableParallelism()));
+/** Below this, a second thread costs more to start than it saves. */
+const AUTO_WORKERS_MIN_BYTES = 8 << 20;
+
+/** The file's size in bytes, or 0 when it cannot be read (the open just after says why). */
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+function workersOf(v: string | undefined, fileBytes: number): number {
+  if (v === undefined || v === 'auto') return fileBytes >= AUTO_WORKERS_MIN_BYTES ? Math.max(1, Math.min(2, availableParallelism())) : 1;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageProblem(`--workers must be auto or a whole number from 1 to 16, got "${v}"`);
   return n;
