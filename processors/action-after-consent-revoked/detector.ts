@@ -54,7 +54,7 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
   },
 
   init() {
-    return { userId: '', c: [], q: [], rep: [], last: 0, memory: 0 };
+    return { userId: '', c: [], q: [], rep: [], last: Number.MIN_SAFE_INTEGER, memory: 0 };
   },
 
   onEvent(s, e, ctx) {

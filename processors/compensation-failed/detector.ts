@@ -54,7 +54,7 @@ export const compensationFailed: Detector<CompensationFailedState, CompensationF
   },
 
   init() {
-    return { userId: '', forEventId: '', kind: '', vendor: '', agentId: '', ok: [], done: false, last: 0 };
+    return { userId: '', forEventId: '', kind: '', vendor: '', agentId: '', ok: [], done: false, last: Number.MIN_SAFE_INTEGER };
   },
 
   onEvent(s, e, ctx) {

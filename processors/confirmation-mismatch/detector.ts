@@ -52,7 +52,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
   },
 
   init() {
-    return { userId: '', intentId: '', c: [], q: [], done: false, last: 0 };
+    return { userId: '', intentId: '', c: [], q: [], done: false, last: Number.MIN_SAFE_INTEGER };
   },
 
   onEvent(s, e, ctx) {
@@ -73,7 +73,7 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
     } else {
       insertEv(s.q, { t: e.ts, id: e.eventId, tr: e.traceId, h, ag: e.agentId, action: e.action?.name ?? '', vendor: e.action?.vendor ?? '' }, MAX_PENDING);
       // With no confirmation on record, a request is kept only while one before it could still arrive.
-      if (s.c.length === 0) while (s.q[0]!.t < s.last - ctx.latenessMs) s.q.shift();
+      if (s.c.length === 0) while (s.q.length > 0 && s.q[0]!.t < s.last - ctx.latenessMs) s.q.shift();
     }
     return s;
   },

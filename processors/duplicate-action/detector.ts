@@ -47,7 +47,7 @@ export const duplicateAction: Detector<DuplicateActionState, DuplicateActionPara
   },
 
   init() {
-    return { l: [], done: false, W: 0, last: 0, due: undefined, userId: '', action: '', vendor: '' };
+    return { l: [], done: false, W: 0, last: Number.MIN_SAFE_INTEGER, due: undefined, userId: '', action: '', vendor: '' };
   },
 
   onEvent(s, e, ctx) {

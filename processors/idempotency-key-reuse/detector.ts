@@ -37,7 +37,7 @@ export const idempotencyKeyReuse: Detector<IdempotencyKeyReuseState, Idempotency
   },
 
   init() {
-    return { l: [], done: false, W: 0, last: 0, due: undefined, userId: '', key: '' };
+    return { l: [], done: false, W: 0, last: Number.MIN_SAFE_INTEGER, due: undefined, userId: '', key: '' };
   },
 
   onEvent(s, e, ctx) {

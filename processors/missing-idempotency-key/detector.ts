@@ -39,7 +39,7 @@ export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, Missing
   },
 
   init() {
-    return { c: undefined, done: false, last: 0, userId: '', intentId: '' };
+    return { c: undefined, done: false, last: Number.MIN_SAFE_INTEGER, userId: '', intentId: '' };
   },
 
   onEvent(s, e) {

@@ -52,7 +52,7 @@ export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams>
   },
 
   init() {
-    return { userId: '', intentId: '', q: [], o: [], done: false, last: 0 };
+    return { userId: '', intentId: '', q: [], o: [], done: false, last: Number.MIN_SAFE_INTEGER };
   },
 
   onEvent(s, e, ctx) {

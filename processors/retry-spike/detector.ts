@@ -61,7 +61,7 @@ export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOve
   },
 
   init() {
-    return { agentId: '', w: null, maxRetries: 0, it: [], floor: 0 };
+    return { agentId: '', w: null, maxRetries: 0, it: [], floor: Number.MIN_SAFE_INTEGER };
   },
 
   onEvent(s, e, ctx) {

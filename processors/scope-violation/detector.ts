@@ -51,7 +51,7 @@ export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams>
   },
 
   init() {
-    return { userId: '', intentId: '', z: [], q: [], done: false, last: 0 };
+    return { userId: '', intentId: '', z: [], q: [], done: false, last: Number.MIN_SAFE_INTEGER };
   },
 
   onEvent(s, e, ctx) {

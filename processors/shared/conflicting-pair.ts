@@ -36,7 +36,7 @@ const MAX_ENTRIES = 64;
 
 /** A new, empty pair slice. */
 export function newPairSlice(): PairSlice {
-  return { l: [], done: false, W: 0, last: 0 };
+  return { l: [], done: false, W: 0, last: Number.MIN_SAFE_INTEGER };
 }
 
 /**

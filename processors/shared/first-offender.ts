@@ -19,7 +19,7 @@ export interface OffenderSlice<X extends Ev> {
 
 /** A new offender slice. */
 export function newOffenderSlice<X extends Ev>(): OffenderSlice<X> {
-  return { done: false, last: 0 };
+  return { done: false, last: Number.MIN_SAFE_INTEGER };
 }
 
 /**

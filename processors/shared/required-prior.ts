@@ -69,7 +69,7 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
     },
 
     init() {
-      return { userId: '', intentId: '', p: [], q: [], done: false, last: 0, W: 0 };
+      return { userId: '', intentId: '', p: [], q: [], done: false, last: Number.MIN_SAFE_INTEGER, W: 0 };
     },
 
     onEvent(s, e, ctx) {

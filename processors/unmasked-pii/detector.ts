@@ -84,7 +84,7 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = settle
   },
 
   init() {
-    return { agentId: '', l: [], last: 0, quietMs: 0 };
+    return { agentId: '', l: [], last: Number.MIN_SAFE_INTEGER, quietMs: 0 };
   },
 
   onEvent(s, e, ctx) {
