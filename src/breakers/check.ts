@@ -7,7 +7,7 @@ import type { BreakerReason, BreakerScope, BreakerStateName } from './state.ts';
  */
 
 /** The hash fields a check reads (HMGET, in this order). */
-export const CHECK_FIELDS = ['v', 'state', 'until', 'permits', 'reason', 'actor', 'note'] as const;
+export const CHECK_FIELDS = ['v', 'state', 'until', 'permits', 'reason', 'actor', 'note', 'since'] as const;
 export type CheckFields = Partial<Record<(typeof CHECK_FIELDS)[number], string>>;
 
 /** The fields from an HMGET reply (nulls for absent fields). */
@@ -32,7 +32,11 @@ export type Verdict =
   | { kind: 'probe'; state: 'open' | 'half_open' };
 
 /** What a breaker's stored fields say at time `now` (epoch ms, Redis time), without changing anything. */
-export function evaluate(f: CheckFields, now: number): Verdict {
+export function evaluate(f: CheckFields, clock: number): Verdict {
+  // Redis wrote the state at `since` by its own clock, so its time now is at least that: a caller's
+  // estimate of Redis time (vigil/client measures TIME once a second) that lags a little must not
+  // make retryAfterMs longer than the breaker was opened for.
+  const now = f.since === undefined ? clock : Math.max(clock, Number(f.since));
   const state = (f.state ?? 'closed') as BreakerStateName;
   const until = Number(f.until ?? 0);
   switch (state) {

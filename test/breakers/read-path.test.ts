@@ -40,4 +40,11 @@ describe('read path (HMGET + evaluate) vs takePermit', () => {
       { numRuns: 500 },
     );
   });
+
+  it('never reports a retry-after longer than the breaker was opened for, even with a clock estimate that lags Redis', () => {
+    const since = 1_700_000_000_000;
+    const fields = checkFieldsFrom(CHECK_FIELDS.map((f) => ({ v: '1', state: 'open', since: String(since), until: String(since + 600_000) } as Record<string, string>)[f] ?? null));
+    expect(evaluate(fields, since - 2)).toMatchObject({ kind: 'deny', retryAfterMs: 600_000 });
+    expect(evaluate(fields, since + 1000)).toMatchObject({ kind: 'deny', retryAfterMs: 599_000 });
+  });
 });
