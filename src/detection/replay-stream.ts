@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { Detector } from '../../processors/core/detector.ts';
+import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { validateEvent } from '../../processors/core/validate-event.ts';
 import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
@@ -39,20 +40,10 @@ export async function replayStream(input: AsyncIterable<Buffer | string>, opts: 
     for (const line of chunk) {
       lines++;
       if (line.length === 0 || line.trim().length === 0) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
+      const event = parseEventLine(line);
+      if (typeof event === 'string') {
         bad++;
-        opts.onBadLine(lines, `not valid JSON: ${(e as Error).message}`);
-        continue;
-      }
-      let event;
-      try {
-        event = validateEvent(value);
-      } catch (e) {
-        bad++;
-        opts.onBadLine(lines, `invalid event: ${(e as Error).message}`);
+        opts.onBadLine(lines, event);
         continue;
       }
       engine.push(event);
@@ -67,6 +58,21 @@ export async function replayStream(input: AsyncIterable<Buffer | string>, opts: 
  * Streams a byte stream as arrays of lines (one array per chunk read), never holding the whole input:
  * cheaper than one async step per line. A final line without a newline is included; `\r\n` works.
  */
+/** One JSON Lines line as a valid event, or why it is a bad line. */
+export function parseEventLine(line: string): ValidEvent | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return `not valid JSON: ${(e as Error).message}`;
+  }
+  try {
+    return validateEvent(value);
+  } catch (e) {
+    return `invalid event: ${(e as Error).message}`;
+  }
+}
+
 export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
   let rest = '';
   const decoder = new StringDecoder('utf8'); // a character split across two chunks stays whole

@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { validateEvent } from '../../processors/core/validate-event.ts';
 import { EventBatchWriter, type EventBatch } from './event-batch.ts';
-import { readLines } from './replay-stream.ts';
+import { parseEventLine, readLines } from './replay-stream.ts';
 
 /** What `vigil replay --workers 2` hands its reading thread. */
 export interface ReplayWorkerData {
@@ -49,20 +48,10 @@ try {
     for (const line of chunk) {
       lines++;
       if (line.length === 0 || line.trim().length === 0) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
+      const event = parseEventLine(line);
+      if (typeof event === 'string') {
         bad++;
-        post({ t: 'bad', lineNo: lines, reason: `not valid JSON: ${(e as Error).message}` });
-        continue;
-      }
-      let event;
-      try {
-        event = validateEvent(value);
-      } catch (e) {
-        bad++;
-        post({ t: 'bad', lineNo: lines, reason: `invalid event: ${(e as Error).message}` });
+        post({ t: 'bad', lineNo: lines, reason: event });
         continue;
       }
       writer.add(event);
