@@ -149,27 +149,3 @@ export function createRuleSet(input: RuleSetInput): RuleSet {
 function specificity(m: RuleMatch): number {
   return (m.env !== undefined ? 1 : 0) + (m.plan !== undefined ? 1 : 0) + (m.agent !== undefined ? 1 : 0) + (m.vendor !== undefined ? 1 : 0);
 }
-
-/**
- * The same rules with every detector outside `keep` disabled: lets several engines (worker threads of
- * `vigil replay --workers`) each run a share of the detectors by one policy.
- */
-export function restrictRuleSet(rules: RuleSet, keep: ReadonlySet<number>): RuleSet {
-  const cache = new Map<string, readonly (ResolvedRule | undefined)[]>();
-  return {
-    version: rules.version,
-    latenessMs: rules.latenessMs,
-    kinds: rules.kinds,
-    longestWindowMs: rules.longestWindowMs,
-    matchKey: (e) => rules.matchKey(e),
-    rulesFor(key) {
-      let r = cache.get(key);
-      if (r === undefined) {
-        r = rules.rulesFor(key).map((x, i) => (keep.has(i) ? x : undefined));
-        if (cache.size >= CACHE_LIMIT) cache.clear();
-        cache.set(key, r);
-      }
-      return r;
-    },
-  };
-}
