@@ -22,6 +22,9 @@ export async function ensureTopics(admin: Admin, config: Config): Promise<TopicL
       topics: wanted.map((topic) => ({ topic, numPartitions: config.kafka.partitions })),
     });
   }
+  // Created just now: it has the configured count (and its metadata may not have spread to every
+  // broker yet). Otherwise ask the broker: the topic may predate the setting.
+  if (!existing.has(t.actions)) return { actionsPartitions: config.kafka.partitions };
   const meta = await admin.fetchTopicMetadata({ topics: [t.actions] });
   const actionsPartitions = meta.topics[0]?.partitions.length ?? config.kafka.partitions;
   return { actionsPartitions };
