@@ -25,7 +25,18 @@ export async function ensureTopics(admin: Admin, config: Config): Promise<TopicL
   // Created just now: it has the configured count (and its metadata may not have spread to every
   // broker yet). Otherwise ask the broker: the topic may predate the setting.
   if (!existing.has(t.actions)) return { actionsPartitions: config.kafka.partitions };
-  const meta = await admin.fetchTopicMetadata({ topics: [t.actions] });
-  const actionsPartitions = meta.topics[0]?.partitions.length ?? config.kafka.partitions;
-  return { actionsPartitions };
+  return { actionsPartitions: await partitionCount(admin, t.actions) };
+}
+
+/** A topic's partition count; a topic another process created a moment ago may need a few tries. */
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      return meta.topics[0]!.partitions.length;
+    } catch (e) {
+      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
