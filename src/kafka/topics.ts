@@ -17,10 +17,17 @@ export async function ensureTopics(admin: Admin, config: Config): Promise<TopicL
   const existing = new Set(await admin.listTopics());
   const wanted = [t.actions, t.dlq, t.findings, t.breakerTransitions, t.compensations].filter((name) => !existing.has(name));
   if (wanted.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: wanted.map((topic) => ({ topic, numPartitions: config.kafka.partitions })),
-    });
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: wanted.map((topic) => ({ topic, numPartitions: config.kafka.partitions })),
+      });
+    } catch (e) {
+      // kafkajs waits for the new topics' leaders but gives up when a broker does not know a topic yet,
+      // which a KRaft broker says for a moment after creating it: the topics exist, wait until they show.
+      if (!isNotYetKnown(e)) throw e;
+      for (const topic of wanted) await partitionCount(admin, topic);
+    }
   }
   // Created just now: it has the configured count (and its metadata may not have spread to every
   // broker yet). Otherwise ask the broker: the topic may predate the setting.
@@ -35,8 +42,14 @@ async function partitionCount(admin: Admin, topic: string): Promise<number> {
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       return meta.topics[0]!.partitions.length;
     } catch (e) {
-      if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || attempt >= 20) throw e;
+      if (!isNotYetKnown(e) || attempt >= 40) throw e;
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** The broker's answer for a topic (or its leader) created a moment ago. */
+function isNotYetKnown(e: unknown): boolean {
+  const type = (e as { type?: string }).type;
+  return type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
 }
