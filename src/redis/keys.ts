@@ -1,13 +1,4 @@
 /**
- * The one key builder: every Redis key vigil reads or writes is made here, nowhere else.
- *
- * Layout: `<prefix>:<area>:{<hash tag>}:<rest>`. The part in braces is the Redis Cluster hash tag: keys
- * that one Lua script touches together share it, so every script's keys live in one slot.
- * The prefix (default `vigil`) lets several deployments share one Redis.
- * The breaker keys are a public protocol (docs/breaker-protocol.md): change them only with a new
- * protocol version.
- */
-/**
  * Hash-tag buckets of the ingest seen-markers. Part of the key layout: changing it (or seenBucketOf)
  * moves every marker, so events redelivered across such a deploy would be handed on again.
  */
@@ -23,6 +14,15 @@ export function seenBucketOf(eventId: string): number {
   return (h >>> 0) % SEEN_BUCKETS;
 }
 
+/**
+ * The one key builder: every Redis key vigil reads or writes is made here, nowhere else.
+ *
+ * Layout: `<prefix>:<area>:{<hash tag>}:<rest>`. The part in braces is the Redis Cluster hash tag: keys
+ * that one Lua script touches together share it, so every script's keys live in one slot.
+ * The prefix (default `vigil`) lets several deployments share one Redis.
+ * The breaker keys are a public protocol (docs/breaker-protocol.md): change them only with a new
+ * protocol version.
+ */
 export class KeyBuilder {
   readonly prefix: string;
   constructor(prefix = 'vigil') {
