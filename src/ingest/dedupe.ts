@@ -1,11 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.ts';
 import { SEEN_BUCKETS, seenBucketOf, type KeyBuilder } from '../redis/keys.ts';
-import { commandName } from '../redis/scripts.ts';
-
-const MARK_SEEN = commandName('markSeen');
-
-type MarkSeenCommand = (numKeys: number, keys: string[], ttlSeconds: number) => Promise<number>;
+import { runScript } from '../redis/scripts.ts';
 
 /**
  * Remembers which eventIds have been handed on, in Redis, shared by every monitor instance.
@@ -102,8 +98,7 @@ export class EventDedupe {
   /** One markSeen-n.lua call per group of one bucket's marker keys. */
   private async mark(groups: readonly (readonly string[])[]): Promise<void> {
     if (groups.length === 0) return;
-    const mark = (this.redis as unknown as Record<string, MarkSeenCommand>)[MARK_SEEN]!;
-    await Promise.all(groups.map((keys) => mark.call(this.redis, keys.length, keys as string[], this.ttlSeconds)));
+    await Promise.all(groups.map((keys) => runScript(this.redis, 'markSeen', keys, [this.ttlSeconds])));
   }
 
   /** The marker keys per bucket (sparse: a bucket without ids is undefined); `keep` may skip some ids. */
