@@ -10,8 +10,11 @@ import type { FindingSink } from '../detection/finding-sink.ts';
 import { KafkaFindingPublisher } from '../kafka/finding-publisher.ts';
 import { PolicyHolder } from '../policy/policy-holder.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import { checkBreakerPolicy, validateBreakerSection, type BreakerPolicy } from '../breakers/breaker-policy.ts';
+import { checkBreakerPolicy, type BreakerPolicy } from '../breakers/breaker-policy.ts';
 import { applyFinding } from '../breakers/apply-finding.ts';
+import { ResponseMetrics } from '../observability/response-metrics.ts';
+import { policySectionValidators, recipientGroups } from './policy-sections.ts';
+import { Responder, type ResponderDeps } from './response-wiring.ts';
 import type { BatchHandler } from '../ingest/batch-handler.ts';
 import type { HandlerContext, MonitorOptions } from './monitor.ts';
 
@@ -24,22 +27,35 @@ export function resolvePolicyPath(config: Config): string {
   throw new ConfigError(`policy file ${config.policyPath} (VIGIL_POLICY) does not exist`);
 }
 
-/** Loads the policy (refused at start when invalid) with the breakers section validated too. */
+/** Loads the policy (refused at start when invalid) with the breakers, compensations and notifications sections validated too. */
 export function loadPolicyHolder(config: Config): PolicyHolder {
-  return new PolicyHolder(resolvePolicyPath(config), { detectors: ALL_DETECTORS, env: config.env, sectionValidators: { breakers: validateBreakerSection } });
+  return new PolicyHolder(resolvePolicyPath(config), { detectors: ALL_DETECTORS, env: config.env, sectionValidators: policySectionValidators(recipientGroups(config)) });
 }
 
 export function breakerPolicyOf(holder: PolicyHolder): BreakerPolicy {
   return checkBreakerPolicy(holder.current().sections.breakers ?? {}).policy;
 }
 
+/** What tests (and embedders) can hook into the detection stage. */
+export interface DetectionHooks {
+  onFinding?: (f: Finding) => void;
+  /** Called with the responder (sagas, notifier, relay) once it runs. */
+  onResponder?: (r: Responder) => void;
+  /** A mailer of the caller's own instead of nodemailer on smtp.url. */
+  mailer?: ResponderDeps['mailer'];
+  onRelayStep?: ResponderDeps['onRelayStep'];
+}
+
 /**
  * The stage after ingest in `vigil run`: every detector, live, with state in Redis; its findings are
- * published to `safety.findings` and applied to the circuit breakers (whose transitions go to
- * `safety.breaker-transitions` and Redis pub/sub). Every effect is keyed by findingId, so a retried
- * batch repeats none. The policy reloads on SIGHUP or file change; a bad file is refused and logged.
+ * published to `safety.findings`, applied to the circuit breakers (whose transitions go to
+ * `safety.breaker-transitions` and Redis pub/sub), and handed to the responder: compensations (sagas,
+ * commands to `safety.compensations`) and on-call notifications (e-mail, Alertmanager). The batch's
+ * compensation.* events settle their sagas. Every effect is keyed by findingId (or by the event to
+ * undo), so a retried batch repeats none. The policy reloads on SIGHUP or file change; a bad file is
+ * refused and logged.
  */
-export function detectionHandlerFactory(config: Config, logger: Logger, hooks: { onFinding?: (f: Finding) => void } = {}): MonitorOptions['handler'] {
+export function detectionHandlerFactory(config: Config, logger: Logger, hooks: DetectionHooks = {}): MonitorOptions['handler'] {
   return async (ctx: HandlerContext): Promise<BatchHandler> => {
     const log = logger.child({ component: 'detection' });
     const policy = loadPolicyHolder(config);
@@ -56,6 +72,23 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
       keys: ctx.keys,
     });
     const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.publishTransition });
+    const commandSchema = ctx.schemas?.ids['compensation-command'];
+    const responder = new Responder({
+      config,
+      redis: ctx.redis,
+      keys: ctx.keys,
+      kafka: ctx.kafka,
+      avro: ctx.schemas && commandSchema !== undefined ? { registry: ctx.schemas.registry, schemaId: commandSchema } : undefined,
+      breakers,
+      policy,
+      breakerPolicy: () => breakerPolicyOf(policy),
+      logger,
+      metrics: ResponseMetrics.on(ctx.metrics.registry),
+      ...(hooks.mailer ? { mailer: hooks.mailer } : {}),
+      ...(hooks.onRelayStep ? { onRelayStep: hooks.onRelayStep } : {}),
+    });
+    await responder.start();
+    hooks.onResponder?.(responder);
 
     const sink: FindingSink = {
       async publish(batch) {
@@ -64,8 +97,10 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });
           hooks.onFinding?.(f);
-          const { decision } = await applyFinding(breakers, f, breakerPolicy, f.subjects);
+          const trips = await applyFinding(breakers, f, breakerPolicy, f.subjects);
+          const { decision } = trips;
           if (decision.shadow.length) log.info('shadow rule would trip', { findingId: f.findingId, breakers: decision.shadow.map((t) => `${t.scope}:${t.id}`) });
+          await responder.onFinding(f, trips);
         }
       },
     };
@@ -80,10 +115,15 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
     });
     return {
       marksSeen: handler.marksSeen,
-      handle: (events, bctx) => handler.handle(events, bctx),
+      async handle(events, bctx) {
+        // Outcomes first: once the detection stage marks these events seen, a redelivery skips them.
+        await responder.onEvents(events);
+        await handler.handle(events, bctx);
+      },
       async close() {
         policy.close();
         await handler.close?.();
+        await responder.stop();
       },
     };
   };

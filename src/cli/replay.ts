@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
-import { validateBreakerSection } from '../breakers/breaker-policy.ts';
+import { policySectionValidators } from '../app/policy-sections.ts';
 import { parallelReplay } from '../detection/parallel-replay.ts';
 import { readLines, replayStream, type ReplayStreamOptions, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
@@ -86,7 +86,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   let policy: Policy;
   try {
     // The whole file is checked as `vigil run` checks it, the breakers' section included.
-    const opts = { detectors, sectionValidators: { breakers: validateBreakerSection }, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
+    const opts = { detectors, sectionValidators: policySectionValidators(), ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
     const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
     policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
   } catch (e) {
