@@ -19,6 +19,7 @@ import { WebhookExecutor } from '../compensation/webhook-executor.ts';
 import { checkNotificationPolicy, type NotificationPolicy } from '../notify/notification-policy.ts';
 import { Notifier } from '../notify/notifier.ts';
 import type { Mailer } from '../notify/email-transport.ts';
+import { createKafka } from '../kafka/kafka-client.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ResponseMetrics } from '../observability/response-metrics.ts';
 import type { Policy } from '../policy/load-policy.ts';
@@ -77,7 +78,10 @@ export class Responder {
     });
     const group = config.kafka.groupId;
     this.relay = new CommandRelay({
-      kafka: d.kafka,
+      // A client of its own: a transaction begun just after the previous one ended is often told
+      // CONCURRENT_TRANSACTIONS while the coordinator writes the markers, which kafkajs retries but logs
+      // as an error each time.
+      kafka: createKafka(config, quietConcurrentTransactions(d.logger), '-compensation-relay'),
       sagas: this.sagas,
       topic: config.kafka.topics.compensations,
       codec: d.avro ? { avro: d.avro } : {},
@@ -210,4 +214,17 @@ export class Responder {
     await Promise.all([this.relay.stop(), this.notifier.stop(), this.webhooks?.stop()]);
     await this.forwarder?.close();
   }
+}
+
+/** A logger that demotes kafkajs's reports of a CONCURRENT_TRANSACTIONS answer (retried by kafkajs) to debug. */
+function quietConcurrentTransactions(log: Logger): Logger {
+  const concurrent = (msg: string, f?: Record<string, unknown>) => /concurrent operation on the same transaction/.test(`${msg} ${String(f?.error ?? '')}`);
+  const wrap = (l: Logger): Logger => ({
+    debug: (m, f) => l.debug(m, f),
+    info: (m, f) => l.info(m, f),
+    warn: (m, f) => (concurrent(m, f) ? l.debug(m, f) : l.warn(m, f)),
+    error: (m, f) => (concurrent(m, f) ? l.debug(m, f) : l.error(m, f)),
+    child: (f) => wrap(l.child(f)),
+  });
+  return wrap(log);
 }
