@@ -27,22 +27,28 @@ export interface OutboxSenderOptions {
   messageDomain: string;
   logger: Logger;
   metrics?: ResponseMetrics;
-  /** First retry after this long, doubling up to maxBackoffMs. */
+  /** While a channel is down, one job probes it after this long, doubling up to maxBackoffMs. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** A pending job not acknowledged for this long is taken over (its sender died, or failed). */
+  reclaimAfterMs?: number;
 }
 
 export const OUTBOX_GROUP = 'senders';
 /** How long a sent marker is kept (a redelivered job older than this could be sent again). */
 const SENT_TTL_SECONDS = 30 * 86_400;
 
-type Entry = { id: string; job: OutboxJob; deliveries: number };
+type Entry = { id: string; job: OutboxJob; retry: boolean };
 
 /**
  * Sends the notification outbox (a Redis stream, KeyBuilder.notifyOutbox) from a background loop: the
- * stream's consumer group hands each entry to one instance; an entry that fails stays pending and is
- * claimed again (by any instance, XCLAIM with the entry's backoff as its minimum idle time, so only
- * one instance gets it) after a backoff that doubles per delivery. Nothing waits on SMTP but this loop.
+ * stream's consumer group hands each new entry to one instance; an entry that is not acknowledged
+ * (its send failed, or its sender died) stays pending and is taken over again. Nothing waits on SMTP
+ * or Alertmanager but this loop.
+ *
+ * Backoff is per channel: when a send fails, the channel counts as down and only one job (the one
+ * tried longest ago, so one bad message cannot block the rest) probes it, after a delay that doubles
+ * up to a cap; the first success brings the channel back and every pending job goes at once.
  *
  * E-mails are sent at least once, and in practice once: a sent marker (with the Message-ID) is checked
  * before and written after each send, and a short per-job lease keeps a second instance off a job
@@ -55,17 +61,13 @@ export class OutboxSender {
   private readonly o: OutboxSenderOptions;
   private readonly log: Logger;
   private groupReady = false;
-  private lastFailure = '';
   private gaugedAt = 0;
+  /** Channels that failed: no job before `until`, then one probe; `backoff` doubles per failed probe. */
+  private readonly down = new Map<string, { until: number; backoff: number; error: string }>();
 
   constructor(o: OutboxSenderOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'notify-outbox' });
-  }
-
-  private backoff(deliveries: number): number {
-    const base = this.o.baseBackoffMs ?? 500;
-    return Math.min(this.o.maxBackoffMs ?? 15_000, base * 2 ** Math.max(0, deliveries - 1));
   }
 
   private async ensureGroup(): Promise<void> {
@@ -78,34 +80,46 @@ export class OutboxSender {
     this.groupReady = true;
   }
 
-  /** One pass: new entries, then pending ones whose backoff is over. Returns how many were handled. */
+  /** One pass: new entries, then pending ones not acknowledged for a while. Returns how many were done. */
   async step(): Promise<number> {
     await this.ensureGroup();
+    const { redis } = this.o;
     const stream = this.o.keys.notifyOutbox();
     const entries: Entry[] = [];
-    const fresh = (await this.o.redis.xreadgroup('GROUP', OUTBOX_GROUP, this.o.consumer, 'COUNT', 50, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
-    for (const [, list] of fresh ?? []) for (const [id, fields] of list) entries.push({ id, job: jobOf(fields), deliveries: 1 });
-    const pending = (await this.o.redis.xpending(stream, OUTBOX_GROUP, 'IDLE', this.backoff(1), '-', '+', 50)) as [string, string, number, number][];
-    for (const [id, , idle, deliveries] of pending) {
-      const wait = this.backoff(deliveries);
-      if (idle < wait) continue;
-      const claimed = (await this.o.redis.call('XCLAIM', stream, OUTBOX_GROUP, this.o.consumer, String(wait), id)) as [string, string[]][];
-      for (const [cid, fields] of claimed) if (fields) entries.push({ id: cid, job: jobOf(fields), deliveries: deliveries + 1 });
+    const fresh = (await redis.xreadgroup('GROUP', OUTBOX_GROUP, this.o.consumer, 'COUNT', 100, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
+    for (const [, list] of fresh ?? []) for (const [id, fields] of list) entries.push({ id, job: jobOf(fields), retry: false });
+    const idle = this.o.reclaimAfterMs ?? 2000;
+    const pending = (await redis.xpending(stream, OUTBOX_GROUP, 'IDLE', idle, '-', '+', 100)) as [string, string, number, number][];
+    // Longest untried first: a probe of a down channel takes the job tried longest ago.
+    pending.sort((a, b) => b[2] - a[2]);
+    for (const [id] of pending) {
+      // JUSTID: taking a job over must not count as a delivery of it.
+      const claimed = (await redis.call('XCLAIM', stream, OUTBOX_GROUP, this.o.consumer, String(idle), id, 'JUSTID')) as string[];
+      if (claimed.length === 0) continue;
+      const [entry] = (await redis.xrange(stream, id, id)) as [string, string[]][];
+      if (entry) entries.push({ id, job: jobOf(entry[1]), retry: true });
     }
-    // Alerts first (a hung SMTP server must not hold them back), then oldest first: an incident's first
-    // e-mail goes before its reminder or resolution.
-    entries.sort((a, b) => (a.job.channel === b.job.channel ? compareIds(a.id, b.id) : a.job.channel === 'alertmanager' ? -1 : 1));
-    let handled = 0;
-    for (const e of entries) if (await this.handle(e)) handled++;
+    const now = Date.now();
+    const probes = new Set<string>();
+    let done = 0;
+    // Alerts first (a hung SMTP server must not hold them back), then in outbox order: an incident's
+    // first e-mail goes before its reminder or resolution.
+    const ordered = [...entries].sort((a, b) => (a.job.channel === b.job.channel ? (a.retry === b.retry ? compareIds(a.id, b.id) : 0) : a.job.channel === 'alertmanager' ? -1 : 1));
+    for (const e of ordered) {
+      const d = this.down.get(e.job.channel);
+      if (d && (now < d.until || probes.has(e.job.channel))) continue; // stays pending, ours, until the channel is back
+      if (d) probes.add(e.job.channel);
+      if (await this.handle(e)) done++;
+    }
     await this.gauge();
-    return handled;
+    return done;
   }
 
   /** Sends one entry; true when it is done (acknowledged), false when it stays pending. */
   private async handle(e: Entry): Promise<boolean> {
     const { redis, keys, metrics } = this.o;
     const ch = e.job.channel;
-    if (e.deliveries > 1) metrics?.notifications.inc({ channel: ch, outcome: 'retried' });
+    if (e.retry) metrics?.notifications.inc({ channel: ch, outcome: 'retried' });
     const view = await this.o.handlers.view(e.job.incidentId);
     if (view === undefined || (ch === 'email' && !this.o.handlers.email) || (ch === 'alertmanager' && !this.o.handlers.alert)) {
       this.stats.skipped++;
@@ -119,6 +133,7 @@ export class OutboxSender {
         await runScript(redis, 'ackOutbox', [keys.notifyOutbox()], [OUTBOX_GROUP, e.id]);
         this.stats.alertsPushed++;
         metrics?.notifications.inc({ channel: ch, outcome: 'sent' });
+        this.up(ch);
         return true;
       }
       const jobId = jobIdOf(e.job);
@@ -147,18 +162,26 @@ export class OutboxSender {
       await runScript(redis, 'finishMail', [sentKey, leaseKey, keys.notifyOutbox()], [OUTBOX_GROUP, e.id, SENT_TTL_SECONDS, messageId]);
       this.stats.emailsSent++;
       metrics?.notifications.inc({ channel: ch, outcome: 'sent' });
-      if (this.lastFailure) this.log.info('notifications delivered again', { channel: ch });
-      this.lastFailure = '';
+      this.up(ch);
       return true;
     } catch (err) {
       this.stats.failures++;
       metrics?.notifications.inc({ channel: ch, outcome: 'failed' });
       const msg = (err as Error).message;
-      // One line per kind of outage, not one per attempt.
-      if (msg !== this.lastFailure) this.log.error('notification not delivered; it stays in the outbox and is retried', { channel: ch, job: jobIdOf(e.job), deliveries: e.deliveries, retryInMs: this.backoff(e.deliveries), error: err as Error });
-      this.lastFailure = msg;
+      const before = this.down.get(ch);
+      const backoff = before ? Math.min(this.o.maxBackoffMs ?? 10_000, before.backoff * 2) : (this.o.baseBackoffMs ?? 500);
+      this.down.set(ch, { until: Date.now() + backoff, backoff, error: msg });
+      // One line when a channel goes down (or fails differently), not one per attempt.
+      if (before?.error !== msg) this.log.error('notification not delivered; the outbox keeps it and probes the channel with backoff', { channel: ch, job: jobIdOf(e.job), retryInMs: backoff, error: err as Error });
       return false;
     }
+  }
+
+  private up(ch: string): void {
+    const d = this.down.get(ch);
+    if (!d) return;
+    this.down.delete(ch);
+    this.log.info('notification channel is back; sending what waited', { channel: ch, downError: d.error });
   }
 
   /** Outbox depth by channel (the stream holds only jobs not yet done). */
