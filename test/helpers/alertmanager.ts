@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianBinary } from '../../scripts/tools/debian-tools.ts';
@@ -24,13 +24,38 @@ export interface AlertmanagerHandle {
   log(): string;
 }
 
+/** Where Debian's build of Alertmanager reads its default notification templates (a Debian patch). */
+const DEBIAN_TEMPLATES = '/usr/share/prometheus/alertmanager';
+
+/**
+ * The Debian binary, with its default templates where it looks for them: a Debian patch makes it read
+ * default.tmpl and email.tmpl from /usr/share/prometheus/alertmanager instead of embedding them, so
+ * they are copied there from the extracted package when absent (root, as CI runs; no daemon, no
+ * service manager involved).
+ */
+export async function ensureAlertmanagerBinary(): Promise<string> {
+  const bin = await ensureDebianBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+  const pkgTemplates = join(bin, '..', '..', 'share', 'prometheus', 'alertmanager');
+  for (const f of ['default.tmpl', 'email.tmpl']) {
+    const target = join(DEBIAN_TEMPLATES, f);
+    if (existsSync(target)) continue;
+    try {
+      mkdirSync(DEBIAN_TEMPLATES, { recursive: true });
+      copyFileSync(join(pkgTemplates, f), target);
+    } catch (e) {
+      throw new Error(`Debian's Alertmanager needs ${target} (from the prometheus-alertmanager package) and it cannot be written here (${(e as Error).message}): run the tests as root, or: sudo apt-get install prometheus-alertmanager`);
+    }
+  }
+  return bin;
+}
+
 /**
  * A real Prometheus Alertmanager (the binary of Debian's prometheus-alertmanager package, fetched
  * into ~/.cache/vigil/debian on first use by scripts/tools/debian-tools.ts), on free ports, no
  * clustering, with a temporary config that routes every alert by e-mail to `smtp` (host:port) and `to`.
  */
 export async function startAlertmanager(smtp: { host: string; port: number; to: string }): Promise<AlertmanagerHandle> {
-  const bin = await ensureDebianBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+  const bin = await ensureAlertmanagerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
   const port = await freePort();
   const config = join(dir, 'alertmanager.yml');
