@@ -44,6 +44,7 @@ export interface DetectionHooks {
   /** A mailer of the caller's own instead of nodemailer on smtp.url. */
   mailer?: ResponderDeps['mailer'];
   onRelayStep?: ResponderDeps['onRelayStep'];
+  afterRelayCommit?: ResponderDeps['afterRelayCommit'];
 }
 
 /**
@@ -86,6 +87,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       metrics: ResponseMetrics.on(ctx.metrics.registry),
       ...(hooks.mailer ? { mailer: hooks.mailer } : {}),
       ...(hooks.onRelayStep ? { onRelayStep: hooks.onRelayStep } : {}),
+      ...(hooks.afterRelayCommit ? { afterRelayCommit: hooks.afterRelayCommit } : {}),
     });
     await responder.start();
     hooks.onResponder?.(responder);

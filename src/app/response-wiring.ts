@@ -41,6 +41,8 @@ export interface ResponderDeps {
   mailer?: Mailer;
   /** Tests: the relay's step reports (the crash test prints them). */
   onRelayStep?: ConstructorParameters<typeof CommandRelay>[0]['onStep'];
+  /** Tests: awaited between the relay's commit and its settle. */
+  afterRelayCommit?: ConstructorParameters<typeof CommandRelay>[0]['afterCommit'];
 }
 
 /**
@@ -95,6 +97,7 @@ export class Responder {
       metrics: d.metrics,
       onEscalation: (s) => this.escalate(s),
       ...(d.onRelayStep ? { onStep: d.onRelayStep } : {}),
+      ...(d.afterRelayCommit ? { afterCommit: d.afterRelayCommit } : {}),
     });
     this.webhooks = Object.keys(config.compensation.webhooks).length > 0
       ? new WebhookExecutor({

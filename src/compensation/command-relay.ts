@@ -48,11 +48,18 @@ export interface CommandRelayOptions {
   onEscalation?: (saga: Saga) => Promise<void>;
   /** Test hook: called with each step's outcome (the crash test logs them). */
   onStep?: (s: RelayStepReport) => void;
+  /**
+   * Test hook: awaited between a transaction's commit and the settle in Redis, the window in which a
+   * crash leaves claims that only the checkpoint can settle (the crash test widens it to land kills there).
+   */
+  afterCommit?: (commands: number) => Promise<void>;
 }
 
 export interface RelayStepReport {
-  /** Commands committed to Kafka in this step's transaction. */
+  /** Commands committed to Kafka in this step's transaction and settled in Redis. */
   sent: number;
+  /** Reported once right after the commit, before the settle (test visibility of the crash window). */
+  committed?: number;
   /** Claims of an earlier transaction found committed (a crash between commit and settle). */
   recoveredSent: number;
   /** Claims of an earlier transaction found not committed: claimed again. */
@@ -204,6 +211,8 @@ export class CommandRelay {
     if (sends.length > 0) {
       const checkpoint = Math.max(...sends.map((s) => s.seq));
       await this.commit(producer, sends.map((s) => s.command), checkpoint);
+      this.o.onStep?.({ sent: 0, recoveredSent: 0, recoveredReleased: 0, resendsScheduled: 0, timedOut: 0, escalated: 0, committed: sends.length });
+      await this.o.afterCommit?.(sends.length);
       for (const s of await sagas.settle(this.token, sends.map((x) => x.fe), checkpoint, policy.timeoutMs)) {
         if (s.what !== 'sent') continue;
         report.sent++;
@@ -213,7 +222,7 @@ export class CommandRelay {
     }
     if (report.timedOut > 0) await this.escalate(report);
     this.o.metrics?.compensationsInFlight.set(await sagas.openCount());
-    for (const k of Object.keys(report) as (keyof RelayStepReport)[]) this.stats[k] += report[k];
+    for (const k of ['sent', 'recoveredSent', 'recoveredReleased', 'resendsScheduled', 'timedOut', 'escalated'] as const) this.stats[k] += report[k];
     if (report.sent + report.recoveredSent + report.recoveredReleased + report.timedOut + report.escalated > 0) this.o.onStep?.(report);
     return report;
   }
