@@ -12,8 +12,9 @@ import { parallelReplay } from '../detection/parallel-replay.ts';
 import { readLines, replayStream, type ReplayStreamOptions, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
 import { PolicyError } from '../policy/policy-error.ts';
+import { planSummary, ResponsePlanner, writePlan } from './replay-plan.ts';
 
-const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME]
+const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--plan]
 
 Runs every detector over agent action events read as JSON Lines from FILE ("-" for standard input),
 with in-memory state and no external service, and prints one finding per line.
@@ -27,6 +28,9 @@ Options:
                    8 MB. With 2, one thread reads, parses and validates FILE while the other runs the
                    detectors: the same findings in the same order, faster where a second core is idle.
                    More than 2 use 2. Standard input always uses 1.
+  --plan           print what the policy would have done instead of the findings: the breakers it
+                   would trip, the compensations it would ask for, the incidents it would notify
+                   (recipient groups, e-mails, alerts); nothing is sent
   -h, --help       this help
 
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
@@ -61,6 +65,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
         format: { type: 'string' },
         env: { type: 'string' },
         workers: { type: 'string' },
+        plan: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -97,9 +102,11 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
 
   const byKind = new Map<string, number>();
   const out = new OutputWriter(io.stdout, format);
+  const planner = args.values.plan ? new ResponsePlanner(policy) : undefined;
   const add = (f: Finding) => {
     byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-    out.add(f);
+    if (planner) planner.add(f);
+    else out.add(f);
   };
   // A reader that goes away (`vigil replay f | head`) ends the replay quietly.
   const onOutError = () => {
@@ -151,6 +158,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
     throw e; // a bug, not bad input: main prints the stack
   }
   await out.flush();
+  const plan = planner?.finish();
+  if (plan && !out.closed) await writePlan(io.stdout, plan, format);
   io.stdout.off('error', onOutError);
   const seconds = (performance.now() - started) / 1000;
   const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
@@ -159,6 +168,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
       `${Math.round(stats.events / Math.max(seconds, 1e-9))} events/s; policy ${policy.version}; ` +
       `${stats.findings} findings${kinds ? `: ${kinds}` : ''}\n`,
   );
+  if (plan) io.stderr.write(planSummary(plan) + '\n');
   return 0;
 }
 
