@@ -49,12 +49,12 @@ export interface DetectionHooks {
 
 /**
  * The stage after ingest in `vigil run`: every detector, live, with state in Redis; its findings are
- * published to `safety.findings`, applied to the circuit breakers (whose transitions go to
- * `safety.breaker-transitions` and Redis pub/sub), and handed to the responder: compensations (sagas,
- * commands to `safety.compensations`) and on-call notifications (e-mail, Alertmanager). The batch's
- * compensation.* events settle their sagas. Every effect is keyed by findingId (or by the event to
- * undo), so a retried batch repeats none. The policy reloads on SIGHUP or file change; a bad file is
- * refused and logged.
+ * published to `safety.findings` and applied to the circuit breakers (whose transitions go to
+ * `safety.breaker-transitions` and Redis pub/sub). The responder reads `safety.findings` back and acts
+ * on each finding: compensations (sagas, commands to `safety.compensations`) and on-call notifications
+ * (e-mail, Alertmanager); the batch's compensation.* events settle their sagas. Every effect is keyed
+ * by findingId (or by the event to undo), so a retried batch repeats none. The policy reloads on SIGHUP
+ * or file change; a bad file is refused and logged.
  */
 export function detectionHandlerFactory(config: Config, logger: Logger, hooks: DetectionHooks = {}): MonitorOptions['handler'] {
   return async (ctx: HandlerContext): Promise<BatchHandler> => {
@@ -79,6 +79,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       redis: ctx.redis,
       keys: ctx.keys,
       kafka: ctx.kafka,
+      registry: ctx.schemas?.registry,
       avro: ctx.schemas && commandSchema !== undefined ? { registry: ctx.schemas.registry, schemaId: commandSchema } : undefined,
       breakers,
       policy,
@@ -99,10 +100,8 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });
           hooks.onFinding?.(f);
-          const trips = await applyFinding(breakers, f, breakerPolicy, f.subjects);
-          const { decision } = trips;
+          const { decision } = await applyFinding(breakers, f, breakerPolicy, f.subjects);
           if (decision.shadow.length) log.info('shadow rule would trip', { findingId: f.findingId, breakers: decision.shadow.map((t) => `${t.scope}:${t.id}`) });
-          await responder.onFinding(f, trips);
         }
       },
     };

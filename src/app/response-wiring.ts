@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
+import { applyFinding } from '../breakers/apply-finding.ts';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
 import type { BreakerPolicy } from '../breakers/breaker-policy.ts';
 import { reasonOf, type TripDecision } from '../breakers/decide-trips.ts';
@@ -20,6 +21,7 @@ import { checkNotificationPolicy, type NotificationPolicy } from '../notify/noti
 import { Notifier } from '../notify/notifier.ts';
 import type { Mailer } from '../notify/email-transport.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
+import { startFindingConsumer } from './finding-consumer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ResponseMetrics } from '../observability/response-metrics.ts';
 import type { Policy } from '../policy/load-policy.ts';
@@ -31,6 +33,8 @@ export interface ResponderDeps {
   redis: RedisClient;
   keys: KeyBuilder;
   kafka: Kafka;
+  /** The registry to read findings (Avro) with, when there is one. */
+  registry?: SchemaRegistry | undefined;
   avro?: { registry: SchemaRegistry; schemaId: number } | undefined;
   breakers: BreakerStore;
   policy: { current(): Policy };
@@ -49,8 +53,13 @@ export interface ResponderDeps {
  * What vigil does about a finding beyond its breakers, and the loops behind it: compensations (sagas
  * in Redis, the command relay to Kafka, outcomes paired from agent.actions, time-outs and escalation,
  * optional webhook executors) and on-call notifications (incidents, the outbox, e-mail, Alertmanager).
- * The batch path (`onFinding`, `onEvents`) only runs Lua scripts; everything that talks to Kafka, SMTP
- * or HTTP runs in background loops started by `start()`.
+ *
+ * It reads the findings back from `safety.findings` (a consumer group of its own, committed after
+ * each finding's response is in Redis): every finding that reached the topic gets its response, even
+ * when the batch that found it died after publishing it. It applies the finding's breaker trips again
+ * first (idempotent per findingId) to learn which breakers hold the incident open. The batch path of
+ * the detection stage only calls `onEvents` (Lua scripts); everything that talks to Kafka, SMTP or
+ * HTTP runs in background loops started by `start()`.
  */
 export class Responder {
   readonly sagas: SagaStore;
@@ -60,6 +69,7 @@ export class Responder {
   private readonly d: ResponderDeps;
   private readonly log: Logger;
   private forwarder: { close(): Promise<void> } | undefined;
+  private findings: { stop(): Promise<void> } | undefined;
   private cache: { version: string; compensations: CompensationPolicy; notifications: NotificationPolicy } | undefined;
 
   constructor(d: ResponderDeps) {
@@ -79,6 +89,8 @@ export class Responder {
       ...(d.mailer ? { mailer: d.mailer } : {}),
     });
     const group = config.kafka.groupId;
+    // The relay's Kafka identities follow the saga namespace (the Redis prefix), not the consumer group.
+    const relayId = `vigil.${config.redis.keyPrefix}`;
     this.relay = new CommandRelay({
       // A client of its own: a transaction begun just after the previous one ended is often told
       // CONCURRENT_TRANSACTIONS while the coordinator writes the markers, which kafkajs retries but logs
@@ -87,8 +99,8 @@ export class Responder {
       sagas: this.sagas,
       topic: config.kafka.topics.compensations,
       codec: d.avro ? { avro: d.avro } : {},
-      transactionalId: `${group}.compensation-relay`,
-      checkpointGroup: `${group}.compensation-checkpoint`,
+      transactionalId: `${relayId}.compensation-relay`,
+      checkpointGroup: `${relayId}.compensation-checkpoint`,
       policy: () => this.policies().compensations,
       leaseMs: config.compensation.leaseMs,
       pollMs: config.notify.pollMs,
@@ -104,6 +116,7 @@ export class Responder {
           kafka: d.kafka,
           topic: config.kafka.topics.compensations,
           groupId: `${group}.compensation-webhooks`,
+          sessionTimeoutMs: config.kafka.sessionTimeoutMs,
           registry: d.avro?.registry,
           webhooks: config.compensation.webhooks,
           timeoutMs: config.compensation.webhookTimeoutMs,
@@ -126,6 +139,12 @@ export class Responder {
       };
     }
     return this.cache;
+  }
+
+  /** A finding read from safety.findings: its breaker trips (again: idempotent), then onFinding. */
+  async handleFinding(f: Finding): Promise<void> {
+    if (f.shadow) return;
+    await this.onFinding(f, await applyFinding(this.d.breakers, f, this.d.breakerPolicy(), f.subjects));
   }
 
   /**
@@ -203,6 +222,15 @@ export class Responder {
     this.relay.start();
     this.notifier.start();
     await this.webhooks?.start();
+    this.findings = await startFindingConsumer({
+      kafka: this.d.kafka,
+      topic: this.d.config.kafka.topics.findings,
+      groupId: `${this.d.config.kafka.groupId}.response`,
+      sessionTimeoutMs: this.d.config.kafka.sessionTimeoutMs,
+      registry: this.d.registry,
+      logger: this.d.logger,
+      handle: (f) => this.handleFinding(f),
+    });
     if (this.notifier.enabled) {
       this.forwarder = await forwardTransitions({
         redis: this.d.redis,
@@ -214,6 +242,7 @@ export class Responder {
   }
 
   async stop(): Promise<void> {
+    await this.findings?.stop();
     await Promise.all([this.relay.stop(), this.notifier.stop(), this.webhooks?.stop()]);
     await this.forwarder?.close();
   }

@@ -11,6 +11,7 @@ export interface WebhookExecutorOptions {
   kafka: Kafka;
   topic: string;
   groupId: string;
+  sessionTimeoutMs: number;
   registry: SchemaRegistry | undefined;
   /** vendor → URL (config compensation.webhooks). */
   webhooks: Readonly<Record<string, string>>;
@@ -49,7 +50,13 @@ export class WebhookExecutor {
   }
 
   async start(): Promise<void> {
-    const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, readUncommitted: false, allowAutoTopicCreation: false });
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.o.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(this.o.sessionTimeoutMs / 3)),
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });

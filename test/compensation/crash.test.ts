@@ -85,7 +85,7 @@ describe(`compensations survive ${KILLS} SIGKILLs of the monitor`, () => {
       totals.recoveredReleased += s.recoveredReleased ?? 0;
     }
     last.proc.kill('SIGTERM');
-    expect(await last.exited).toBe(0);
+    const lastExit = await last.exited;
 
     const byEvent = new Map<string, number>();
     for (const c of commands) byEvent.set(c.forEventId, (byEvent.get(c.forEventId) ?? 0) + 1);
@@ -99,6 +99,7 @@ describe(`compensations survive ${KILLS} SIGKILLs of the monitor`, () => {
       `claims of a killed relay settled from the checkpoint: ${totals.recoveredSent} found committed, ${totals.recoveredReleased} released and sent again; ` +
       `${uncommitted.length - commands.length} aborted copies in the log (invisible to read_committed); ` +
       `lives (ms to ready/to relay activity/to kill): ${lives.join(' ')}`);
+    expect(lastExit, `the last monitor's exit on SIGTERM; stderr: ${last.stderr.join('').slice(-2000)}`).toBe(0);
     expect(duplicated).toEqual([]);
     expect(missing).toEqual([]);
     expect(commands).toHaveLength(expected.size);

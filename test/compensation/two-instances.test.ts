@@ -7,9 +7,6 @@ import { readMailbox } from '../../scripts/stack/mailbox.ts';
 import { detectionHandlerFactory } from '../../src/app/detection-wiring.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
 import type { Responder } from '../../src/app/response-wiring.ts';
-import { applyFinding } from '../../src/breakers/apply-finding.ts';
-import { checkBreakerPolicy } from '../../src/breakers/breaker-policy.ts';
-import { BreakerStore } from '../../src/breakers/breaker-store.ts';
 import { incidentIdOf } from '../../src/notify/incident.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { duplicateBookings, produceAndSettle, readCommands } from '../fixtures/response-traffic.ts';
@@ -63,11 +60,7 @@ describe('two monitor instances', () => {
     await waitFor(() => findings.size >= 3, { timeoutMs: 60_000, description: 'three findings' });
 
     // Both instances get every finding again, at once.
-    const breakerPolicy = checkBreakerPolicy({}).policy;
-    await Promise.all(responders.flatMap((r, i) => {
-      const store = new BreakerStore({ redis: monitors[i]!.redis, keys: monitors[i]!.keys });
-      return [...findings.values()].map(async (f) => r.onFinding(f, await applyFinding(store, f, breakerPolicy, f.subjects)));
-    }));
+    await Promise.all(responders.flatMap((r) => [...findings.values()].map((f) => r.handleFinding(f))));
 
     const ids = users.map((u) => incidentIdOf('duplicate_action', { type: 'user', id: u }));
     const mails = async () => (await readMailbox(stackEndpoints().mailDir)).filter((m) => m.envelopeTo.includes(oncall));
