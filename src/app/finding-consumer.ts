@@ -26,36 +26,45 @@ export async function decodeFinding(value: Buffer, registry: SchemaRegistry | un
 /**
  * Reads `safety.findings` in a consumer group of its own and hands each finding to `handle`, committing
  * only what was handled: every finding that reached the topic gets its response (saga, incident),
- * whatever happened to the batch that found it. A new group starts at the topic's end (a first start
- * does not act on old findings); an existing one resumes where it stopped.
+ * whatever happened to the batch that found it. A new group skips the findings published more than a
+ * minute before its first start (a first start does not act on old findings); an existing one resumes
+ * where it stopped.
  */
 export async function startFindingConsumer(o: FindingConsumerOptions): Promise<{ stop(): Promise<void> }> {
   const log = o.logger.child({ component: 'response-consumer' });
+  // A group that never committed starts with the findings of about now, not with the topic's
+  // history: a first start must not act on last week's findings. (By message time, with a minute of
+  // slack for clocks; the skipped ones are committed with the rest.)
   const admin = o.kafka.admin();
   await admin.connect();
+  let notBefore = 0;
   try {
     const [t] = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
-    if (!t || t.partitions.every((p) => p.offset === '-1')) {
-      const ends = await admin.fetchTopicOffsets(o.topic);
-      await admin.setOffsets({ groupId: o.groupId, topic: o.topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) }).catch(() => {
-        // another instance started the group a moment ago: it has offsets now
-      });
-    }
+    if (!t || t.partitions.every((p) => p.offset === '-1')) notBefore = Date.now() - 60_000;
   } finally {
     await admin.disconnect();
   }
+  let skipped = 0;
   const consumer: Consumer = o.kafka.consumer({
     groupId: o.groupId,
     allowAutoTopicCreation: false,
     sessionTimeout: o.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 3)),
+    // A short long-poll: stopping waits for the fetch in flight.
+    maxWaitTimeInMs: 1000,
   });
   let stopping = false;
   await consumer.connect();
   await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-  await consumer.run({
+  // Not awaited: run() resolves once the group is joined (seconds for a new group); the monitor need
+  // not wait for that, the offsets to start from are already committed.
+  const running = consumer.run({
     eachMessage: async ({ message, heartbeat }) => {
       if (!message.value) return;
+      if (Number(message.timestamp) < notBefore) {
+        if (skipped++ === 0) log.info('new response group: findings from before its first start are skipped', { before: new Date(notBefore).toISOString() });
+        return;
+      }
       let f: Finding;
       try {
         f = await decodeFinding(message.value, o.registry);
@@ -79,10 +88,12 @@ export async function startFindingConsumer(o: FindingConsumerOptions): Promise<{
       }
     },
   });
+  running.catch((e: unknown) => log.error('the findings consumer did not start', { error: e as Error }));
   return {
     async stop() {
       stopping = true;
       await consumer.disconnect();
+      await running.catch(() => {});
     },
   };
 }

@@ -3,11 +3,9 @@ import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
-import { applyFinding } from '../breakers/apply-finding.ts';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
 import type { BreakerPolicy } from '../breakers/breaker-policy.ts';
-import { reasonOf, type TripDecision } from '../breakers/decide-trips.ts';
-import type { OpResult } from '../breakers/machine.ts';
+import { decideTrips, reasonOf } from '../breakers/decide-trips.ts';
 import { scopeIdProblem } from '../breakers/state.ts';
 import { forwardTransitions } from '../breakers/transition-forwarder.ts';
 import { TRANSITION_CAUSES } from '../breakers/transition.ts';
@@ -56,10 +54,9 @@ export interface ResponderDeps {
  *
  * It reads the findings back from `safety.findings` (a consumer group of its own, committed after
  * each finding's response is in Redis): every finding that reached the topic gets its response, even
- * when the batch that found it died after publishing it. It applies the finding's breaker trips again
- * first (idempotent per findingId) to learn which breakers hold the incident open. The batch path of
- * the detection stage only calls `onEvents` (Lua scripts); everything that talks to Kafka, SMTP or
- * HTTP runs in background loops started by `start()`.
+ * when the batch that found it died after publishing it. The batch path of the detection stage only
+ * calls `onEvents` (Lua scripts); everything that talks to Kafka, SMTP or HTTP runs in background
+ * loops started by `start()`.
  */
 export class Responder {
   readonly sagas: SagaStore;
@@ -141,17 +138,22 @@ export class Responder {
     return this.cache;
   }
 
-  /** A finding read from safety.findings: its breaker trips (again: idempotent), then onFinding. */
+  /**
+   * A finding read from safety.findings: its saga and its incident, which the breakers its rule trips
+   * hold open (the detection stage trips them; the incident reads their states when it ticks).
+   */
   async handleFinding(f: Finding): Promise<void> {
     if (f.shadow) return;
-    await this.onFinding(f, await applyFinding(this.d.breakers, f, this.d.breakerPolicy(), f.subjects));
+    const d = decideTrips(f, this.d.breakerPolicy(), f.subjects);
+    await this.onFinding(f, d.trips.map((t) => `${t.scope}:${t.id}`));
   }
 
   /**
-   * A finding, after its breakers: its saga (if the policy compensates its kind) and its incident.
+   * A finding: its saga (if the policy compensates its kind) and its incident.
    * Idempotent: a redelivered finding changes nothing.
+   * @param breakers the breakers ("scope:id") that hold its incident open
    */
-  async onFinding(f: Finding, trips: { decision: TripDecision; results: OpResult[] }): Promise<void> {
+  async onFinding(f: Finding, breakers: readonly string[]): Promise<void> {
     const { plan, why } = planCompensation(f, this.policies().compensations);
     let saga: string | undefined;
     if (plan?.shadow) {
@@ -165,8 +167,7 @@ export class Responder {
     } else if (f.target !== undefined && !f.shadow) {
       this.log.debug('no compensation', { findingId: f.findingId, why });
     }
-    const open = trips.decision.trips.filter((_, i) => trips.results[i] && trips.results[i]!.state !== 'closed' && trips.results[i]!.state !== 'forced_closed');
-    await this.notifier.noteFinding(f, open.map((t) => `${t.scope}:${t.id}`), saga);
+    await this.notifier.noteFinding(f, breakers, saga);
   }
 
   /** The batch's compensation.* events: outcomes of sagas, paired on compensation.forEventId. */

@@ -56,6 +56,7 @@ export class WebhookExecutor {
       allowAutoTopicCreation: false,
       sessionTimeout: this.o.sessionTimeoutMs,
       heartbeatInterval: Math.min(3000, Math.floor(this.o.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: 1000,
     });
     this.consumer = consumer;
     await consumer.connect();
