@@ -75,13 +75,13 @@ export class IncidentStore {
    * Runs an incident's timer (tickIncident-4.lua).
    * @param breakersClosed true: all its breakers are closed; false: some are not; undefined: not read
    */
-  async tick(id: string, breakersClosed: boolean | undefined, policy: NotificationPolicy, channels: Channels): Promise<{ result: string; window: number; why: string }> {
+  async tick(id: string, breakersClosed: boolean | undefined, policy: NotificationPolicy, channels: Channels): Promise<{ result: string; window: number; why: string; emails: number; alerts: number }> {
     const r = await runScript<string[]>(this.redis, 'tickIncident', this.keysOf(id), [
       this.now(), id, policy.reminderMs, policy.resolveQuietMs, policy.alertRepushMs,
       breakersClosed === undefined ? '' : breakersClosed ? '1' : '0',
       channels.email ? '1' : '0', channels.alertmanager ? '1' : '0', RESOLVED_INCIDENT_TTL_SECONDS, BREAKER_CHECK_MS,
     ]);
-    return { result: r[0]!, window: Number(r[1]), why: r[2] ?? '' };
+    return { result: r[0]!, window: Number(r[1]), why: r[2] ?? '', emails: Number(r[3] ?? 0), alerts: Number(r[4] ?? 0) };
   }
 
   /** Makes an incident's timer due now (a breaker of it closed). */

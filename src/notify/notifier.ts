@@ -49,7 +49,7 @@ export class Notifier {
   private readonly token = `notify-${process.pid}-${randomBytes(6).toString('hex')}`;
   private stopping = false;
   private loops: Promise<void>[] = [];
-  private wakers: (() => void)[] = [];
+  private readonly wakers = new Set<() => void>();
   private checkAll = false;
 
   constructor(o: NotifierOptions) {
@@ -120,7 +120,7 @@ export class Notifier {
   }
 
   private wake(): void {
-    for (const w of this.wakers) w();
+    for (const w of [...this.wakers]) w();
   }
 
   private async loop(name: string, body: () => Promise<number>): Promise<void> {
@@ -138,14 +138,14 @@ export class Notifier {
       if (this.stopping) break;
       if (busy > 0) continue;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.o.config.notify.pollMs);
-        function done() {
+        const done = () => {
           clearTimeout(t);
+          this.wakers.delete(done);
           resolve();
-        }
-        this.wakers.push(done);
+        };
+        const t = setTimeout(done, this.o.config.notify.pollMs);
+        this.wakers.add(done);
       });
-      this.wakers = [];
     }
   }
 
@@ -161,7 +161,9 @@ export class Notifier {
       const closed = keys.length === 0 ? undefined : (await this.breakerDigests(keys)).every((b) => b.state === 'closed' || b.state === 'forced_closed');
       const r = await this.incidents.tick(id, closed, policy, this.channels);
       if (r.result === 'resolved') this.log.info('incident resolved', { incident: id, window: r.window, why: r.why });
-      if (r.result === 'notified' || r.result === 'resolved') queued++;
+      if (r.emails > 0) this.o.metrics?.notifications.inc({ channel: 'email', outcome: 'queued' }, r.emails);
+      if (r.alerts > 0) this.o.metrics?.notifications.inc({ channel: 'alertmanager', outcome: 'queued' }, r.alerts);
+      queued += r.emails + r.alerts;
     }
     return all ? 0 : queued;
   }

@@ -169,7 +169,7 @@ export class OutboxSender {
       metrics?.notifications.inc({ channel: ch, outcome: 'failed' });
       const msg = (err as Error).message;
       const before = this.down.get(ch);
-      const backoff = before ? Math.min(this.o.maxBackoffMs ?? 10_000, before.backoff * 2) : (this.o.baseBackoffMs ?? 500);
+      const backoff = before ? Math.min(this.o.maxBackoffMs ?? 5_000, before.backoff * 2) : (this.o.baseBackoffMs ?? 500);
       this.down.set(ch, { until: Date.now() + backoff, backoff, error: msg });
       // One line when a channel goes down (or fails differently), not one per attempt.
       if (before?.error !== msg) this.log.error('notification not delivered; the outbox keeps it and probes the channel with backoff', { channel: ch, job: jobIdOf(e.job), retryInMs: backoff, error: err as Error });

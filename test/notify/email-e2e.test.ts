@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMailbox, type MailMessage } from '../../scripts/stack/mailbox.ts';
 import { detectionHandlerFactory } from '../../src/app/detection-wiring.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
+import { BreakerStore } from '../../src/breakers/breaker-store.ts';
 import { incidentIdOf } from '../../src/notify/incident.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { duplicateBookings, produceAndSettle, readCommands } from '../fixtures/response-traffic.ts';
@@ -81,6 +82,13 @@ describe('incident e-mail (Kafka → monitor → outbox → SMTP sink)', () => {
     expect(text).toMatch(/Breakers:\s+user:j\*\*\*@e\*\*\*\.com open until \d{4}-\d\d-\d\dT/);
     expect(text).toMatch(new RegExp(`Compensation:\\s+cancel of event ${run}-jane-0-b \\(flight\\.book at acme-air\\): requested`));
     expect(m!.html).toContain('<a href="https://runbooks.example/vigil/duplicate_action.md">');
+
+    // The operator closes the user's breaker: a "resolved" e-mail follows the first one, in its thread.
+    await new BreakerStore({ redis: monitor.redis, keys: monitor.keys }).reset('user', 'jane.doe@example.com', 'test', 'undone by hand');
+    const resolved = await waitFor(async () => (await mailOf('duplicate_action', 'user', 'jane.doe@example.com')())?.find((x) => x.subject.endsWith(' resolved')), { timeoutMs: 30_000, description: 'the resolved e-mail' });
+    expect(resolved.headers['in-reply-to']).toBe(m!.messageId);
+    expect(resolved.text).toMatch(/Status:\s+resolved at \S+ \(its breakers closed\)/);
+    expect(resolved.text).not.toContain('jane.doe@example.com');
   });
 
   it('groups the 50 findings of one incident into one e-mail', async () => {

@@ -120,6 +120,15 @@ describe('vigil replay --plan', () => {
     expect(notes.every((l) => l.plan === 'notification' && l.to.join() === 'oncall' && l.emails === 1 && l.alert)).toBe(true);
     expect(lines.filter((l) => l.plan === 'breaker').map((l) => l.plan === 'breaker' && `${l.scope}:${l.id}`).sort()).toEqual(['agent:travel-assistant', 'user:u_0175', 'user:u_0421', 'vendor:acme-air']);
     expect(err.join('')).toContain('plan: 4 breaker trips (0 shadow), 3 compensations (0 shadow), 7 incidents → 7 e-mails and 7 alerts; nothing was sent');
+    // each compensation undoes the finding's last evidence event: the later duplicate, the unconfirmed or revoked request
+    out.length = 0;
+    expect(await replayCommand(['samples/demo-traffic.jsonl', '--format', 'jsonl'], { stdout, stderr, stdin: process.stdin } as never)).toBe(0);
+    const findings = out.join('').trim().split('\n').map((l) => JSON.parse(l) as { findingId: string; eventIds: string[]; target?: { eventId: string } });
+    for (const c of comps) {
+      const f = findings.find((x) => c.plan === 'compensation' && x.findingId === c.findingId)!;
+      expect(c.plan === 'compensation' && c.forEventId).toBe(f.eventIds[f.eventIds.length - 1]);
+      expect(f.target?.eventId).toBe(f.eventIds[f.eventIds.length - 1]);
+    }
   });
 });
 

@@ -13,8 +13,8 @@
 --   ARGV[7] e-mail enabled (1/0)   ARGV[8] Alertmanager enabled (1/0)
 --   ARGV[9] seconds a resolved incident is kept   ARGV[10] how often to look at its breakers (ms)
 -- Returns
---   {result, window, why}: result gone | closed | waiting | notified | resolved;
---   why (resolved only): breaker_closed | quiet
+--   {result, window, why, e-mail jobs queued, alert jobs queued}: result gone | closed | waiting |
+--   notified | resolved; why (resolved only): breaker_closed | quiet
 
 local now
 if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
@@ -30,20 +30,20 @@ local fmt = function(x) return string.format('%d', x) end
 local h = redis.call('HMGET', inc, 'state', 'win', 'last', 'brk', 'mailAt', 'remindAt', 'amAt', 'reminders')
 if not h[1] then
   redis.call('ZREM', timers, id)
-  return { 'gone', '0', '' }
+  return { 'gone', '0', '', 0, 0 }
 end
 local win = h[2]
 if h[1] ~= 'open' then
   redis.call('ZREM', timers, id)
-  return { 'closed', win, '' }
+  return { 'closed', win, '', 0, 0 }
 end
 local last, mailAt, remindAt, amAt = tonumber(h[3]), tonumber(h[5] or '0'), tonumber(h[6] or '0'), tonumber(h[7] or '0')
 local reminders = tonumber(h[8] or '0')
 local hasBreakers = h[4] and h[4] ~= '[]'
-local queued = 0
+local queued = { email = 0, alertmanager = 0 }
 local function job(ch, kind, n)
   redis.call('XADD', outbox, '*', 'ch', ch, 'inc', id, 'win', win, 'type', kind, 'n', fmt(n))
-  queued = queued + 1
+  queued[ch] = queued[ch] + 1
 end
 
 local why = nil
@@ -60,7 +60,7 @@ if why then
   redis.call('ZREM', timers, id)
   redis.call('EXPIRE', inc, tonumber(ARGV[9]))
   redis.call('EXPIRE', found, tonumber(ARGV[9]))
-  return { 'resolved', win, why }
+  return { 'resolved', win, why, queued.email, queued.alertmanager }
 end
 
 if email and mailAt > 0 and now >= mailAt then
@@ -86,4 +86,4 @@ for _, t in ipairs({ mailAt, remindAt, amAt }) do
   if t > 0 and t < nextAt then nextAt = t end
 end
 redis.call('ZADD', timers, nextAt, id)
-return { queued > 0 and 'notified' or 'waiting', win, '' }
+return { (queued.email + queued.alertmanager) > 0 and 'notified' or 'waiting', win, '', queued.email, queued.alertmanager }
