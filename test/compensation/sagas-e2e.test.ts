@@ -13,7 +13,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { compensationEvent, duplicateBookings, produceAndSettle, readCommands, T0 } from '../fixtures/response-traffic.ts';
 import { createTopics, produceRaw } from '../helpers/kafka-helpers.ts';
 import { freePort } from '../helpers/redis-server.ts';
-import { stackEndpoints } from '../helpers/stack-env.ts';
+import { startOwnSmtpSink, type OwnSmtpSink } from '../helpers/smtp-sink.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 
@@ -38,11 +38,13 @@ describe('sagas (commands, outcomes, time-outs, escalation, webhooks)', () => {
   const oncall = `${randomName('oncall')}@vigil.test`;
   const calls: { vendor: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }[] = [];
   let server: Server;
+  let sink: OwnSmtpSink;
   let monitor: Monitor;
   let responder: Responder;
   afterAll(async () => {
     await monitor?.stop();
     server?.close();
+    await sink?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -59,10 +61,11 @@ describe('sagas (commands, outcomes, time-outs, escalation, webhooks)', () => {
         res.end('{}');
       });
     });
+    sink = await startOwnSmtpSink();
     const port = await freePort();
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     const { config } = testConfig({
-      VIGIL_POLICY: policy, SMTP_URL: stackEndpoints().smtpUrl, VIGIL_ONCALL_TO: oncall, VIGIL_NOTIFY_POLL_MS: '100',
+      VIGIL_POLICY: policy, SMTP_URL: sink.url, VIGIL_ONCALL_TO: oncall, VIGIL_NOTIFY_POLL_MS: '100',
       VIGIL_COMPENSATION_WEBHOOKS: `hooked-air=http://127.0.0.1:${port}/hooked-air,down-air=http://127.0.0.1:${port}/down-air`,
       VIGIL_COMPENSATION_WEBHOOK_TIMEOUT_MS: '2000',
     });
@@ -116,7 +119,7 @@ describe('sagas (commands, outcomes, time-outs, escalation, webhooks)', () => {
     }, { timeoutMs: 30_000, description: "silent-air's breaker opened by the escalation" });
     if (vendor.status.kind !== 'open') throw new Error('unreachable');
     expect(vendor.status.reason).toMatchObject({ ruleId: 'compensation_escalation', kind: 'compensation_failed' });
-    const mail = await waitFor(async () => (await readMailbox(stackEndpoints().mailDir)).find((m) => m.envelopeTo.includes(oncall) && m.subject.includes('compensation_failed on a vendor') && m.text.includes(silent)), { timeoutMs: 30_000, description: 'the escalation e-mail' });
+    const mail = await waitFor(async () => (await readMailbox(sink.mailDir)).find((m) => m.envelopeTo.includes(oncall) && m.subject.includes('compensation_failed on a vendor') && m.text.includes(silent)), { timeoutMs: 30_000, description: 'the escalation e-mail' });
     expect(mail.subject).toMatch(/^\[vigil\] CRITICAL compensation_failed on a vendor/);
     expect(mail.text.split('\n')[0]).toContain(`vendor silent-air: the cancel compensation of event ${silent}`);
     expect(mail.text).toMatch(/timed out after 2 attempts: handle it by hand/);

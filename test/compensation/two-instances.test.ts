@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { duplicateBookings, produceAndSettle, readCommands } from '../fixtures/response-traffic.ts';
 import { startAlertmanager, type AlertmanagerHandle } from '../helpers/alertmanager.ts';
 import { createTopics } from '../helpers/kafka-helpers.ts';
-import { stackEndpoints } from '../helpers/stack-env.ts';
+import { startOwnSmtpSink, type OwnSmtpSink } from '../helpers/smtp-sink.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 
@@ -27,23 +27,25 @@ describe('two monitor instances', () => {
   writeFileSync(policy, 'notifications:\n  groupWaitMs: 1000\n  alertRepushMs: 2000\n');
   const oncall = `${randomName('oncall')}@vigil.test`;
   let am: AlertmanagerHandle;
+  let sink: OwnSmtpSink;
   const monitors: Monitor[] = [];
   const responders: Responder[] = [];
   const findings = new Map<string, Finding>();
 
   beforeAll(async () => {
-    const smtp = new URL(stackEndpoints().smtpUrl);
-    am = await startAlertmanager({ host: smtp.hostname, port: Number(smtp.port), to: `${randomName('am')}@vigil.test` });
+    sink = await startOwnSmtpSink();
+    am = await startAlertmanager({ host: '127.0.0.1', port: sink.port, to: `${randomName('am')}@vigil.test` });
   }, 180_000);
   afterAll(async () => {
     await Promise.all(monitors.map((m) => m.stop()));
     await am?.stop();
+    await sink?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('produce one e-mail, one alert and one command per incident', async () => {
     const { config } = testConfig({
-      VIGIL_POLICY: policy, SMTP_URL: stackEndpoints().smtpUrl, VIGIL_ONCALL_TO: oncall, VIGIL_ALERTMANAGER_URLS: am.url,
+      VIGIL_POLICY: policy, SMTP_URL: sink.url, VIGIL_ONCALL_TO: oncall, VIGIL_ALERTMANAGER_URLS: am.url,
       VIGIL_NOTIFY_POLL_MS: '100', VIGIL_COMPENSATION_LEASE_MS: '3000', KAFKA_SESSION_TIMEOUT_MS: '8000',
     });
     const run = config.redis.keyPrefix;
@@ -63,7 +65,7 @@ describe('two monitor instances', () => {
     await Promise.all(responders.flatMap((r) => [...findings.values()].map((f) => r.handleFinding(f))));
 
     const ids = users.map((u) => incidentIdOf('duplicate_action', { type: 'user', id: u }));
-    const mails = async () => (await readMailbox(stackEndpoints().mailDir)).filter((m) => m.envelopeTo.includes(oncall));
+    const mails = async () => (await readMailbox(sink.mailDir)).filter((m) => m.envelopeTo.includes(oncall));
     await waitFor(async () => (await mails()).length >= 3, { timeoutMs: 60_000, description: 'three e-mails' });
     const alerts = await waitFor(async () => {
       const got = (await am.alerts()).filter((a) => users.includes(a.labels.scope_id ?? ''));

@@ -10,13 +10,13 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { duplicateBookings, produceAndSettle } from '../fixtures/response-traffic.ts';
 import { startAlertmanager, type AlertmanagerHandle, type GettableAlert } from '../helpers/alertmanager.ts';
 import { createTopics } from '../helpers/kafka-helpers.ts';
-import { stackEndpoints } from '../helpers/stack-env.ts';
+import { startOwnSmtpSink, type OwnSmtpSink } from '../helpers/smtp-sink.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 
 /**
- * Alertmanager as a channel, against the real binary (Debian's prometheus-alertmanager) routing to the
- * stack's SMTP sink: an incident is pushed the moment it is found, visible in the v2 API with its
+ * Alertmanager as a channel, against the real binary (Debian's prometheus-alertmanager) routing to an
+ * SMTP sink of the test's own: an incident is pushed the moment it is found, visible in the v2 API with its
  * labels and annotations, re-pushed while open, and resolved when its breaker closes.
  */
 describe('Alertmanager push (monitor → POST /api/v2/alerts → Alertmanager → SMTP sink)', () => {
@@ -25,15 +25,17 @@ describe('Alertmanager push (monitor → POST /api/v2/alerts → Alertmanager �
   writeFileSync(policy, 'notifications:\n  alertRepushMs: 2000\n');
   const amTo = `${randomName('am')}@vigil.test`;
   let am: AlertmanagerHandle;
+  let sink: OwnSmtpSink;
   let monitor: Monitor;
 
   beforeAll(async () => {
-    const smtp = new URL(stackEndpoints().smtpUrl);
-    am = await startAlertmanager({ host: smtp.hostname, port: Number(smtp.port), to: amTo });
+    sink = await startOwnSmtpSink();
+    am = await startAlertmanager({ host: '127.0.0.1', port: sink.port, to: amTo });
   }, 180_000);
   afterAll(async () => {
     await monitor?.stop();
     await am?.stop();
+    await sink?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -56,7 +58,7 @@ describe('Alertmanager push (monitor → POST /api/v2/alerts → Alertmanager �
     expect(alert.annotations.breakers).toBe(`user:${user} open`);
     expect(alert.status.state).toBe('active');
     // Alertmanager routes it to the SMTP sink.
-    await waitFor(async () => (await readMailbox(stackEndpoints().mailDir)).find((m) => m.envelopeTo.includes(amTo) && /FIRING/.test(m.subject)), { timeoutMs: 30_000, description: "Alertmanager's e-mail" });
+    await waitFor(async () => (await readMailbox(sink.mailDir)).find((m) => m.envelopeTo.includes(amTo) && /FIRING/.test(m.subject)), { timeoutMs: 30_000, description: "Alertmanager's e-mail" });
 
     // Re-pushed while open: endsAt keeps moving on.
     const firstEnd = Date.parse(alert.endsAt);
@@ -66,6 +68,6 @@ describe('Alertmanager push (monitor → POST /api/v2/alerts → Alertmanager �
     const breakers = new BreakerStore({ redis: monitor.redis, keys: monitor.keys });
     await breakers.reset('user', user, 'test', 'fixed by hand');
     await waitFor(async () => (await mine()) === undefined, { timeoutMs: 30_000, description: 'the alert resolved in Alertmanager' });
-    await waitFor(async () => (await readMailbox(stackEndpoints().mailDir)).find((m) => m.envelopeTo.includes(amTo) && /RESOLVED/.test(m.subject)), { timeoutMs: 30_000, description: "Alertmanager's resolved e-mail" });
+    await waitFor(async () => (await readMailbox(sink.mailDir)).find((m) => m.envelopeTo.includes(amTo) && /RESOLVED/.test(m.subject)), { timeoutMs: 30_000, description: "Alertmanager's resolved e-mail" });
   }, 180_000);
 });

@@ -10,7 +10,7 @@ import { incidentIdOf } from '../../src/notify/incident.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { duplicateBookings, produceAndSettle, readCommands } from '../fixtures/response-traffic.ts';
 import { createTopics } from '../helpers/kafka-helpers.ts';
-import { stackEndpoints } from '../helpers/stack-env.ts';
+import { startOwnSmtpSink, type OwnSmtpSink } from '../helpers/smtp-sink.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 
@@ -19,7 +19,8 @@ const EVIL_AGENT = 'agent-x\r\nTo: victim@evil.example';
 const EVIL_VENDOR = 'acme-air\nX-Injected: yes';
 
 /**
- * Issue 10's e-mail end to end, through Kafka, the live monitor and the stack's real SMTP sink: the
+ * Issue 10's e-mail end to end, through Kafka, the live monitor and a real SMTP sink (the stack's
+ * smtp-sink.ts, run by the test on a port of its own): the
  * incident e-mail of a duplicate booking (content, PII masking, links), 50 findings of one incident
  * grouped into one e-mail, and event fields that try to inject headers or recipients.
  */
@@ -28,25 +29,30 @@ describe('incident e-mail (Kafka → monitor → outbox → SMTP sink)', () => {
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, 'notifications:\n  groupWaitMs: 1500\n  reminderMs: 3600000\n');
   const oncall = `${randomName('oncall')}@vigil.test`;
-  const { config } = testConfig({
+  let sink: OwnSmtpSink;
+  let config: ReturnType<typeof testConfig>['config'];
+  const configOf = (smtpUrl: string) => testConfig({
     VIGIL_POLICY: policy,
-    SMTP_URL: stackEndpoints().smtpUrl,
+    SMTP_URL: smtpUrl,
     VIGIL_ONCALL_TO: oncall,
     VIGIL_MAIL_FROM: 'vigil@vigil.test',
     VIGIL_RUNBOOK_BASE_URL: 'https://runbooks.example/vigil/',
     VIGIL_DASHBOARD_URL: 'https://grafana.example/d/vigil-incidents',
     VIGIL_NOTIFY_POLL_MS: '200',
-  });
-  const run = config.redis.keyPrefix;
+  }).config;
+  let run: string;
   const logger = createLogger({ level: 'error' });
   let monitor: Monitor;
-  const mails = async (): Promise<MailMessage[]> => (await readMailbox(stackEndpoints().mailDir)).filter((m) => m.envelopeTo.includes(oncall) || m.to.includes(oncall));
+  const mails = async (): Promise<MailMessage[]> => (await readMailbox(sink.mailDir)).filter((m) => m.envelopeTo.includes(oncall) || m.to.includes(oncall));
   const mailOf = (kind: string, scopeType: string, scopeId: string) => async () => {
     const got = (await mails()).filter((m) => m.headers['x-vigil-incident'] === incidentIdOf(kind, { type: scopeType as 'user', id: scopeId }));
     return got.length > 0 ? got : undefined;
   };
 
   beforeAll(async () => {
+    sink = await startOwnSmtpSink();
+    config = configOf(sink.url);
+    run = config.redis.keyPrefix;
     await createTopics(config);
     monitor = await startMonitor(config, { logger, serveMetrics: false, serveApi: false, handler: detectionHandlerFactory(config, logger) });
     await produceAndSettle(config, run, [
@@ -57,6 +63,7 @@ describe('incident e-mail (Kafka → monitor → outbox → SMTP sink)', () => {
   }, 180_000);
   afterAll(async () => {
     await monitor?.stop();
+    await sink?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
