@@ -16,6 +16,10 @@ import type { IncidentView } from '../../src/notify/incident.ts';
 import { cleanText, maskPii } from '../../src/notify/mask.ts';
 import { checkNotificationPolicy } from '../../src/notify/notification-policy.ts';
 import { loadPolicyFile, parsePolicy } from '../../src/policy/load-policy.ts';
+import avro from 'avsc';
+import type { CompensationCommand } from '../../src/compensation/plan-compensation.ts';
+import { COMPENSATION_KINDS } from '../../processors/core/events.ts';
+import { avroSchema } from '../../src/kafka/schemas.ts';
 import { PolicyError } from '../../src/policy/policy-error.ts';
 
 const validators = policySectionValidators(['oncall', 'payments']);
@@ -57,6 +61,21 @@ describe('policy: compensations and notifications sections', () => {
     const { policy } = checkCompensationPolicy({ rules: { duplicate_action: { action: 'cancel', byAction: { 'payment.*': 'refund', 'payment.hold': 'release_hold', 'order.*': 'none' } } } });
     const rule = policy.rules.duplicate_action!;
     expect(['flight.book', 'payment.send', 'payment.hold', 'order.place'].map((a) => compensationKindFor(rule, a))).toEqual(['cancel', 'refund', 'release_hold', 'none']);
+  });
+});
+
+describe('the compensation command schema', () => {
+  it('has exactly the fields of CompensationCommand, and a full command round-trips', () => {
+    const c: Required<CompensationCommand> = {
+      commandId: 'cmp_ab#1', idempotencyKey: 'cmp_ab', findingId: 'f_ab', findingKind: 'duplicate_action', kind: 'refund', forEventId: 'e2',
+      vendor: 'acme-air', action: 'payment.send', reason: 'twice', scopeType: 'user', scopeId: 'u_1', attempt: 1,
+      requestedAt: '2026-11-20T10:00:01.000Z', detectedAt: '2026-11-20T10:00:00.000Z', policyVersion: 'p-1',
+    };
+    const schema = avroSchema('compensation-command') as { fields: { name: string; type: unknown }[] };
+    expect(schema.fields.map((f) => f.name).sort()).toEqual(Object.keys(c).sort());
+    expect((schema.fields.find((f) => f.name === 'kind')!.type as { symbols: string[] }).symbols).toEqual([...COMPENSATION_KINDS]);
+    const type = avro.Type.forSchema(schema as avro.Schema);
+    expect(type.fromBuffer(type.toBuffer(c))).toEqual(c);
   });
 });
 
