@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 const MONITOR = 'test/fixtures/response-monitor.ts';
 /** Kills: VIGIL_CRASH_KILLS (the issue's full test is 20); CI runs a short version. */
 const KILLS = Number(process.env.VIGIL_CRASH_KILLS ?? 2);
-const PAIRS = Number(process.env.VIGIL_CRASH_PAIRS ?? (KILLS >= 10 ? 400 : 80));
+const PAIRS = Number(process.env.VIGIL_CRASH_PAIRS ?? (KILLS >= 10 ? 600 : 80));
 /** The relay pauses up to this long (random) between a commit and its settle, so kills land in that window too. */
 const PAUSE_MS = 400;
 
@@ -58,7 +58,7 @@ describe(`compensations survive ${KILLS} SIGKILLs of the monitor`, () => {
       });
       // Until the relay has done something in this life (it first waits for the dead one's lease), then a random moment.
       const ready = Date.now();
-      await waitFor(() => relayOf(child).length > 0, { timeoutMs: 30_000, intervalMs: 10, description: `relay activity in monitor ${k + 1}` }).catch(() => undefined);
+      await waitFor(() => relayOf(child).length > 0, { timeoutMs: 10_000, intervalMs: 10, description: `relay activity in monitor ${k + 1}` }).catch(() => undefined);
       const active = Date.now();
       await new Promise((r) => setTimeout(r, Math.random() * 1500));
       child.proc.kill('SIGKILL');
