@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait.ts';
 const MONITOR = 'test/fixtures/response-monitor.ts';
 /** Kills: VIGIL_CRASH_KILLS (the full test is 20); CI runs a short version. */
 const KILLS = Number(process.env.VIGIL_CRASH_KILLS ?? 2);
-const PAIRS = Number(process.env.VIGIL_CRASH_PAIRS ?? (KILLS >= 10 ? 600 : 80));
+const PAIRS = Number(process.env.VIGIL_CRASH_PAIRS ?? (KILLS >= 10 ? 1200 : 80));
 /** The relay pauses up to this long (random) between a commit and its settle, so kills land in that window too. */
 const PAUSE_MS = 400;
 
