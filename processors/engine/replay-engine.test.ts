@@ -55,7 +55,7 @@ describe('ReplayEngine', () => {
     for (const e of [a, b, a, b, a]) engine.push(e);
     engine.finish();
     expect(out).toEqual([]);
-    expect(engine.stats).toEqual({ events: 2, duplicates: 3, findings: 0 });
+    expect(engine.stats).toEqual({ events: 2, duplicates: 3, findings: 0, outOfBounds: 0, heldAtEnd: 0, undecided: 0 });
   });
 
   it('waits for the watermark before settling an absence, and settles the rest at the end', () => {
