@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
 
 /** Where a batch came from, for logs, metrics and traces. */
@@ -13,6 +14,11 @@ export interface BatchContext {
    * crash can never leave events handled but unmarked (handed on twice) or marked but unhandled (lost).
    */
   markSeen(commands: ChainableCommander): void;
+  /**
+   * The Kafka message of each event (same order as the events), so a handler that refuses an event
+   * later (e.g. for its event time) can dead-letter the original. Absent in tests that make batches by hand.
+   */
+  messages?: readonly KafkaMessage[];
 }
 
 /**
