@@ -5,6 +5,7 @@ import { countRetries, ev, orphans, TEST_DETECTORS } from '../../test/detection/
 import { createRuleSet } from './rule-set.ts';
 import { ReplayEngine, replayAll } from './replay-engine.ts';
 import { MinHeap } from './min-heap.ts';
+import { SliceRunner } from './slice-runner.ts';
 import { EventDedupe } from './event-dedupe.ts';
 
 const retry = (at: number, over = {}) => ev('action.requested', at, { attempt: 2, ...over });
@@ -143,6 +144,21 @@ describe('ReplayEngine', () => {
     engine.push(ev('intent.parsed', 20_000));
     engine.finish();
     expect(engine.stats.events).toBe(2);
+  });
+});
+
+describe('SliceRunner.preload', () => {
+  it('settles a decision that is due by the watermark a pass starts at before dropping the expired slice', () => {
+    // Live, a watermark held back for long (a partition that has not spoken yet) can pass a slice's due
+    // time and its expiry at once; the next batch starts there and must still settle the decision.
+    const req = ev('action.requested', 0, { intentId: 'i-held' });
+    const slice = orphans.onEvent(orphans.init(), req, { params: { timeoutMs: 300_000 }, latenessMs: 5000, watermark: -Infinity, emit: () => {} });
+    const found: string[] = [];
+    const runner = new SliceRunner({ detectors: [orphans], rules: createRuleSet({ detectors: [orphans] }), watermark: req.ts + 3_600_000, track: true, onFinding: (f) => found.push(...f.eventIds) });
+    const slot = runner.preload({ det: 0, key: orphans.keyOf(req)!, state: JSON.parse(JSON.stringify(slice)), matchKey: '', version: 3 });
+    expect(found).toEqual([req.eventId]);
+    expect(slot.dropped).toBe(true);
+    expect(runner.touched).toEqual([slot]);
   });
 });
 

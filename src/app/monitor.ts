@@ -53,6 +53,8 @@ export interface MonitorOptions {
 
 export interface Monitor {
   ingest: IngestService;
+  /** The stage after ingest (its status() is in /readyz). */
+  handler: BatchHandler;
   metrics: IngestMetrics;
   redis: RedisClient;
   keys: KeyBuilder;
@@ -106,7 +108,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: publishTransition,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
   });
-  const handler = opts.handler
+  const handler: BatchHandler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
     : new CountingHandler();
   const ingest = new IngestService({
@@ -121,12 +123,13 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, status: () => handler.status?.() });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
+    handler,
     metrics,
     redis,
     keys,

@@ -80,6 +80,8 @@ export type DetectionHandler = BatchHandler & {
    * partitions are idle. Returns where event time stands, per topic.
    */
   tick(): Promise<WatermarkStatus[]>;
+  /** Decisions waiting for the watermark to pass them (due after `after`), by anomaly kind: one read of every timer. */
+  pendingByKind(after: number): Promise<Record<string, number>>;
 };
 
 interface PartitionState {
@@ -372,5 +374,14 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return out;
   }
 
-  return { handle, tick, stats };
+  async function pendingByKind(after: number): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const member of await store.pendingTimers(after)) {
+      const kind = member.slice(0, member.indexOf(':'));
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  return { handle, tick, pendingByKind, stats };
 }

@@ -13,13 +13,13 @@ import { startHttpServer } from './http-server.ts';
  */
 export async function startBreakerApi(
   config: Config,
-  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void } = {},
+  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; status?: () => unknown } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
   const redis = opts.redis ?? connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-http' });
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
   const checker = createBreakerClient({ redis, keyPrefix: config.redis.keyPrefix, failMode: { default: 'open' } });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, host: config.http.host, port: config.http.port });
+  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, host: config.http.host, port: config.http.port, ...(opts.status ? { details: opts.status } : {}) });
   return {
     port: server.port,
     store,

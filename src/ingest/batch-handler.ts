@@ -33,6 +33,8 @@ export interface BatchHandler {
   handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void>;
   /** Flushes and releases resources on shutdown. */
   close?(): Promise<void>;
+  /** What the handler wants shown in /readyz details (e.g. where event time stands). */
+  status?(): unknown;
 }
 
 /** The handler used before any detector is wired in: it only counts. */
