@@ -30,6 +30,12 @@ export const NO_EVENT_TIME_BOUNDS: EventTimeBounds = Object.freeze({ maxFutureSk
 /** At most this many events are held at once (per partition live); past it the oldest is refused. */
 export const MAX_HELD_EVENTS = 64;
 
+/**
+ * Live, a batch that ends with at least this many events held before the stream has any event time
+ * starts the clock at their median (settleBootstrap): the median of three still outvotes one wrong clock.
+ */
+export const BOOTSTRAP_MIN_BATCH = 3;
+
 /** Why an event was refused for its time. */
 export type OutOfBoundsReason = 'too_far_ahead' | 'too_far_behind';
 
@@ -158,10 +164,11 @@ export class EventTimeGuard<P> {
    * Starts the stream's clock from what is held before any event time was accepted: their median time
    * (so fewer than half of them cannot set it), then judges each against it. Runs by itself once
    * `jumpQuorum` events are held; `vigil replay` calls it at the end of an input too short for that, the
-   * live engine when the partition has been quiet for the idle time.
+   * live engine at the end of a batch that holds `minHeld` (BOOTSTRAP_MIN_BATCH) or when the partition
+   * has been quiet for the idle time.
    */
-  settleBootstrap(out: GuardOutput<P>): void {
-    if (this.reference > -Infinity || this.heldList.length === 0) return;
+  settleBootstrap(out: GuardOutput<P>, minHeld = 1): void {
+    if (this.reference > -Infinity || this.heldList.length === 0 || this.heldList.length < minHeld) return;
     const times = this.heldList.map((h) => h.event.ts).sort((a, b) => a - b);
     this.stream = times[Math.floor(times.length / 2)]!;
     this.release(out);

@@ -114,7 +114,7 @@ export function combineWatermarks(input: CombineInput): Combined {
 
 /** Why the watermark is where it is, for a log line or /readyz: which partition holds it back, or no traffic. */
 export function explainWatermark(c: Combined, idleMs: number): string {
-  if (c.partitions.length === 0) return 'no traffic yet: no partition has sent an event';
+  if (c.partitions.every((p) => p.state === 'waiting' || p.state === 'never_spoke')) return 'no traffic yet: no partition has sent an event';
   const by = c.heldBackBy !== undefined ? c.partitions.find((p) => p.partition === c.heldBackBy) : undefined;
   if (by?.state === 'waiting') return `partition ${by.partition} has not sent an event yet; it stops holding event time back in ${Math.max(0, Math.ceil((idleMs - by.quietMs) / 1000))} s (idle)`;
   if (by) {

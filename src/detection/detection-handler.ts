@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
-import { EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
+import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
 import { combineWatermarks, explainWatermark, type Combined, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
 import type { RuleSet } from '../../processors/engine/rule-set.ts';
 import { sliceId } from '../../processors/engine/slice-runner.ts';
@@ -195,6 +195,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     events.forEach((e, i) => {
       if (!alreadyHeld.has(e.eventId)) guard.offer(e, i, out);
     });
+    // A new stream's first batch starts the clock at its median when it holds a few events.
+    if (!tick && guard.reference === -Infinity) guard.settleBootstrap(out, BOOTSTRAP_MIN_BATCH);
     const runEvents = run.map((r) => r.e);
 
     // The watermark: this partition's, held back by the slowest other partition that is not idle, and
