@@ -1,7 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { ValidEvent } from '../../processors/core/events.ts';
-import type { Finding } from '../../processors/core/finding.ts';
 import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
 import { combineWatermarks, explainWatermark, type Combined, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
 import type { RuleSet } from '../../processors/engine/rule-set.ts';
@@ -10,7 +9,7 @@ import type { BatchContext, BatchHandler } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
-import { runAndSave, type Loaded, type PassPlan } from './detection-pass.ts';
+import { batchPlan, runAndSave, type Loaded, type PassPlan } from './detection-pass.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { FindingSink } from './finding-sink.ts';
 import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
@@ -94,6 +93,9 @@ interface PartitionState {
   dirty: boolean;
   /** Redis time of its last batch here. */
   lastBatchAt: number;
+  /** The stream's newest event time its last pass judged by, and whether it had no event time at all. */
+  stream: number;
+  clockless: boolean;
   chain: Promise<unknown>;
 }
 
@@ -227,7 +229,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     await loadMissing(loaded, dueIds);
     stats.slicesLoaded += loaded.size;
 
-    const plan = partitionPlan(partKey, events, run, loaded);
+    const plan = batchPlan(partKey, events, run, loaded);
     stats.replayedSlices += plan.replayed;
     const { findings, watermark } = await runAndSave({
       rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats,
@@ -255,6 +257,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     });
     if (version === -1) throw new DetectionStoreError(`the event-time record of ${partKey} changed under this batch (another instance ran the partition meanwhile)`);
     p.held = guard.held.length;
+    p.stream = Math.max(g, streamNow);
+    p.clockless = guard.reference === -Infinity;
     if (events.length > 0) {
       stats.batches++;
       stats.events += events.length;
@@ -268,47 +272,6 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (missing.length === 0) return;
     const res = await store.load(missing);
     missing.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: res.slices[i]! }));
-  }
-
-  /**
-   * What a redelivered batch (same first event: ingest commits only after success) or a re-released
-   * held event may find in a slice an earlier attempt saved: batch events up to the one that attempt
-   * ended with, and the held events it released, are not applied again; its findings are sent again.
-   */
-  function partitionPlan(partKey: string, events: readonly ValidEvent[], run: readonly { e: ValidEvent; i: number }[], loaded: Map<string, Loaded>): PassPlan & { replayed: number } {
-    const batchStart = events[0]?.eventId ?? '';
-    const batchEnd = events.at(-1)?.eventId ?? '';
-    const indexOf = new Map<string, number>();
-    events.forEach((e, i) => indexOf.set(e.eventId, i));
-    const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);
-    const applied = new Map<string, { upTo: number; h: Set<string>; f: Finding[] }>();
-    const note = (ids: Iterable<string>) => {
-      for (const id of ids) {
-        const l = loaded.get(id);
-        const mark = l?.stored.marks[partKey];
-        applied.delete(id);
-        if (l === undefined || l.stored.state === undefined || mark === undefined) continue;
-        const same = batchStart !== '' && mark.a === batchStart;
-        if (!same && !mark.h?.length) continue;
-        applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
-      }
-    };
-    note(loaded.keys());
-    return {
-      replayed: applied.size,
-      get skips() {
-        return applied.size > 0;
-      },
-      admit(id, i) {
-        const a = applied.get(id);
-        if (a === undefined) return true;
-        const r = run[i]!;
-        return r.i >= 0 ? r.i > a.upTo : !a.h.has(r.e.eventId);
-      },
-      earlier: (id) => applied.get(id)?.f ?? [],
-      marks: (_id, stored, findings) => ({ ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: findings, ...(released.length > 0 ? { h: released } : {}) } }),
-      refresh: note,
-    };
   }
 
   /** Settles the decisions due by the topic's watermark that no batch brought (idle partitions). */
@@ -348,7 +311,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const key = `${topic}/${partition}`;
     let p = partitions.get(key);
     if (p === undefined) {
-      p = { topic, partition, key, held: 0, dirty: false, lastBatchAt: -Infinity, chain: Promise.resolve() };
+      p = { topic, partition, key, held: 0, dirty: false, lastBatchAt: -Infinity, stream: -Infinity, clockless: false, chain: Promise.resolve() };
       partitions.set(key, p);
     }
     return p;
@@ -365,12 +328,20 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   }
 
   async function tick(): Promise<WatermarkStatus[]> {
-    for (const p of partitions.values()) {
-      if (p.held > 0 && !p.dirty) await serialize(p, () => partitionPass(p, [], undefined, true));
-    }
     const topics = new Set([...(opts.topic !== undefined ? [opts.topic] : []), ...[...partitions.values()].map((p) => p.topic)]);
     if (topics.size === 0) return [];
-    const first = await store.load([]);
+    let first = await store.load([]);
+    // Held events are judged again when the stream moved on elsewhere, or (no clock yet) once the partition is quiet.
+    let passes = 0;
+    for (const p of partitions.values()) {
+      if (p.held === 0 || p.dirty) continue;
+      const quiet = first.now - Math.max(p.lastBatchAt, firstSeenAt.get(p.topic) ?? first.now) > idleMs;
+      if (streamNewest(first.partitions, p.topic) > p.stream || (p.clockless && quiet)) {
+        await serialize(p, () => partitionPass(p, [], undefined, true));
+        passes++;
+      }
+    }
+    if (passes > 0) first = await store.load([]);
     const out: WatermarkStatus[] = [];
     for (const topic of topics) out.push(await settlePass(topic, first));
     return out;

@@ -122,6 +122,47 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
   return { findings, watermark };
 }
 
+/**
+ * What a redelivered batch (same first event: ingest commits only after success) or a re-released
+ * held event may find in a slice an earlier attempt saved: batch events up to the one that attempt
+ * ended with, and the held events it released, are not applied again; its findings are sent again.
+ */
+export function batchPlan(partKey: string, events: readonly ValidEvent[], run: readonly { e: ValidEvent; i: number }[], loaded: Map<string, Loaded>): PassPlan & { replayed: number } {
+  const batchStart = events[0]?.eventId ?? '';
+  const batchEnd = events.at(-1)?.eventId ?? '';
+  const indexOf = new Map<string, number>();
+  events.forEach((e, i) => indexOf.set(e.eventId, i));
+  const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);
+  const applied = new Map<string, { upTo: number; h: Set<string>; f: Finding[] }>();
+  const note = (ids: Iterable<string>) => {
+    for (const id of ids) {
+      const l = loaded.get(id);
+      const mark = l?.stored.marks[partKey];
+      applied.delete(id);
+      if (l === undefined || l.stored.state === undefined || mark === undefined) continue;
+      const same = batchStart !== '' && mark.a === batchStart;
+      if (!same && !mark.h?.length) continue;
+      applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
+    }
+  };
+  note(loaded.keys());
+  return {
+    replayed: applied.size,
+    get skips() {
+      return applied.size > 0;
+    },
+    admit(id, i) {
+      const a = applied.get(id);
+      if (a === undefined) return true;
+      const r = run[i]!;
+      return r.i >= 0 ? r.i > a.upTo : !a.h.has(r.e.eventId);
+    },
+    earlier: (id) => applied.get(id)?.f ?? [],
+    marks: (_id, stored, findings) => ({ ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: findings, ...(released.length > 0 ? { h: released } : {}) } }),
+    refresh: note,
+  };
+}
+
 /** Runs the events over the loaded slices (only the `only` ones on a conflict re-run). */
 function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
   const { plan, loaded } = input;

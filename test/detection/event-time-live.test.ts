@@ -111,4 +111,26 @@ describe('event time, live (Redis) and vigil replay alike', () => {
     const undecidedIds = new Set(want.undecided.map((f) => f.findingId));
     expect(sink.sorted().filter((f) => undecidedIds.has(f.findingId))).toEqual([]);
   }, 90_000);
+
+  it('events held before the stream has a clock run once another partition starts it, or once their partition is quiet', async () => {
+    const { h, sink } = handler({ expectedPartitions: 2 });
+    const early = base.slice(0, 2); // too few to start the clock: held
+    await h.handle(early, { topic: 'agent.actions', partition: 1, lastOffset: '1', markSeen: () => {} });
+    expect(h.stats.events).toBe(2);
+    expect((await h.tick())[0]!.held).toBe(2);
+    // partition 0 starts the clock; the next tick runs partition 1's held events against it
+    await h.handle(base.slice(2, 200), { topic: 'agent.actions', partition: 0, lastOffset: '1', markSeen: () => {} });
+    await tickUntil(h, ([s]) => s!.held === 0, 'the held events to run');
+    const newestRun = async (prefix: string, partition: number) => Number((await redis.hget(`${prefix}:ds:{ds:wm}:watermarks`, `agent.actions/${partition}`))!.split('|')[2]);
+    const first = prefixes.at(-1)!;
+    expect(await newestRun(first, 1)).toBe(Math.max(early[0]!.ts, early[1]!.ts));
+    expect(await redis.exists(`${first}:ds:{ds:wm}:held:agent.actions/1`)).toBe(0);
+
+    // a lone partition whose first two events never see another: they run once it has been quiet for the idle time
+    const lone = handler({ expectedPartitions: 1 });
+    await lone.h.handle(early, { topic: 'agent.actions', partition: 0, lastOffset: '1', markSeen: () => {} });
+    expect((await lone.h.tick())[0]!.held).toBe(2);
+    await tickUntil(lone.h, ([s]) => s!.held === 0, 'the lone held events to run after the idle time');
+    expect(await newestRun(prefixes.at(-1)!, 0)).toBe(Math.max(early[0]!.ts, early[1]!.ts));
+  }, 90_000);
 });
