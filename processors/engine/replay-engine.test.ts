@@ -76,6 +76,19 @@ describe('ReplayEngine', () => {
     expect(out.map((f) => f.eventIds)).toEqual([[req.eventId], [late.eventId]]);
   });
 
+  it('at the end, decisions not due by the last watermark are undecided; one a late event filed already due is a finding', () => {
+    const found: string[] = [];
+    const undecided: string[] = [];
+    const engine = new ReplayEngine({ detectors: [orphans], onFinding: (f) => found.push(...f.eventIds) });
+    const recent = ev('action.requested', 390_000, { intentId: 'i-recent' }); // due 690 s: not by the end
+    const late = ev('action.requested', 10_000, { intentId: 'i-late' }); // due 310 s: long past when it comes
+    for (const e of [ev('intent.parsed', 0, { intentId: 'i-x' }), recent, ev('intent.parsed', 400_000, { intentId: 'i-x' }), late]) engine.push(e);
+    engine.finish({ undecided: (f) => undecided.push(...f.eventIds) });
+    expect(found).toEqual([late.eventId]);
+    expect(undecided).toEqual([recent.eventId]);
+    expect(engine.stats).toMatchObject({ findings: 1, undecided: 1 });
+  });
+
   it('a late outcome within the lateness cancels the pending decision', () => {
     const req = ev('action.requested', 0, { intentId: 'i-a' });
     const out = replayAll([orphans], [req, ev('intent.parsed', 302_000, { intentId: 'i-x' }), ev('action.succeeded', 299_000, { intentId: 'i-a' })]);

@@ -167,6 +167,8 @@ export class ReplayEngine {
       this.stats.heldAtEnd++;
       opts.held?.({ at: h.payload, eventId: h.event.eventId, reason: 'too_far_ahead', detail: heldDetail(h.event.ts, this.guard.reference, this.runner.rules.eventTime.jumpQuorum, h.yes, h.no) });
     }
+    // A late event may have filed a decision already due: it is due by the last watermark, so a finding.
+    this.runner.settleDue();
     opts.beforeSettle?.();
     const undecided = opts.undecided;
     if (undecided) {

@@ -169,6 +169,16 @@ export class SliceRunner {
   advance(watermark: number): void {
     if (!(watermark > this.watermark)) return;
     this.watermark = watermark;
+    this.settleDue();
+  }
+
+  /**
+   * Fires the timers due by the current watermark, then drops expired slices. `advance` does it as the
+   * watermark moves; called alone, it settles decisions filed after the watermark had already passed
+   * them (a late event's), which would otherwise wait for the next move.
+   */
+  settleDue(): void {
+    const watermark = this.watermark;
     const timers = this.timers;
     while (timers.size > 0 && timers.peekPriority() <= watermark) {
       const due = timers.peekPriority();

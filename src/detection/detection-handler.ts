@@ -123,7 +123,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   const idleMs = opts.idlePartitionMs ?? 30_000;
   const firstSeenAt = new Map<string, number>(); // topic → Redis time this handler first saw it
   const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
-  const lastSettleCheck = new Map<string, number>(); // topic → watermark the last tick looked for due timers at
+  const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
   const partitions = new Map<string, PartitionState>();
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
   const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0 };
@@ -283,7 +283,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const w = Math.max(settled, combined.watermark);
     const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
     for (const p of partitions.values()) if (p.topic === topic) status.held += p.held;
-    if (!(w > -Infinity) || w <= (lastSettleCheck.get(topic) ?? -Infinity)) return status;
+    if (!(w > -Infinity)) return status;
+    // Every tick looks (a late event can file a decision already due by w); one query per bucket.
     const timers = await store.load([], w);
     const dueIds = new Set(timers.due.map(([id]) => id));
     const loaded = new Map<string, Loaded>();
@@ -296,8 +297,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
       stats.findings += findings.length;
       stats.settledByTick += findings.length;
     }
-    await store.raiseSettled(topic, w);
-    lastSettleCheck.set(topic, w);
+    if (w > (lastSettled.get(topic) ?? -Infinity)) await store.raiseSettled(topic, w);
+    lastSettled.set(topic, w);
     status.settled = w;
     return status;
   }

@@ -191,7 +191,10 @@ function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
     at.i = i;
     runner.process(events[i]!);
   }
-  if (input.advanceTo !== undefined) runner.advance(Math.min(input.advanceTo, input.cap));
+  if (input.advanceTo !== undefined) {
+    runner.advance(Math.min(input.advanceTo, input.cap));
+    runner.settleDue();
+  }
   return { runner, found };
 }
 
