@@ -171,8 +171,12 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     addRefs(rules, events, refs);
     let maxTs = -Infinity;
     for (const e of events) if (e.ts > maxTs) maxTs = e.ts;
+    // How far the batch's events will move event time if the guard accepts them as they come (a far-ahead
+    // one left out), so the first round trip loads the timers that will be due.
     const known = knownStream.get(topic) ?? -Infinity;
-    const guessUpTo = known > -Infinity ? Math.min(maxTs, known + bounds.maxFutureSkewMs) - lateness : undefined;
+    let guess = known;
+    if (known > -Infinity) for (const e of events) if (e.ts > guess && e.ts <= guess + bounds.maxFutureSkewMs) guess = e.ts;
+    const guessUpTo = known > -Infinity ? guess - lateness : undefined;
     const first = await store.load([...refs.values()], guessUpTo, { held: partKey });
     const since = seen(topic, first.now);
     if (!tick) p.lastBatchAt = first.now;
@@ -258,6 +262,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (version === -1) throw new DetectionStoreError(`the event-time record of ${partKey} changed under this batch (another instance ran the partition meanwhile)`);
     p.held = guard.held.length;
     p.stream = Math.max(g, streamNow);
+    knownStream.set(topic, Math.max(knownStream.get(topic) ?? -Infinity, guard.newest));
     p.clockless = guard.reference === -Infinity;
     if (events.length > 0) {
       stats.batches++;
@@ -283,8 +288,10 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const w = Math.max(settled, combined.watermark);
     const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
     for (const p of partitions.values()) if (p.topic === topic) status.held += p.held;
-    if (!(w > -Infinity)) return status;
-    // Every tick looks (a late event can file a decision already due by w); one query per bucket.
+    // While partitions are active, their batches settle what is due; a tick looks for due timers when
+    // idle partitions let the watermark pass what was settled, or when the stream is quiet (a late
+    // event may have filed a decision already due, which no batch will come to settle).
+    if (!(w > -Infinity) || (w <= settled && combined.activeMin !== Infinity)) return status;
     const timers = await store.load([], w);
     const dueIds = new Set(timers.due.map(([id]) => id));
     const loaded = new Map<string, Loaded>();
