@@ -183,8 +183,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const record = first.partitions.find((r) => r.partition === partKey);
     const streamNow = streamNewest(first.partitions, topic);
     // The future bound's reference: the stream's newest as this partition last read it (so a retried
-    // batch is judged alike); a tick, and a partition's first batch, read it now.
-    const g = tick || record === undefined ? Math.max(record?.stream ?? -Infinity, streamNow) : record.stream;
+    // batch is judged alike); a tick, and a partition that had no clock yet, read it now.
+    const g = tick || record === undefined || record.stream === -Infinity ? Math.max(record?.stream ?? -Infinity, streamNow) : record.stream;
     knownStream.set(topic, Math.max(known, streamNow));
 
     // The event-time guard: what runs (in order), what is held, what is refused.
