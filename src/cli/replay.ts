@@ -186,7 +186,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   const seconds = (performance.now() - started) / 1000;
   const kinds = countsOf(byKind);
   const refused = stats.outOfBounds > 0 ? `, ${stats.outOfBounds} out of bounds` : '';
-  const held = stats.heldAtEnd > 0 ? `; ${stats.heldAtEnd} events held at the end (never ran)` : '';
+  const held = stats.heldAtEnd > 0 ? `; ${stats.heldAtEnd} ${stats.heldAtEnd === 1 ? 'event' : 'events'} held at the end (never ran)` : '';
   const wm = Number.isFinite(stats.watermark) ? ` by the last watermark ${new Date(stats.watermark).toISOString()}` : '';
   const pending = settleAtEnd
     ? ''
