@@ -23,7 +23,11 @@ export class IngestMetrics {
 
   constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
+    if (opts.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
+      // Gauges named like counters (promtool check metrics refuses them); vigil_nodejs_active_handles etc. say the same by type.
+      for (const n of ['vigil_nodejs_active_handles_total', 'vigil_nodejs_active_requests_total', 'vigil_nodejs_active_resources_total']) this.registry.removeSingleMetric(n);
+    }
     const r = [this.registry];
     this.eventsConsumed = new Counter({ name: 'vigil_events_consumed_total', help: 'Kafka messages read from the input topic.', labelNames: ['topic'], registers: r });
     this.eventsHandled = new Counter({ name: 'vigil_events_handled_total', help: 'Valid, new events handed to the detectors.', labelNames: ['topic'], registers: r });
