@@ -96,8 +96,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
   });
   const publishTransition = async (t: BreakerTransition) => {
-    metrics.breakerTransitions.inc({ scope: t.scope, from: t.from, to: t.to, cause: t.cause });
-    if (t.cause === 'trip') obs.metrics.breakerTrips.inc({ scope: t.scope, kind: t.reason?.kind || 'unknown' });
+    obs.metrics.countTransition(metrics, t);
     log.warn('breaker transition', {
       breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
       until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,

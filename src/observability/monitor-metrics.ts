@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { COMPENSATION_KINDS } from '../../processors/core/events.ts';
 import { ANOMALY_KINDS, SEVERITIES } from '../../processors/core/finding.ts';
+import type { BreakerTransition } from '../breakers/transition.ts';
 import type { IngestMetrics } from './metrics.ts';
 import { DetectionMetrics } from './detection-metrics.ts';
 import { PipelineMetrics } from './pipeline-metrics.ts';
@@ -40,6 +41,12 @@ export class MonitorMetrics {
       labelNames: ['scope', 'kind'],
       registers: [registry],
     });
+  }
+
+  /** Counts one breaker transition (by scope type, from, to and cause; trips also by anomaly kind): never by id. */
+  countTransition(ingest: IngestMetrics, t: BreakerTransition): void {
+    ingest.breakerTransitions.inc({ scope: t.scope, from: t.from, to: t.to, cause: t.cause });
+    if (t.cause === 'trip') this.breakerTrips.inc({ scope: t.scope, kind: t.reason?.kind || 'unknown' });
   }
 
   /**

@@ -18,7 +18,7 @@ type Service = {
 
 const compose = parseYaml(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
 const services = compose.services;
-const VIGIL_ENV_NAMES = new Set(Object.values(SETTINGS).map((s) => s.env));
+const VIGIL_ENV_NAMES = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
 
 /** `[host:]hostPort:containerPort` → the host port. */
 function hostPort(mapping: string): number {
