@@ -39,8 +39,8 @@ export interface HandlerContext {
   publishTransition: (t: BreakerTransition) => Promise<void>;
   /** Partitions of the input topic on the broker. */
   inputPartitions: number;
-  /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on. */
-  observability: Observability;
+  /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on (startMonitor always sets it). */
+  observability?: Observability;
 }
 
 export interface MonitorOptions {
