@@ -67,7 +67,7 @@ describe('loadConfig', () => {
   it('reads the observability settings, tracing off by default, and names a bad one', () => {
     const d = loadConfig({});
     expect(d.tracing).toEqual({ enabled: false, endpoint: 'http://127.0.0.1:4318/v1/traces', protocol: 'http/protobuf', serviceName: 'vigil', sampleRatio: 1 });
-    expect(d.metrics).toMatchObject({ lagIntervalMs: 15000, breakerMaxAgeMs: 5000, breakerScanLimit: 100000, breakerTopN: 20 });
+    expect(d.metrics).toMatchObject({ lagIntervalMs: 15000, breakerMaxAgeMs: 30000, breakerScanLimit: 100000, breakerTopN: 20 });
     const c = loadConfig({
       VIGIL_TRACING_ENABLED: 'true', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://jaeger:4318/v1/traces', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'vigil-eu', VIGIL_TRACING_SAMPLE_RATIO: '0.25', VIGIL_LAG_INTERVAL_MS: '2000', VIGIL_BREAKER_METRICS_TOP_N: '5',

@@ -97,7 +97,7 @@ export const SETTINGS = {
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
   'metrics.lagIntervalMs': { env: 'VIGIL_LAG_INTERVAL_MS', def: '15000' },
-  'metrics.breakerMaxAgeMs': { env: 'VIGIL_BREAKER_METRICS_MAX_AGE_MS', def: '5000' },
+  'metrics.breakerMaxAgeMs': { env: 'VIGIL_BREAKER_METRICS_MAX_AGE_MS', def: '30000' },
   'metrics.breakerScanLimit': { env: 'VIGIL_BREAKER_METRICS_SCAN_LIMIT', def: '100000' },
   'metrics.breakerTopN': { env: 'VIGIL_BREAKER_METRICS_TOP_N', def: '20' },
   'tracing.enabled': { env: 'VIGIL_TRACING_ENABLED', def: 'false' },
