@@ -64,6 +64,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
     const sink: FindingSink = {
       async publish(batch) {
         await findings.publish(batch);
+        ctx.observability?.findings.published(batch);
         const breakerPolicy = breakerPolicyOf(policy);
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });
@@ -73,7 +74,8 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
         }
       },
     };
-    const watermarkMetrics = new WatermarkMetrics(ctx.metrics.registry);
+    // The watermark metrics are the monitor's (observability); a bare context gets its own on the same registry.
+    const watermarkMetrics = ctx.observability?.metrics.watermark ?? new WatermarkMetrics(ctx.metrics.registry);
     // Events refused for their event time (a hostile clock) go to the dead-letter topic like bad ones.
     const deadLetter = async (refused: readonly RefusedEvent[], source: { topic: string; partition: number }) => {
       await sendToDeadLetter(ctx.producer, config.kafka.topics.dlq, source, refused.map((r) => ({ message: r.message, reason: OUT_OF_BOUNDS_REASON, detail: `${r.reason}: ${r.detail}` })));

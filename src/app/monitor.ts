@@ -15,6 +15,7 @@ import { CountingHandler, type BatchHandler } from '../ingest/batch-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import { IngestMetrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
+import { startObservability, type Observability } from '../observability/observability.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
@@ -38,6 +39,8 @@ export interface HandlerContext {
   publishTransition: (t: BreakerTransition) => Promise<void>;
   /** Partitions of the input topic on the broker. */
   inputPartitions: number;
+  /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on (startMonitor always sets it). */
+  observability?: Observability;
 }
 
 export interface MonitorOptions {
@@ -53,13 +56,12 @@ export interface MonitorOptions {
 
 export interface Monitor {
   ingest: IngestService;
-  /** The stage after ingest (its status() is in /readyz). */
-  handler: BatchHandler;
   metrics: IngestMetrics;
   redis: RedisClient;
   keys: KeyBuilder;
   metricsPort: number | undefined;
   apiPort: number | undefined;
+  observability: Observability;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export interface Monitor {
  */
 export async function startMonitor(config: Config, opts: MonitorOptions): Promise<Monitor> {
   const log = opts.logger;
+  const metrics = new IngestMetrics({ defaultMetrics: true });
   const redis = connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-monitor' });
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const kafka = createKafka(config, log);
@@ -84,7 +87,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   if (schemas) log.info('schemas registered', { registry: config.schemaRegistry.url, ids: schemas.ids });
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
-  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionPublisher({
@@ -93,7 +96,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
   });
   const publishTransition = async (t: BreakerTransition) => {
-    metrics.breakerTransitions.inc({ scope: t.scope, to: t.to, cause: t.cause });
+    obs.metrics.countTransition(metrics, t);
     log.warn('breaker transition', {
       breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
       until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,
@@ -108,9 +111,10 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: publishTransition,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
   });
-  const handler: BatchHandler = opts.handler
-    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
+  const inner: BatchHandler = opts.handler
+    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
     : new CountingHandler();
+  const handler = obs.observe(inner);
   const ingest = new IngestService({
     config,
     kafka,
@@ -123,21 +127,23 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, status: () => handler.status?.() });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, status: () => inner.status?.() });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
+  obs.startLag();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
-    handler,
     metrics,
     redis,
     keys,
     metricsPort: server?.port,
     apiPort: api?.port,
+    observability: obs,
     stop: () =>
       (stopped ??= (async () => {
         await ingest.stop();
+        await obs.stop();
         await api?.close();
         await forwarder.close();
         await producer.disconnect();

@@ -15,10 +15,13 @@ export interface BatchContext {
    */
   markSeen(commands: ChainableCommander): void;
   /**
-   * The Kafka message of each event (same order as the events), so a handler that refuses an event
-   * later (e.g. for its event time) can dead-letter the original. Absent in tests that make batches by hand.
+   * The Kafka message each event came from (same index as the events): timestamps and headers, for
+   * metrics and traces, and the original to dead-letter when a handler refuses an event later (e.g. for
+   * its event time). Absent in tests that make batches by hand.
    */
   messages?: readonly KafkaMessage[];
+  /** Messages in the Kafka batch (valid, bad and duplicate alike). */
+  consumed?: number;
 }
 
 /**

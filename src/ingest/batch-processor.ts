@@ -82,6 +82,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
       lastOffset: last?.offset ?? '-1',
       markSeen: (commands) => deps.dedupe.addMarks(commands, freshIds),
       messages: freshMessages,
+      consumed: messages.length,
     });
   } catch (e) {
     if (isRetriable(e)) throw e;
