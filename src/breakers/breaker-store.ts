@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyBuilder } from '../redis/keys.ts';
 import { runScript } from '../redis/scripts.ts';
-import { BreakerError, scriptError } from './errors.ts';
+import { BreakerError, scriptError } from '@vigil/breaker-client/protocol';
 import type { ForceArgs, OpResult, TripArgs } from './machine.ts';
 import { breakerFromHash, scopeIdProblem } from './state.ts';
 import type { Breaker, BreakerScope, BreakerStateName } from './state.ts';
-import type { BreakerTransition } from './transition.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 
 type RedisClient = Redis | Cluster;
 
@@ -24,7 +24,7 @@ export interface BreakerStoreOptions {
 
 /**
  * The breakers in Redis, as the monitor, the HTTP API and the CLI change them: one Lua script per
- * transition (src/redis/lua/*Breaker*.lua, takePermit, reportTrial), results as in machine.ts.
+ * transition (@vigil/breaker-client's lua/src/: *Breaker*.lua, takePermit, reportTrial), results as in machine.ts.
  */
 export class BreakerStore {
   readonly redis: RedisClient;

@@ -1,4 +1,4 @@
-import { evaluate } from './check.ts';
+import { evaluate } from '@vigil/breaker-client/protocol';
 import type { Breaker, BreakerReason, BreakerScope, BreakerStateName } from './state.ts';
 
 /** A breaker as the HTTP API and the CLI show it. */

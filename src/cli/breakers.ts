@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import { isBreakerError } from '../breakers/errors.ts';
+import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView, type BreakerView } from '../breakers/view.ts';
 import type { BreakerScope, BreakerStateName } from '../breakers/state.ts';

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isBreakerError } from '../breakers/errors.ts';
+import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView } from '../breakers/view.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
+import type { CheckQuery } from '@vigil/breaker-client';
 import { HttpError, readJson, requireAdmin, sendJson, type HttpDeps } from './http-server.ts';
 
 const CHECK_PARAMS = ['vendor', 'agent', 'user', 'action'] as const;

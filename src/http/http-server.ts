@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
-import type { CheckAnswer } from '../breakers/check.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
+import type { CheckAnswer } from '@vigil/breaker-client/protocol';
+import type { CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */

@@ -1,6 +1,6 @@
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import type { BreakerTransition } from '../breakers/transition.ts';
-import { createBreakerClient } from '../client/breaker-client.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
+import { createBreakerClient } from '@vigil/breaker-client';
 import type { Config } from '../config/config.ts';
 import { connectRedis, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';

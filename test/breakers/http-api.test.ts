@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient, type BreakerClient } from '../../src/client/index.ts';
+import { createBreakerClient, type BreakerClient } from '@vigil/breaker-client';
 import { startHttpServer } from '../../src/http/http-server.ts';
 import { startRedisServer } from '../helpers/redis-server.ts';
 import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScripts } from '../../src/redis/scripts.ts';
 
-const DIR = new URL('../../src/redis/lua/', import.meta.url);
+const DIR = new URL('../../packages/breaker-client/lua/src/', import.meta.url);
 const BREAKER_SCRIPTS = ['tripBreaker-2', 'takePermit-1', 'reportTrial-1', 'forceOpenBreaker-1', 'forceCloseBreaker-1', 'resetBreaker-1'];
 
 describe('breaker Lua scripts (files)', () => {

@@ -1,14 +1,14 @@
 import { Cluster, Redis } from 'ioredis';
-import { KeyBuilder } from '../redis/keys.ts';
-import { registerScripts, runScript } from '../redis/scripts.ts';
-import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf } from '../breakers/check.ts';
-import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from '../breakers/check.ts';
-import { BreakerError } from '../breakers/errors.ts';
-import type { OpResult } from '../breakers/machine.ts';
-import { scopeIdProblem } from '../breakers/state.ts';
-import type { BreakerScope } from '../breakers/state.ts';
-import type { BreakerTransition } from '../breakers/transition.ts';
+import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf } from './check.ts';
+import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from './check.ts';
 import { CheckCache } from './check-cache.ts';
+import { BreakerError } from './errors.ts';
+import { BreakerKeys } from './keys.ts';
+import { registerScripts, runScript } from './lua.ts';
+import { scopeIdProblem } from './protocol.ts';
+import type { BreakerScope } from './protocol.ts';
+import type { OpResult } from './results.ts';
+import type { BreakerTransition } from './transition.ts';
 
 export type FailMode = 'open' | 'closed';
 
@@ -64,8 +64,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The upstream client (`vigil/client`): any Node service checks the shared breakers before acting.
- * It depends only on the key builder, the Lua scripts and the pure breaker core.
+ * The upstream client: any Node service checks the shared breakers before acting (protocol v1).
  */
 export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   if (!opts.failMode || (opts.failMode.default !== 'open' && opts.failMode.default !== 'closed')) {
@@ -77,7 +76,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       throw new BreakerError('invalid_argument', `failMode.perScope.${scope} must be a scope mapped to "open" or "closed"`, { scope, id: '-', script: 'createBreakerClient', retriable: false });
     }
   }
-  const keys = new KeyBuilder(opts.keyPrefix ?? 'vigil');
+  const keys = new BreakerKeys(opts.keyPrefix ?? 'vigil');
   const timeoutMs = opts.timeoutMs ?? 250;
   const ownsRedis = !opts.redis;
   const redis: Redis | Cluster = opts.redis ?? makeRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.cluster ?? false, timeoutMs);
@@ -95,7 +94,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     subscriber = isCluster
       ? (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
       : (redis as Redis).duplicate({ enableOfflineQueue: true });
-    const channel = keys.breakerTransitionsChannel();
+    const channel = keys.transitionsChannel();
     subscriber.on('message', (ch: string, msg: string) => {
       if (ch !== channel) return;
       try {
@@ -140,7 +139,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   const OFFSET_MAX_AGE_MS = 1000;
 
   async function readFields(refs: ScopeRef[]): Promise<{ fields: CheckFields[]; now: number }> {
-    const keyList = refs.map((r) => keys.breakerState(r.scope, r.id));
+    const keyList = refs.map((r) => keys.state(r.scope, r.id));
     stats.redisReads += 1;
     const before = Date.now();
     const withTime = before - offsetAt >= OFFSET_MAX_AGE_MS;
@@ -171,7 +170,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   }
 
   async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
-    const ret = await runScript(redis, 'takePermit', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id]);
+    const ret = await runScript(redis, 'takePermit', [keys.state(ref.scope, ref.id)], ['', keys.transitionsChannel(), ref.scope, ref.id]);
     if (typeof ret === 'number') throw new Error(`takePermit returned ${ret}`);
     const r = JSON.parse(String(ret)) as OpResult;
     cache?.invalidate(`${ref.scope}:${ref.id}`);
@@ -233,7 +232,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
         list.map(async (ref) => {
           let ret: unknown;
           try {
-            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
+            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.state(ref.scope, ref.id)], ['', keys.transitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
           } catch (e) {
             // The permit is handed out again after the breaker's trial deadline: nothing is stuck.
             throw new BreakerError('redis_unreachable', `the trial outcome could not be reported: ${(e as Error).message}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: true, cause: e });
