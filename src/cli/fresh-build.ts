@@ -10,8 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export async function ensureFreshBreakerClient(log: (line: string) => void): Promise<void> {
   const script = fileURLToPath(new URL('../../packages/breaker-client/scripts/build.mjs', import.meta.url));
   if (!existsSync(script)) return;
-  const build = (await import(pathToFileURL(script).href)) as { isFresh(): boolean; build(): Promise<void> };
-  if (build.isFresh()) return;
+  const build = (await import(pathToFileURL(script).href)) as { isFresh(): Promise<boolean>; build(): Promise<void> };
+  if (await build.isFresh()) return;
   log('vigil: packages/breaker-client changed since its last build: rebuilding its dist/');
   await build.build();
 }

@@ -1,22 +1,31 @@
 #!/usr/bin/env node
-// Builds @vigil/breaker-client: TypeScript (src/) → ESM JavaScript + .d.ts (dist/).
+// Builds @vigil/breaker-client: TypeScript (src/) → ESM JavaScript + .d.ts (dist/), and the Lua artifact
+// for clients in other languages: lua/dist/<script>.lua (includes expanded, exactly what Redis runs) and
+// lua/dist/manifest.json (name, file, command, number of keys, SHA1 and source of each script, with the
+// package, protocol and script versions), copied to the Python client (clients/python/vigil_breakers/).
 //
-//   node scripts/build.mjs             always build
-//   node scripts/build.mjs --if-stale  build only when the inputs changed since the last build
+//   node scripts/build.mjs             dist/ (tsc, unless current) and the Lua artifact (npm run build, prepack)
+//   node scripts/build.mjs --if-stale  dist/ only, and only when the inputs changed since the last build
+//                                      (scripts/ensure-deps.sh, vitest.config.ts, the vigil CLI)
 //
 // dist/.build-hash holds the sha256 of every input (sources, Lua, tsconfig, package.json, this file);
 // a build whose hash differs from the inputs' is stale and is rebuilt, so the monitor (which imports the
-// package like any user, through its exports) never runs a stale build. Plain JavaScript: runs on Node 20.
+// package like any user, through its exports) never runs a stale build. The Lua artifact is committed:
+// --if-stale never rewrites it, so lua-artifact.test.ts can tell when it no longer matches lua/src (run
+// `npm run build -w @vigil/breaker-client` then). Plain JavaScript: runs on Node 20.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 const stampFile = join(dist, '.build-hash');
+const luaDist = join(root, 'lua', 'dist');
+/** The Python client's copy of the manifest (in the vigil repository only). */
+const pythonCopy = join(root, '..', '..', 'clients', 'python', 'vigil_breakers', 'lua');
 
 function* walk(dir) {
   for (const name of readdirSync(dir).sort()) {
@@ -40,12 +49,53 @@ export function inputsHash() {
   return h.digest('hex');
 }
 
-export function isFresh() {
+/** The files of the Lua artifact (path → content), from the compiled loader in `distDir`. */
+export async function luaArtifact(distDir = dist) {
+  const { breakerScripts, SCRIPT_VERSION } = await import(pathToFileURL(join(distDir, 'lua.js')).href);
+  const { PROTOCOL_VERSION } = await import(pathToFileURL(join(distDir, 'protocol.js')).href);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const files = new Map();
+  const scripts = breakerScripts().map((s) => {
+    const file = `${s.name}-${s.numberOfKeys ?? 'n'}.lua`;
+    files.set(join(luaDist, file), s.lua);
+    const sha1 = createHash('sha1').update(s.lua).digest('hex');
+    return { name: s.name, file, command: s.command, numberOfKeys: s.numberOfKeys, sha1, source: s.lua };
+  });
+  const manifest = {
+    package: pkg.name,
+    version: pkg.version,
+    protocolVersion: PROTOCOL_VERSION,
+    scriptVersion: SCRIPT_VERSION,
+    generated: 'by packages/breaker-client/scripts/build.mjs from lua/src (includes expanded); do not edit',
+    scripts,
+  };
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  files.set(join(luaDist, 'manifest.json'), text);
+  if (existsSync(join(pythonCopy, '..'))) files.set(join(pythonCopy, 'manifest.json'), text);
+  return files;
+}
+
+export async function writeArtifact(distDir = dist) {
+  const files = await luaArtifact(distDir);
+  rmSync(luaDist, { recursive: true, force: true });
+  for (const [path, text] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+}
+
+/** dist/ was built from the current inputs. */
+export async function isFresh() {
   return existsSync(join(dist, 'index.js')) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === inputsHash();
 }
 
-export async function build() {
+/** Compiles dist/ unless it is current; with `artifact`, then writes the Lua artifact too. */
+export async function build({ artifact = true } = {}) {
   const hash = inputsHash();
+  if (await isFresh()) {
+    if (artifact) await writeArtifact();
+    return;
+  }
   const tmp = join(root, `dist.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -58,14 +108,15 @@ export async function build() {
   writeFileSync(join(tmp, '.build-hash'), `${hash}\n`);
   rmSync(dist, { recursive: true, force: true });
   renameSync(tmp, dist);
+  if (artifact) await writeArtifact();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const ifStale = process.argv.includes('--if-stale');
-  if (ifStale && isFresh()) process.exit(0);
+  if (ifStale && (await isFresh())) process.exit(0);
   const t0 = Date.now();
   try {
-    await build();
+    await build({ artifact: !ifStale });
   } catch (e) {
     process.stderr.write(`${e.message}\n`);
     process.exit(1);

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 
@@ -11,6 +11,12 @@ import type { Cluster, Redis } from 'ioredis';
  * takes a varying number of keys, which runScript passes first (EVALSHA's numkeys). The command is
  * registered as `vigil_<verbNoun>_v<SCRIPT_VERSION>` so that two versions running side by side during a
  * deploy never call each other's scripts by the same name.
+ *
+ * Includes (the BullMQ habit): a line `--- @include "<file>"` is replaced by that file's content when the
+ * script is loaded. The path is relative to the including file, `.lua` may be left out; an included file
+ * may include others; each file is included once per script (a second include of it expands to
+ * nothing), so an include can name what it needs. A missing file or an include cycle is an error naming
+ * the file and line.
  */
 export const SCRIPT_VERSION = 1;
 
@@ -35,7 +41,41 @@ export function commandName(name: string): string {
   return `vigil_${name}_v${SCRIPT_VERSION}`;
 }
 
-/** Every `verbNoun-<n>.lua` script of a directory, sorted by file name. */
+const INCLUDE_RE = /^--- @include "([^"]+)"\s*$/;
+
+/** The script in `file` with every `--- @include "<file>"` expanded (each file once; see above). */
+export function expandIncludes(file: string): string {
+  const done = new Set<string>();
+  const expand = (path: string, chain: string[]): string => {
+    done.add(path);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    return lines
+      .map((line, i) => {
+        const m = INCLUDE_RE.exec(line);
+        if (!m) return line;
+        const target = resolve(dirname(path), m[1]!.endsWith('.lua') ? m[1]! : `${m[1]}.lua`);
+        const where = `${relative(dirname(file), path) || path} line ${i + 1}`;
+        if (chain.includes(target)) {
+          throw new Error(`Lua include cycle at ${where}: ${[...chain, target].map((p) => relative(dirname(file), p)).join(' -> ')}`);
+        }
+        if (done.has(target)) return `-- (${m[1]} is included above)`;
+        let text: string;
+        try {
+          text = expand(target, [...chain, target]);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (e as NodeJS.ErrnoException).path === target) {
+            throw new Error(`Lua include "${m[1]}" at ${where} not found: ${target}`);
+          }
+          throw e;
+        }
+        return `-- >>> ${m[1]}\n${text.replace(/\n$/, '')}\n-- <<< ${m[1]}`;
+      })
+      .join('\n');
+  };
+  return expand(resolve(file), [resolve(file)]);
+}
+
+/** Every `verbNoun-<n>.lua` script of a directory (includes expanded), sorted by file name. */
 export function loadLuaScripts(dir: string): ScriptDef[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.lua'))
@@ -45,7 +85,7 @@ export function loadLuaScripts(dir: string): ScriptDef[] {
       if (!m) throw new Error(`Lua script ${join(dir, f)} must be named verbNoun-<numberOfKeys>.lua (or verbNoun-n.lua)`);
       const name = m[1]!;
       const file = join(dir, f);
-      return { name, command: commandName(name), numberOfKeys: m[2] === 'n' ? null : Number(m[2]), lua: readFileSync(file, 'utf8'), file };
+      return { name, command: commandName(name), numberOfKeys: m[2] === 'n' ? null : Number(m[2]), lua: expandIncludes(file), file };
     });
 }
 

@@ -13,6 +13,6 @@ export type { BreakerTransition, TransitionCause } from './transition.ts';
 export type { OpResult, Outcome } from './results.ts';
 export { BreakerError, isBreakerError, SCRIPT_ERROR_CODES, scriptError } from './errors.ts';
 export type { BreakerErrorCode } from './errors.ts';
-export { BREAKER_LUA_DIR, breakerScripts, commandName, loadLuaScripts, registerScripts, runScript, SCRIPT_VERSION } from './lua.ts';
+export { BREAKER_LUA_DIR, breakerScripts, commandName, expandIncludes, loadLuaScripts, registerScripts, runScript, SCRIPT_VERSION } from './lua.ts';
 export type { ScriptDef } from './lua.ts';
 export { CheckCache } from './check-cache.ts';
