@@ -1,5 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
-import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf } from './check.ts';
+import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf, unknownBreaker } from './check.ts';
 import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from './check.ts';
 import { CheckCache } from './check-cache.ts';
 import { BreakerError } from './errors.ts';
@@ -171,7 +171,10 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
 
   async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
     const ret = await runScript(redis, 'takePermit', [keys.state(ref.scope, ref.id)], ['', keys.transitionsChannel(), ref.scope, ref.id]);
-    if (typeof ret === 'number') throw new Error(`takePermit returned ${ret}`);
+    // -1: the hash changed to another protocol version (or an unknown state) since it was read. Redis
+    // answered, so this is no outage: deny, as the read path would have.
+    if (ret === -1) return unknownBreaker(`protocol version or state unknown to this client (takePermit answered -1)`);
+    if (typeof ret === 'number') throw new BreakerError('invalid_argument', `takePermit returned ${ret}`, { scope: ref.scope, id: ref.id, script: 'takePermit', retriable: false });
     const r = JSON.parse(String(ret)) as OpResult;
     cache?.invalidate(`${ref.scope}:${ref.id}`);
     if (r.outcome === 'permit') {

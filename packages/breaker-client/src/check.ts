@@ -1,4 +1,4 @@
-import { BREAKER_SCOPES, GLOBAL_ID, parseReason } from './protocol.ts';
+import { BREAKER_SCOPES, GLOBAL_ID, parseReason, PROTOCOL_VERSION } from './protocol.ts';
 import type { BreakerReason, BreakerScope, BreakerStateName } from './protocol.ts';
 
 /**
@@ -28,11 +28,23 @@ export interface ScopeRef {
 /** One scope's verdict: allow, deny, or probe (needs the takePermit script: half-open trial). */
 export type Verdict =
   | { kind: 'allow'; state: BreakerStateName; permit: boolean }
-  | { kind: 'deny'; state: BreakerStateName; retryAfterMs: number | null; reason: BreakerReason | null; actor: string | null; note: string | null }
+  | { kind: 'deny'; state: BreakerStateName | 'unknown'; retryAfterMs: number | null; reason: BreakerReason | null; actor: string | null; note: string | null }
   | { kind: 'probe'; state: 'open' | 'half_open' };
 
-/** What a breaker's stored fields say at time `now` (epoch ms, Redis time), without changing anything. */
+/** A denial by a breaker this client cannot read (another protocol version, or a state v1 does not know). */
+export function unknownBreaker(note: string): Extract<Verdict, { kind: 'deny' }> {
+  return { kind: 'deny', state: 'unknown', retryAfterMs: null, reason: null, actor: null, note };
+}
+
+/**
+ * What a breaker's stored fields say at time `now` (epoch ms, Redis time), without changing anything.
+ * No field at all means no hash: closed. A hash whose `v` is not this protocol's (or missing), or whose
+ * state v1 does not know, denies (state `unknown`, retry-after unknown): the fail-safe reading.
+ */
 export function evaluate(f: CheckFields, clock: number): Verdict {
+  if (Object.keys(f).length > 0 && f.v !== String(PROTOCOL_VERSION)) {
+    return unknownBreaker(`protocol version ${JSON.stringify(f.v ?? null)} (this client reads ${PROTOCOL_VERSION})`);
+  }
   // Redis wrote the state at `since` by its own clock, so its time now is at least that: a caller's
   // estimate of Redis time (the client measures TIME once a second) that lags a little must not
   // make retryAfterMs longer than the breaker was opened for.
@@ -56,8 +68,8 @@ export function evaluate(f: CheckFields, clock: number): Verdict {
       }
       return { kind: 'probe', state };
     default:
-      // An unknown state from a newer protocol: the safe reading is "not allowed, ask again later".
-      return { kind: 'deny', state: 'open', retryAfterMs: null, reason: null, actor: null, note: `unknown state ${JSON.stringify(state)}` };
+      // A state v1 does not know (a writer ahead of its version): the safe reading is "not allowed".
+      return unknownBreaker(`unknown state ${JSON.stringify(state)}`);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 export * from './protocol.ts';
 export { BreakerKeys } from './keys.ts';
-export { CHECK_FIELDS, checkFieldsFrom, combine, describeDenial, evaluate, scopesOf } from './check.ts';
+export { CHECK_FIELDS, checkFieldsFrom, combine, describeDenial, evaluate, scopesOf, unknownBreaker } from './check.ts';
 export type { CheckAnswer, CheckFields, ScopeRef, Verdict } from './check.ts';
 export { seqTransitionId, tripTransitionId, TRANSITION_CAUSES } from './transition.ts';
 export type { BreakerTransition, TransitionCause } from './transition.ts';
