@@ -10,7 +10,8 @@
 -- Returns
 --   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
 --   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
---   -1 the stored hash has another protocol version   -2 an argument is invalid
+--   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
+--   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
 --   -3 no such breaker
 -- Outcomes: reset
 
@@ -20,17 +21,26 @@
 -- deterministic id), normalize() turns an expired forced override into closed.
 -- >>> load
 -- Loads the breaker hash into the table `b` (a missing hash is a fresh closed breaker; another protocol
--- version returns -1), and the helpers every script uses: n(field) as a number, fmt(x) as an integer
+-- version, or a state v1 does not know, returns -1 and changes nothing), and the helpers every script uses: n(field) as a number, fmt(x) as an integer
 -- string; `transitions` and `dirty` collect what the script changes.
 -- >>> args
 -- The arguments every breaker script takes (protocol v1, docs/breaker-protocol.md): KEYS[1] the state
 -- hash, ARGV[1] the time override ('' in production: Redis TIME), ARGV[2] the transitions channel,
 -- ARGV[3..4] scope and id. Defines stateKey, channel, scope, id and now (epoch ms).
+-- Returns -2 (an argument is invalid) for a scope the protocol does not have, an id it does not allow
+-- (empty, whitespace or braces, more than 800 bytes; the global breaker's id is 'all'), or a KEYS[1] that
+-- is not this breaker's state hash: a client in any language gets the same refusal.
 
 local stateKey = KEYS[1]
 local channel = ARGV[2]
 local scope = ARGV[3]
 local id = ARGV[4]
+
+local SCOPES = { global = true, vendor = true, agent = true, user = true, action = true }
+if not SCOPES[scope] or id == nil or id == '' or #id > 800 or string.find(id, '[%s{}]') then return -2 end
+if scope == 'global' and id ~= 'all' then return -2 end
+local keySuffix = ':brk:{' .. scope .. ':' .. id .. '}:state'
+if #stateKey <= #keySuffix or string.sub(stateKey, -#keySuffix) ~= keySuffix then return -2 end
 
 local now
 if ARGV[1] ~= '' then
@@ -47,6 +57,8 @@ local exists = #raw > 0
 local b = {}
 for i = 1, #raw, 2 do b[raw[i]] = raw[i + 1] end
 if exists and b.v ~= '1' then return -1 end
+local STATES = { closed = true, open = true, half_open = true, forced_open = true, forced_closed = true }
+if exists and not STATES[b.state] then return -1 end
 if not exists then
   b = { v = '1', scope = scope, id = id, state = 'closed', seq = '0', trips = '0', closedAt = '0', findings = '0',
         baseMs = '30000', capMs = '900000', jitter = '0.2', trials = '3', trialTimeoutMs = '30000' }

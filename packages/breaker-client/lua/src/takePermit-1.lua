@@ -12,7 +12,8 @@
 -- Returns
 --   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
 --   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
---   -1 the stored hash has another protocol version   -2 an argument is invalid
+--   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
+--   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
 -- Outcomes: allowed | permit | denied
 
 -- The shared prologue (arguments, loading, state changes, result; protocol v1):

@@ -18,7 +18,8 @@
 -- Returns
 --   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
 --   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
---   -1 the stored hash has another protocol version   -2 an argument is invalid
+--   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
+--   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
 -- Outcomes: tripped | duplicate | already_open | overridden
 
 -- The shared prologue (arguments, loading, state changes, result; protocol v1):
@@ -29,6 +30,8 @@ local findingsKey = KEYS[2]
 local findingId = ARGV[5]
 local reasonRaw = ARGV[6]
 local baseMs, capMs, jitter, trials, trialTimeoutMs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+-- KEYS[2] must be this breaker's findings hash (same hash tag, so also the same slot).
+if string.sub(findingsKey, -9) ~= ':findings' or string.sub(findingsKey, 1, -10) ~= string.sub(stateKey, 1, -7) then return -2 end
 if findingId == '' or not baseMs or not capMs or not jitter or not trials or not trialTimeoutMs then return -2 end
 if baseMs < 1 or capMs < baseMs or jitter < 0 or jitter > 1 or trials < 1 or trialTimeoutMs < 1 then return -2 end
 local ok, decoded = pcall(cjson.decode, reasonRaw)
