@@ -43,6 +43,17 @@ describe('loadConfig', () => {
     expect(refused({ VIGIL_LOG_LEVEL: 'loud' })).toBe('env VIGIL_LOG_LEVEL: "loud" must be one of debug, info, warn, error');
   });
 
+  it('reads the HTTP check fail mode: a default, then per-scope overrides', () => {
+    expect(loadConfig({}).http.failMode).toEqual({ default: 'closed', perScope: {} });
+    expect(loadConfig({ VIGIL_HTTP_FAIL_MODE: 'open' }).http.failMode).toEqual({ default: 'open', perScope: {} });
+    expect(loadConfig({ VIGIL_HTTP_FAIL_MODE: 'open, vendor=closed,global=closed' }).http.failMode).toEqual({ default: 'open', perScope: { vendor: 'closed', global: 'closed' } });
+    const hint = 'must be open or closed, then optional scope=open|closed overrides, e.g. "open,vendor=closed"';
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'opn' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "opn" ${hint}`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,planet=closed' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,planet=closed" ${hint} (unknown scope "planet")`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,vendor=ajar' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,vendor=ajar" ${hint}`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,vendor=closed,vendor=open' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,vendor=closed,vendor=open" ${hint} (vendor given twice)`);
+  });
+
   it('reads a YAML file, env winning over it, and refuses unknown settings and bad files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
     const good = join(dir, 'good.yaml');

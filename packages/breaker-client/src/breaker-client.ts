@@ -30,6 +30,18 @@ export interface BreakerClientOptions {
   timeoutMs?: number;
   /** Called with every transition message received (only when the cache is on). */
   onTransition?: (t: BreakerTransition) => void;
+  /** Called with every answer given by the fail mode (e.g. to count and log them); must not throw. */
+  onDegraded?: (d: DegradedCheck) => void;
+}
+
+/** A check that Redis could not answer in time, and the fail-mode answer given instead. */
+export interface DegradedCheck {
+  answer: CheckAnswer;
+  /** The scopes the check consulted. */
+  scopes: ScopeRef[];
+  /** `timeout`: no answer within timeoutMs; `redis_error`: Redis (or the connection) failed. */
+  cause: 'timeout' | 'redis_error';
+  error: unknown;
 }
 
 export interface CheckQuery {
@@ -225,8 +237,14 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       const refs = scopesOf(q);
       try {
         return await withTimeout(checkOnline(refs), timeoutMs);
-      } catch {
-        return degraded(refs);
+      } catch (error) {
+        const answer = degraded(refs);
+        try {
+          opts.onDegraded?.({ answer, scopes: refs, cause: error instanceof TimeoutError ? 'timeout' : 'redis_error', error });
+        } catch {
+          // an observer's failure must not change the answer
+        }
+        return answer;
       }
     },
     async reportOutcome(permits: CheckAnswer | readonly ScopeRef[], success: boolean): Promise<void> {
