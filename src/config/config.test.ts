@@ -54,6 +54,12 @@ describe('loadConfig', () => {
     expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,vendor=closed,vendor=open' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,vendor=closed,vendor=open" ${hint} (vendor given twice)`);
   });
 
+  it('reads the client token of the trial endpoint, which must differ from the admin token', () => {
+    expect(loadConfig({}).http.clientToken).toBeUndefined();
+    expect(loadConfig({ VIGIL_CLIENT_TOKEN: 'c-tok', VIGIL_ADMIN_TOKEN: 'a-tok' }).http.clientToken).toBe('c-tok');
+    expect(refused({ VIGIL_CLIENT_TOKEN: 'same', VIGIL_ADMIN_TOKEN: 'same' })).toBe('env VIGIL_CLIENT_TOKEN: must differ from the admin token (http.adminToken): upstream services must not hold operator rights');
+  });
+
   it('reads a YAML file, env winning over it, and refuses unknown settings and bad files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
     const good = join(dir, 'good.yaml');

@@ -43,6 +43,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly adminToken: string | undefined;
+    /** Bearer token of upstream services: POST …/trial needs it, and GET …/check takes trial permits only with it. */
+    readonly clientToken: string | undefined;
     /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
     readonly failMode: HttpFailMode;
   };
@@ -86,6 +88,7 @@ export const SETTINGS = {
   'http.host': { env: 'VIGIL_HTTP_HOST', def: '127.0.0.1' },
   'http.port': { env: 'VIGIL_HTTP_PORT', def: '8088' },
   'http.adminToken': { env: 'VIGIL_ADMIN_TOKEN', def: '' },
+  'http.clientToken': { env: 'VIGIL_CLIENT_TOKEN', def: '' },
   'http.failMode': { env: 'VIGIL_HTTP_FAIL_MODE', def: 'closed' },
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
@@ -193,6 +196,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     return { default: first, perScope };
   };
 
+  const adminToken = opt('http.adminToken');
+  const clientToken = opt('http.clientToken');
+  if (clientToken !== undefined && clientToken === adminToken) {
+    throw new ConfigError(`${get('http.clientToken').from}: must differ from the admin token (http.adminToken): upstream services must not hold operator rights`);
+  }
+
   const brokers = list('kafka.brokers');
   if (brokers.length === 0) throw new ConfigError(`${get('kafka.brokers').from}: at least one broker is required`);
   for (const b of brokers) {
@@ -226,7 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       dedupeTtlSeconds: int('redis.dedupeTtlSeconds', 60, 90 * 86400),
     },
     smtp: { url: url('smtp.url', ['smtp:', 'smtps:']), from: text('smtp.from'), to: list('smtp.to') },
-    http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken: opt('http.adminToken'), failMode: failMode('http.failMode') },
+    http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken, clientToken, failMode: failMode('http.failMode') },
     metrics: { host: text('metrics.host'), port: int('metrics.port', 0, 65535) },
     policyPath: text('policyPath'),
   };

@@ -30,7 +30,7 @@ export async function startBreakerApi(
     failMode: { default: config.http.failMode.default, perScope: { ...config.http.failMode.perScope } },
     onDegraded: degradedCheckRecorder({ ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.logger ? { logger: opts.logger } : {}) }),
   });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, host: config.http.host, port: config.http.port });
+  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, clientToken: config.http.clientToken, host: config.http.host, port: config.http.port });
   return {
     port: server.port,
     store,

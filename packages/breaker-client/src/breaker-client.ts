@@ -51,9 +51,18 @@ export interface CheckQuery {
   action?: string;
 }
 
+export interface CheckOptions {
+  /**
+   * Take half-open trial permits (default true). With false the check changes nothing in Redis: a
+   * breaker due for a trial call denies (retry-after unknown) instead, as for a caller that could not
+   * report the trial's outcome.
+   */
+  takePermits?: boolean;
+}
+
 export interface BreakerClient {
   /** Checks every scope that applies to one intended action in one round trip; never throws for Redis trouble. */
-  check(q: CheckQuery): Promise<CheckAnswer>;
+  check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer>;
   /**
    * Reports the outcome of the call a half-open permit let through (pass the check's answer or its permits).
    * Throws a retriable BreakerError (code redis_unreachable) when Redis cannot be told.
@@ -66,6 +75,11 @@ export interface BreakerClient {
 }
 
 class TimeoutError extends Error {}
+
+/** A breaker due for a trial call, for a check that takes no permits: denied, retry-after unknown. */
+function trialNotTaken(state: 'open' | 'half_open'): Extract<Verdict, { kind: 'deny' }> {
+  return { kind: 'deny', state, retryAfterMs: null, reason: null, actor: null, note: 'due for a trial call, and this check takes no trial permits' };
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -197,7 +211,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     return { kind: 'deny', state: r.state, retryAfterMs: r.retryAfterMs, reason: r.reason, actor: r.actor, note: r.note };
   }
 
-  async function checkOnline(refs: ScopeRef[]): Promise<CheckAnswer> {
+  async function checkOnline(refs: ScopeRef[], takePermits: boolean): Promise<CheckAnswer> {
     const fields: (CheckFields | undefined)[] = refs.map((r) => cache?.get(`${r.scope}:${r.id}`));
     let now = Date.now() + offsetMs;
     const missing = refs.filter((_, i) => fields[i] === undefined);
@@ -220,13 +234,16 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     if (settled.some((v) => v.verdict.kind === 'deny') || settled.length === verdicts.length) return combine(settled);
     // Only scopes that are (or may become) half_open remain: take their trial permits atomically.
     const probes = verdicts.filter((v) => v.verdict.kind === 'probe');
+    if (!takePermits) {
+      return combine([...settled, ...probes.map((v) => ({ ref: v.ref, verdict: trialNotTaken(v.verdict.state as 'open' | 'half_open') }))]);
+    }
     const probed = await Promise.all(probes.map(async (v) => ({ ref: v.ref, verdict: await probe(v.ref) })));
     return combine([...settled, ...probed]);
   }
 
   return {
     stats,
-    async check(q: CheckQuery): Promise<CheckAnswer> {
+    async check(q: CheckQuery, checkOpts: CheckOptions = {}): Promise<CheckAnswer> {
       for (const scope of ['vendor', 'agent', 'user', 'action'] as const) {
         const id = q[scope];
         if (id === undefined || id === '') continue;
@@ -236,7 +253,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       stats.checks += 1;
       const refs = scopesOf(q);
       try {
-        return await withTimeout(checkOnline(refs), timeoutMs);
+        return await withTimeout(checkOnline(refs, checkOpts.takePermits !== false), timeoutMs);
       } catch (error) {
         const answer = degraded(refs);
         try {

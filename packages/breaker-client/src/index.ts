@@ -13,7 +13,7 @@
  * (keys, the read path, the Lua scripts) are exported from `@vigil/breaker-client/protocol`.
  */
 export { createBreakerClient } from './breaker-client.ts';
-export type { BreakerClient, BreakerClientOptions, CheckQuery, DegradedCheck, FailMode } from './breaker-client.ts';
+export type { BreakerClient, BreakerClientOptions, CheckOptions, CheckQuery, DegradedCheck, FailMode } from './breaker-client.ts';
 export type { CheckAnswer, ScopeRef } from './check.ts';
 export { BREAKER_SCOPES, BREAKER_STATES, PROTOCOL_VERSION } from './protocol.ts';
 export type { BreakerReason, BreakerScope, BreakerStateName } from './protocol.ts';
