@@ -78,7 +78,12 @@ export class KeyBuilder {
     return this.breakers.findings(scope, id);
   }
 
-  /** SCAN MATCH pattern of every breaker state hash under this prefix. */
+  /** The set indexing every stored breaker (`<scope>:<id>`), read by BreakerStore.list(). */
+  breakerIndex(): string {
+    return this.breakers.index();
+  }
+
+  /** SCAN MATCH pattern of every breaker state hash under this prefix (BreakerStore.reindex() only). */
   breakerStatePattern(): string {
     return `${this.prefix}:brk:*:state`;
   }

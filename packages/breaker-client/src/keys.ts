@@ -21,6 +21,16 @@ export class BreakerKeys {
     return `${this.prefix}:brk:{${scope}:${id}}:findings`;
   }
 
+  /**
+   * Set of every stored breaker (members `<scope>:<id>`): what listing reads instead of SCAN. It lives in
+   * a slot of its own, so the breaker scripts (whose keys share the breaker's hash tag) cannot write it:
+   * the monitor adds the member beside the script that may create the hash, and the lister drops members
+   * whose hash is gone.
+   */
+  index(): string {
+    return `${this.prefix}:brk:index`;
+  }
+
   /** Pub/sub channel on which every breaker transition is published (JSON). */
   transitionsChannel(): string {
     return `${this.prefix}:brk:transitions`;
