@@ -30,6 +30,11 @@ export interface BreakerClientOptions {
   timeoutMs?: number;
   /** Called with every transition message received (only when the cache is on). */
   onTransition?: (t: BreakerTransition) => void;
+  /**
+   * Tests and conformance runs only: the Redis time (epoch ms) to check at instead of Redis TIME, also
+   * passed to the scripts as their time (ARGV[1]). Leave it out in production.
+   */
+  clock?: () => number;
   /** Called with every answer given by the fail mode (e.g. to count and log them); must not throw. */
   onDegraded?: (d: DegradedCheck) => void;
 }
@@ -148,6 +153,8 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   // An owned client's connection errors surface as degraded answers, not as unhandled 'error' events.
   if (ownsRedis) redis.on('error', () => {});
 
+  /** The scripts' ARGV[1]: '' (they take Redis TIME) unless a test clock is set. */
+  const scriptTime = (): string => (opts.clock ? String(opts.clock()) : '');
   const failModeOf = (scope: BreakerScope): FailMode => opts.failMode.perScope?.[scope] ?? opts.failMode.default;
 
   function degraded(refs: ScopeRef[]): CheckAnswer {
@@ -168,7 +175,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     const keyList = refs.map((r) => keys.state(r.scope, r.id));
     stats.redisReads += 1;
     const before = Date.now();
-    const withTime = before - offsetAt >= OFFSET_MAX_AGE_MS;
+    const withTime = !opts.clock && before - offsetAt >= OFFSET_MAX_AGE_MS;
     let time: [string, string] | undefined;
     let replies: (string | null)[][];
     if (!isCluster && !autoPipelined) {
@@ -192,11 +199,11 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       offsetMs = redisNow - Math.round((before + Date.now()) / 2);
       offsetAt = before;
     }
-    return { fields: replies.map(checkFieldsFrom), now: Date.now() + offsetMs };
+    return { fields: replies.map(checkFieldsFrom), now: opts.clock ? opts.clock() : Date.now() + offsetMs };
   }
 
   async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
-    const ret = await runScript(redis, 'takePermit', [keys.state(ref.scope, ref.id)], ['', keys.transitionsChannel(), ref.scope, ref.id]);
+    const ret = await runScript(redis, 'takePermit', [keys.state(ref.scope, ref.id)], [scriptTime(), keys.transitionsChannel(), ref.scope, ref.id]);
     // -1: the hash changed to another protocol version (or an unknown state) since it was read. Redis
     // answered, so this is no outage: deny, as the read path would have.
     if (ret === -1) return unknownBreaker(`protocol version or state unknown to this client (takePermit answered -1)`);
@@ -213,7 +220,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
 
   async function checkOnline(refs: ScopeRef[], takePermits: boolean): Promise<CheckAnswer> {
     const fields: (CheckFields | undefined)[] = refs.map((r) => cache?.get(`${r.scope}:${r.id}`));
-    let now = Date.now() + offsetMs;
+    let now = opts.clock ? opts.clock() : Date.now() + offsetMs;
     const missing = refs.filter((_, i) => fields[i] === undefined);
     if (missing.length === 0) {
       stats.cacheHits += 1;
@@ -270,7 +277,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
         list.map(async (ref) => {
           let ret: unknown;
           try {
-            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.state(ref.scope, ref.id)], ['', keys.transitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
+            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.state(ref.scope, ref.id)], [scriptTime(), keys.transitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
           } catch (e) {
             // The permit is handed out again after the breaker's trial deadline: nothing is stuck.
             throw new BreakerError('redis_unreachable', `the trial outcome could not be reported: ${(e as Error).message}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: true, cause: e });
