@@ -23,7 +23,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/**/*.test.ts', 'scripts/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'clients/*/test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'scripts/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...UNIT],
           // Starts (or reuses) the local stack once per run: Kafka, the registry, Redis, the SMTP sink.
           globalSetup: ['test/helpers/global-setup.ts'],
