@@ -153,6 +153,28 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   // An owned client's connection errors surface as degraded answers, not as unhandled 'error' events.
   if (ownsRedis) redis.on('error', () => {});
 
+  // A client asked right after it was made must wait for its first connection (within the check's
+  // timeout) rather than answer by the fail mode; once connected, an outage fails fast.
+  let connectedOnce = redis.status === 'ready';
+  redis.on('ready', () => {
+    connectedOnce = true;
+  });
+  function firstConnection(): Promise<void> | undefined {
+    if (connectedOnce || redis.status === 'ready' || redis.status === 'end' || redis.status === 'close') return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: unknown) => {
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+        if (e === undefined) resolve();
+        else reject(e);
+      };
+      const onReady = () => done();
+      const onError = (e: unknown) => done(e);
+      redis.on('ready', onReady);
+      redis.on('error', onError);
+    });
+  }
+
   /** The scripts' ARGV[1]: '' (they take Redis TIME) unless a test clock is set. */
   const scriptTime = (): string => (opts.clock ? String(opts.clock()) : '');
   const failModeOf = (scope: BreakerScope): FailMode => opts.failMode.perScope?.[scope] ?? opts.failMode.default;
@@ -260,7 +282,11 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       stats.checks += 1;
       const refs = scopesOf(q);
       try {
-        return await withTimeout(checkOnline(refs, checkOpts.takePermits !== false), timeoutMs);
+        const online = async () => {
+          await firstConnection();
+          return checkOnline(refs, checkOpts.takePermits !== false);
+        };
+        return await withTimeout(online(), timeoutMs);
       } catch (error) {
         const answer = degraded(refs);
         try {
