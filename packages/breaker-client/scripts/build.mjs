@@ -75,13 +75,16 @@ export async function luaArtifact(distDir = dist) {
   return files;
 }
 
+/** Writes the files that differ (each atomically: tests may be reading them) and drops stray ones. */
 export async function writeArtifact(distDir = dist) {
   const files = await luaArtifact(distDir);
-  rmSync(luaDist, { recursive: true, force: true });
   for (const [path, text] of files) {
+    if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
+    writeFileSync(`${path}.tmp-${process.pid}`, text);
+    renameSync(`${path}.tmp-${process.pid}`, path);
   }
+  for (const name of readdirSync(luaDist)) if (!files.has(join(luaDist, name))) rmSync(join(luaDist, name), { recursive: true, force: true });
 }
 
 /** dist/ was built from the current inputs. */
