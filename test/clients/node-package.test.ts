@@ -103,6 +103,11 @@ describe('@vigil/breaker-client installed from its packed tarball', () => {
       expect(no.code, `${version}: ${no.err}`).toBe(0);
       expect(no.out, version).toMatch(/^not now: vendor acme-air forced open by alice: incident 42 \(retry after \d+ ms\)\n$/);
     }
+    // CommonJS callers: require() of this ES module works where Node can require ES modules (20.19+, 22.12+).
+    for (const node of [node20, process.execPath]) {
+      const cjs = await run(node, ['-e', "process.stdout.write(typeof require('@vigil/breaker-client').createBreakerClient)"], { cwd: dir });
+      expect(cjs.out, cjs.err).toBe('function');
+    }
     expect((await run(node20, ['--version'], { cwd: dir })).out).toMatch(/^v20\./);
     expect((await run(process.execPath, ['--version'], { cwd: dir })).out).toMatch(/^v24\./);
   });
