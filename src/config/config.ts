@@ -48,7 +48,28 @@ export interface Config {
     /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
     readonly failMode: HttpFailMode;
   };
-  readonly metrics: { readonly host: string; readonly port: number };
+  readonly metrics: {
+    readonly host: string;
+    readonly port: number;
+    /** How often consumer lag is read from the broker (admin offsets against the group's committed ones). */
+    readonly lagIntervalMs: number;
+    /** A scrape reuses breaker counts read less than this long ago (a scrape storm scans Redis once). */
+    readonly breakerMaxAgeMs: number;
+    /** At most this many breakers are read per refresh (the counts say when they were capped). */
+    readonly breakerScanLimit: number;
+    /** Per-id breaker series (vendor, agent, action, global; never user) kept per scope type. */
+    readonly breakerTopN: number;
+  };
+  /** OpenTelemetry tracing (off by default): OTLP over HTTP. */
+  readonly tracing: {
+    readonly enabled: boolean;
+    /** The OTLP/HTTP traces URL, e.g. http://jaeger:4318/v1/traces. */
+    readonly endpoint: string;
+    readonly protocol: 'http/protobuf' | 'http/json';
+    readonly serviceName: string;
+    /** Share of batch traces kept (0..1); a finding's span follows its agent trace's sampling. */
+    readonly sampleRatio: number;
+  };
   readonly policyPath: string;
 }
 
@@ -92,6 +113,15 @@ export const SETTINGS = {
   'http.failMode': { env: 'VIGIL_HTTP_FAIL_MODE', def: 'closed' },
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
+  'metrics.lagIntervalMs': { env: 'VIGIL_LAG_INTERVAL_MS', def: '15000' },
+  'metrics.breakerMaxAgeMs': { env: 'VIGIL_BREAKER_METRICS_MAX_AGE_MS', def: '30000' },
+  'metrics.breakerScanLimit': { env: 'VIGIL_BREAKER_METRICS_SCAN_LIMIT', def: '100000' },
+  'metrics.breakerTopN': { env: 'VIGIL_BREAKER_METRICS_TOP_N', def: '20' },
+  'tracing.enabled': { env: 'VIGIL_TRACING_ENABLED', def: 'false' },
+  'tracing.endpoint': { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', def: 'http://127.0.0.1:4318/v1/traces' },
+  'tracing.protocol': { env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', def: 'http/protobuf' },
+  'tracing.serviceName': { env: 'OTEL_SERVICE_NAME', def: 'vigil' },
+  'tracing.sampleRatio': { env: 'VIGIL_TRACING_SAMPLE_RATIO', def: '1' },
   policyPath: { env: 'VIGIL_POLICY', def: 'vigil.policy.yaml' },
 } as const satisfies Record<string, { env: string; def: string }>;
 
@@ -156,6 +186,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (/^(true|1|yes)$/i.test(value)) return true;
     if (/^(false|0|no)$/i.test(value)) return false;
     throw new ConfigError(`${from}: "${value}" must be true or false`);
+  };
+  const ratio = (k: Key): number => {
+    const { value, from } = get(k);
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${from}: "${value}" must be a number from 0 to 1`);
+    return n;
   };
   const list = (k: Key): string[] => text(k).split(',').map((s) => s.trim()).filter(Boolean);
   const oneOf = <T extends string>(k: Key, allowed: readonly T[]): T => {
@@ -236,7 +272,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     smtp: { url: url('smtp.url', ['smtp:', 'smtps:']), from: text('smtp.from'), to: list('smtp.to') },
     http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken, clientToken, failMode: failMode('http.failMode') },
-    metrics: { host: text('metrics.host'), port: int('metrics.port', 0, 65535) },
+    metrics: {
+      host: text('metrics.host'),
+      port: int('metrics.port', 0, 65535),
+      lagIntervalMs: int('metrics.lagIntervalMs', 100, 3600000),
+      breakerMaxAgeMs: int('metrics.breakerMaxAgeMs', 0, 3600000),
+      breakerScanLimit: int('metrics.breakerScanLimit', 1, 100000000),
+      breakerTopN: int('metrics.breakerTopN', 0, 1000),
+    },
+    tracing: {
+      enabled: bool('tracing.enabled'),
+      endpoint: url('tracing.endpoint', ['http:', 'https:']) ?? 'http://127.0.0.1:4318/v1/traces',
+      protocol: oneOf('tracing.protocol', ['http/protobuf', 'http/json'] as const),
+      serviceName: text('tracing.serviceName'),
+      sampleRatio: ratio('tracing.sampleRatio'),
+    },
     policyPath: text('policyPath'),
   };
   return deepFreeze(config);

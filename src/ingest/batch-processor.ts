@@ -62,12 +62,14 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
   const isFresh = check.fresh;
   const fresh: ValidEvent[] = [];
   const freshIds: string[] = [];
+  const freshMessages: KafkaMessage[] = [];
   let newestEventTs: number | undefined;
   for (let i = 0; i < events.length; i++) {
     if (!isFresh[i]) continue;
     const event = events[i]!;
     fresh.push(event);
     freshIds.push(ids[i]!);
+    freshMessages.push(eventMessages[i]!);
     if (newestEventTs === undefined || event.ts > newestEventTs) newestEventTs = event.ts;
   }
 
@@ -79,6 +81,8 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
       partition: batch.partition,
       lastOffset: last?.offset ?? '-1',
       markSeen: (commands) => deps.dedupe.addMarks(commands, freshIds),
+      messages: freshMessages,
+      consumed: messages.length,
     });
   } catch (e) {
     if (isRetriable(e)) throw e;
