@@ -9,6 +9,8 @@ const BENCHES: { name: string; script: string; args?: string[] }[] = [
   { name: 'check', script: 'bench/check-bench.ts' },
   // findings and recall on held-out traffic with two hostile clocks (add --baseline <checkout> to compare)
   { name: 'hostile-clocks', script: 'bench/hostile-clocks.ts' },
+  // its own redis-server, filled with 1.2M unrelated keys
+  { name: 'list', script: 'bench/list-bench.ts' },
   // a redis-server of its own with a million user breakers (about 2 minutes)
   { name: 'metrics', script: 'bench/metrics-bench.ts' },
   // needs the local stack (started if down): real Kafka, Apicurio and Redis

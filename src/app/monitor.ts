@@ -127,7 +127,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, status: () => inner.status?.() });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.() });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   obs.startLag();

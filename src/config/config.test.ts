@@ -51,6 +51,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ VIGIL_IDLE_PARTITION_MS: '5000', VIGIL_WATERMARK_TICK_MS: '250', VIGIL_WATERMARK_STALL_LOG_MS: '10000' }).detection).toEqual({ idlePartitionMs: 5000, tickMs: 250, stallLogMs: 10_000 });
   });
 
+  it('reads the HTTP check fail mode: a default, then per-scope overrides', () => {
+    expect(loadConfig({}).http.failMode).toEqual({ default: 'closed', perScope: {} });
+    expect(loadConfig({ VIGIL_HTTP_FAIL_MODE: 'open' }).http.failMode).toEqual({ default: 'open', perScope: {} });
+    expect(loadConfig({ VIGIL_HTTP_FAIL_MODE: 'open, vendor=closed,global=closed' }).http.failMode).toEqual({ default: 'open', perScope: { vendor: 'closed', global: 'closed' } });
+    const hint = 'must be open or closed, then optional scope=open|closed overrides, e.g. "open,vendor=closed"';
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'opn' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "opn" ${hint}`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,planet=closed' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,planet=closed" ${hint} (unknown scope "planet")`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,vendor=ajar' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,vendor=ajar" ${hint}`);
+    expect(refused({ VIGIL_HTTP_FAIL_MODE: 'open,vendor=closed,vendor=open' })).toBe(`env VIGIL_HTTP_FAIL_MODE: "open,vendor=closed,vendor=open" ${hint} (vendor given twice)`);
+  });
+
+  it('reads the client token of the trial endpoint, which must differ from the admin token', () => {
+    expect(loadConfig({}).http.clientToken).toBeUndefined();
+    expect(loadConfig({ VIGIL_CLIENT_TOKEN: 'c-tok', VIGIL_ADMIN_TOKEN: 'a-tok' }).http.clientToken).toBe('c-tok');
+    expect(refused({ VIGIL_CLIENT_TOKEN: 'same', VIGIL_ADMIN_TOKEN: 'same' })).toBe('env VIGIL_CLIENT_TOKEN: must differ from the admin token (http.adminToken): upstream services must not hold operator rights');
+  });
+
   it('reads a YAML file, env winning over it, and refuses unknown settings and bad files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
     const good = join(dir, 'good.yaml');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { BREAKER_SCOPES, type BreakerScope } from '@vigil/breaker-client/protocol';
 import { ConfigError } from '../errors/vigil-error.ts';
 
 /**
@@ -38,7 +39,15 @@ export interface Config {
     readonly dedupeTtlSeconds: number;
   };
   readonly smtp: { readonly url: string | undefined; readonly from: string; readonly to: readonly string[] };
-  readonly http: { readonly host: string; readonly port: number; readonly adminToken: string | undefined };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly adminToken: string | undefined;
+    /** Bearer token of upstream services: POST …/trial needs it, and GET …/check takes trial permits only with it. */
+    readonly clientToken: string | undefined;
+    /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
+    readonly failMode: HttpFailMode;
+  };
   readonly metrics: {
     readonly host: string;
     readonly port: number;
@@ -73,6 +82,12 @@ export interface Config {
   };
 }
 
+/** A fail mode for each breaker scope: `open` allows the call, `closed` denies it. */
+export interface HttpFailMode {
+  readonly default: 'open' | 'closed';
+  readonly perScope: Readonly<Partial<Record<BreakerScope, 'open' | 'closed'>>>;
+}
+
 type Source = { value: string; from: string };
 type FileValues = Record<string, unknown>;
 
@@ -103,6 +118,8 @@ export const SETTINGS = {
   'http.host': { env: 'VIGIL_HTTP_HOST', def: '127.0.0.1' },
   'http.port': { env: 'VIGIL_HTTP_PORT', def: '8088' },
   'http.adminToken': { env: 'VIGIL_ADMIN_TOKEN', def: '' },
+  'http.clientToken': { env: 'VIGIL_CLIENT_TOKEN', def: '' },
+  'http.failMode': { env: 'VIGIL_HTTP_FAIL_MODE', def: 'closed' },
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
   'metrics.lagIntervalMs': { env: 'VIGIL_LAG_INTERVAL_MS', def: '15000' },
@@ -209,6 +226,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     return value;
   };
 
+  const failMode = (k: Key): HttpFailMode => {
+    const { value, from } = get(k);
+    const bad = (why = '') =>
+      new ConfigError(`${from}: "${value}" must be open or closed, then optional scope=open|closed overrides, e.g. "open,vendor=closed"${why}`);
+    const [first, ...rest] = value.split(',').map((p) => p.trim());
+    if (first !== 'open' && first !== 'closed') throw bad();
+    const perScope: Partial<Record<BreakerScope, 'open' | 'closed'>> = {};
+    for (const part of rest) {
+      const m = /^([a-z]+)=(open|closed)$/.exec(part);
+      if (!m) throw bad();
+      const scope = m[1] as BreakerScope;
+      if (!(BREAKER_SCOPES as readonly string[]).includes(scope)) throw bad(` (unknown scope "${m[1]}")`);
+      if (perScope[scope] !== undefined) throw bad(` (${scope} given twice)`);
+      perScope[scope] = m[2] as 'open' | 'closed';
+    }
+    return { default: first, perScope };
+  };
+
+  const adminToken = opt('http.adminToken');
+  const clientToken = opt('http.clientToken');
+  if (clientToken !== undefined && clientToken === adminToken) {
+    throw new ConfigError(`${get('http.clientToken').from}: must differ from the admin token (http.adminToken): upstream services must not hold operator rights`);
+  }
+
   const brokers = list('kafka.brokers');
   if (brokers.length === 0) throw new ConfigError(`${get('kafka.brokers').from}: at least one broker is required`);
   for (const b of brokers) {
@@ -242,7 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       dedupeTtlSeconds: int('redis.dedupeTtlSeconds', 60, 90 * 86400),
     },
     smtp: { url: url('smtp.url', ['smtp:', 'smtps:']), from: text('smtp.from'), to: list('smtp.to') },
-    http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken: opt('http.adminToken') },
+    http: { host: text('http.host'), port: int('http.port', 0, 65535), adminToken, clientToken, failMode: failMode('http.failMode') },
     metrics: {
       host: text('metrics.host'),
       port: int('metrics.port', 0, 65535),

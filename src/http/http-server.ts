@@ -2,16 +2,21 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
-import type { CheckAnswer } from '../breakers/check.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
+import type { CheckAnswer } from '@vigil/breaker-client/protocol';
+import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
   store: BreakerStore;
-  checker: { check(q: CheckQuery): Promise<CheckAnswer> };
+  checker: { check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer> };
   /** config.http.adminToken: without one, every operator action is refused (403). */
   adminToken: string | undefined;
+  /**
+   * config.http.clientToken, the upstream services' token: POST …/trial needs it (without one configured,
+   * trial reports are refused), and GET …/check takes half-open trial permits only for a caller bearing it.
+   */
+  clientToken?: string | undefined;
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -60,13 +65,35 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** The bearer token of a request, undefined without an Authorization header; 401 for a malformed one. */
+export function bearerToken(req: IncomingMessage, what: string): string | undefined {
+  const h = req.headers.authorization;
+  if (h === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new HttpError(401, `the Authorization header must be "Bearer <${what}>"`, { 'www-authenticate': 'Bearer realm="vigil"' });
+  return m[1]!;
+}
+
+/** Whether `token` is `expected` (constant time). */
+export function tokenIs(token: string, expected: string): boolean {
+  return timingSafeEqual(digest(token), digest(expected));
+}
+
+function requireToken(req: IncomingMessage, expected: string | undefined, what: 'admin token' | 'client token', disabled: string): void {
+  if (!expected) throw new HttpError(403, disabled);
+  const token = bearerToken(req, what);
+  if (token === undefined) throw new HttpError(401, `an "Authorization: Bearer <${what}>" header is required`, { 'www-authenticate': 'Bearer realm="vigil"' });
+  if (!tokenIs(token, expected)) throw new HttpError(403, `the bearer token is not the ${what}`);
+}
+
 /** 401 without a bearer token, 403 with a wrong one or when no admin token is configured. */
 export function requireAdmin(req: IncomingMessage, adminToken: string | undefined): void {
-  if (!adminToken) throw new HttpError(403, 'operator actions are disabled: no admin token is configured (VIGIL_ADMIN_TOKEN)');
-  const h = req.headers.authorization;
-  const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-  if (!m) throw new HttpError(401, 'an "Authorization: Bearer <admin token>" header is required', { 'www-authenticate': 'Bearer realm="vigil"' });
-  if (!timingSafeEqual(digest(m[1]!), digest(adminToken))) throw new HttpError(403, 'the bearer token is not the admin token');
+  requireToken(req, adminToken, 'admin token', 'operator actions are disabled: no admin token is configured (VIGIL_ADMIN_TOKEN)');
+}
+
+/** The same for the upstream services' client token (POST …/trial). */
+export function requireClient(req: IncomingMessage, clientToken: string | undefined): void {
+  requireToken(req, clientToken, 'client token', 'trial reports are disabled: no client token is configured (VIGIL_CLIENT_TOKEN)');
 }
 
 async function defaultReady(store: BreakerStore): Promise<void> {

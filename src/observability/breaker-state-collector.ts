@@ -89,7 +89,7 @@ export interface BreakerStateCollectorOptions {
   maxWaitMs?: number;
 }
 
-const FIELDS = ['scope', 'id', 'state', 'until', 'permits', 'since', 'trips'] as const;
+const FIELDS = ['scope', 'id', 'state', 'until', 'permits', 'since', 'trips', 'v'] as const;
 
 /**
  * Breaker state read from Redis at scrape time, through prom-client `collect()`: counts by scope type
@@ -194,11 +194,13 @@ export class BreakerStateCollector {
         if (take.length < batch.length) truncated = true;
         const replies = await Promise.all(take.map((k) => redis.hmget(k, ...FIELDS)));
         for (const r of replies) {
-          const [scope, id, state, until, permits, since, trips] = r;
+          const [scope, id, state, until, permits, since, trips, version] = r;
           if (!scope || !id || !(BREAKER_SCOPES as readonly string[]).includes(scope)) continue;
-          const f = { state: state ?? undefined, until: until ?? undefined, permits: permits ?? undefined, since: since ?? undefined };
+          const f = { v: version ?? undefined, state: state ?? undefined, until: until ?? undefined, permits: permits ?? undefined, since: since ?? undefined };
           const v = evaluate(f, now);
-          const effective: BreakerStateName = v.kind === 'probe' ? 'half_open' : v.state;
+          const effective = v.kind === 'probe' ? 'half_open' : v.state;
+          // A hash of another protocol version or an unknown state is not counted (checks deny on it).
+          if (effective === 'unknown') continue;
           readings.push({ scope: scope as BreakerScope, id, state: effective, since: Number(since ?? 0) || 0, trips: Number(trips ?? 0) || 0 });
         }
         if (readings.length >= scanLimit && cursor !== '0') truncated = true;

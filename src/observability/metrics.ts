@@ -20,6 +20,7 @@ export class IngestMetrics {
   readonly findings: Counter<'kind' | 'severity' | 'shadow'>;
   readonly breakerTransitions: Counter<'scope' | 'from' | 'to' | 'cause'>;
   readonly sideEffectFailures: Counter<'effect'>;
+  readonly breakerCheckDegraded: Counter<'scope_type' | 'answer' | 'reason'>;
 
   constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -47,6 +48,12 @@ export class IngestMetrics {
     this.findings = new Counter({ name: 'vigil_findings_total', help: 'Findings raised, by anomaly kind, severity and whether the rule runs in shadow mode.', labelNames: ['kind', 'severity', 'shadow'], registers: r });
     this.breakerTransitions = new Counter({ name: 'vigil_breaker_transitions_total', help: 'Circuit-breaker state changes seen by this instance (its own, and the ones upstream clients made, forwarded from pub/sub), by scope type, previous and new state, and cause.', labelNames: ['scope', 'from', 'to', 'cause'], registers: r });
     this.sideEffectFailures = new Counter({ name: 'vigil_side_effect_failures_total', help: 'Side effects (publish, trip, notify) that failed and were retried with their batch.', labelNames: ['effect'], registers: r });
+    this.breakerCheckDegraded = new Counter({
+      name: 'vigil_breaker_check_degraded_total',
+      help: 'Breaker checks of the HTTP API answered by the fail mode because Redis could not be asked: by the scope whose fail mode denied (none when allowed), the answer, and why (timeout, redis_error).',
+      labelNames: ['scope_type', 'answer', 'reason'],
+      registers: r,
+    });
     this.eventTimeLag = new Gauge({ name: 'vigil_event_time_lag_seconds', help: 'Wall clock minus the newest occurredAt handled: how far behind real time the monitor is.', labelNames: ['topic'], registers: r });
   }
 }

@@ -1,4 +1,4 @@
-import type { CheckFields } from '../breakers/check.ts';
+import type { CheckFields } from './check.ts';
 
 /**
  * The client's local cache of breaker fields, kept fresh by pub/sub: a transition message invalidates

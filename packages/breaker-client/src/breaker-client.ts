@@ -1,14 +1,14 @@
 import { Cluster, Redis } from 'ioredis';
-import { KeyBuilder } from '../redis/keys.ts';
-import { registerScripts, runScript } from '../redis/scripts.ts';
-import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf } from '../breakers/check.ts';
-import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from '../breakers/check.ts';
-import { BreakerError } from '../breakers/errors.ts';
-import type { OpResult } from '../breakers/machine.ts';
-import { scopeIdProblem } from '../breakers/state.ts';
-import type { BreakerScope } from '../breakers/state.ts';
-import type { BreakerTransition } from '../breakers/transition.ts';
+import { CHECK_FIELDS, checkFieldsFrom, combine, evaluate, scopesOf, unknownBreaker } from './check.ts';
+import type { CheckAnswer, CheckFields, ScopeRef, Verdict } from './check.ts';
 import { CheckCache } from './check-cache.ts';
+import { BreakerError } from './errors.ts';
+import { BreakerKeys } from './keys.ts';
+import { registerScripts, runScript } from './lua.ts';
+import { scopeIdProblem } from './protocol.ts';
+import type { BreakerScope } from './protocol.ts';
+import type { OpResult } from './results.ts';
+import type { BreakerTransition } from './transition.ts';
 
 export type FailMode = 'open' | 'closed';
 
@@ -30,6 +30,23 @@ export interface BreakerClientOptions {
   timeoutMs?: number;
   /** Called with every transition message received (only when the cache is on). */
   onTransition?: (t: BreakerTransition) => void;
+  /**
+   * Tests and conformance runs only: the Redis time (epoch ms) to check at instead of Redis TIME, also
+   * passed to the scripts as their time (ARGV[1]). Leave it out in production.
+   */
+  clock?: () => number;
+  /** Called with every answer given by the fail mode (e.g. to count and log them); must not throw. */
+  onDegraded?: (d: DegradedCheck) => void;
+}
+
+/** A check that Redis could not answer in time, and the fail-mode answer given instead. */
+export interface DegradedCheck {
+  answer: CheckAnswer;
+  /** The scopes the check consulted. */
+  scopes: ScopeRef[];
+  /** `timeout`: no answer within timeoutMs; `redis_error`: Redis (or the connection) failed. */
+  cause: 'timeout' | 'redis_error';
+  error: unknown;
 }
 
 export interface CheckQuery {
@@ -39,9 +56,18 @@ export interface CheckQuery {
   action?: string;
 }
 
+export interface CheckOptions {
+  /**
+   * Take half-open trial permits (default true). With false the check changes nothing in Redis: a
+   * breaker due for a trial call denies (retry-after unknown) instead, as for a caller that could not
+   * report the trial's outcome.
+   */
+  takePermits?: boolean;
+}
+
 export interface BreakerClient {
   /** Checks every scope that applies to one intended action in one round trip; never throws for Redis trouble. */
-  check(q: CheckQuery): Promise<CheckAnswer>;
+  check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer>;
   /**
    * Reports the outcome of the call a half-open permit let through (pass the check's answer or its permits).
    * Throws a retriable BreakerError (code redis_unreachable) when Redis cannot be told.
@@ -55,6 +81,11 @@ export interface BreakerClient {
 
 class TimeoutError extends Error {}
 
+/** A breaker due for a trial call, for a check that takes no permits: denied, retry-after unknown. */
+function trialNotTaken(state: 'open' | 'half_open'): Extract<Verdict, { kind: 'deny' }> {
+  return { kind: 'deny', state, retryAfterMs: null, reason: null, actor: null, note: 'due for a trial call, and this check takes no trial permits' };
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -64,8 +95,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The upstream client (`vigil/client`): any Node service checks the shared breakers before acting.
- * It depends only on the key builder, the Lua scripts and the pure breaker core.
+ * The upstream client: any Node service checks the shared breakers before acting (protocol v1).
  */
 export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   if (!opts.failMode || (opts.failMode.default !== 'open' && opts.failMode.default !== 'closed')) {
@@ -77,7 +107,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       throw new BreakerError('invalid_argument', `failMode.perScope.${scope} must be a scope mapped to "open" or "closed"`, { scope, id: '-', script: 'createBreakerClient', retriable: false });
     }
   }
-  const keys = new KeyBuilder(opts.keyPrefix ?? 'vigil');
+  const keys = new BreakerKeys(opts.keyPrefix ?? 'vigil');
   const timeoutMs = opts.timeoutMs ?? 250;
   const ownsRedis = !opts.redis;
   const redis: Redis | Cluster = opts.redis ?? makeRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.cluster ?? false, timeoutMs);
@@ -95,7 +125,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     subscriber = isCluster
       ? (redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
       : (redis as Redis).duplicate({ enableOfflineQueue: true });
-    const channel = keys.breakerTransitionsChannel();
+    const channel = keys.transitionsChannel();
     subscriber.on('message', (ch: string, msg: string) => {
       if (ch !== channel) return;
       try {
@@ -123,6 +153,30 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   // An owned client's connection errors surface as degraded answers, not as unhandled 'error' events.
   if (ownsRedis) redis.on('error', () => {});
 
+  // A client asked right after it was made must wait for its first connection (within the check's
+  // timeout) rather than answer by the fail mode; once connected, an outage fails fast.
+  let connectedOnce = redis.status === 'ready';
+  redis.on('ready', () => {
+    connectedOnce = true;
+  });
+  function firstConnection(): Promise<void> | undefined {
+    if (connectedOnce || redis.status === 'ready' || redis.status === 'end' || redis.status === 'close') return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: unknown) => {
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+        if (e === undefined) resolve();
+        else reject(e);
+      };
+      const onReady = () => done();
+      const onError = (e: unknown) => done(e);
+      redis.on('ready', onReady);
+      redis.on('error', onError);
+    });
+  }
+
+  /** The scripts' ARGV[1]: '' (they take Redis TIME) unless a test clock is set. */
+  const scriptTime = (): string => (opts.clock ? String(opts.clock()) : '');
   const failModeOf = (scope: BreakerScope): FailMode => opts.failMode.perScope?.[scope] ?? opts.failMode.default;
 
   function degraded(refs: ScopeRef[]): CheckAnswer {
@@ -140,10 +194,10 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
   const OFFSET_MAX_AGE_MS = 1000;
 
   async function readFields(refs: ScopeRef[]): Promise<{ fields: CheckFields[]; now: number }> {
-    const keyList = refs.map((r) => keys.breakerState(r.scope, r.id));
+    const keyList = refs.map((r) => keys.state(r.scope, r.id));
     stats.redisReads += 1;
     const before = Date.now();
-    const withTime = before - offsetAt >= OFFSET_MAX_AGE_MS;
+    const withTime = !opts.clock && before - offsetAt >= OFFSET_MAX_AGE_MS;
     let time: [string, string] | undefined;
     let replies: (string | null)[][];
     if (!isCluster && !autoPipelined) {
@@ -167,12 +221,15 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       offsetMs = redisNow - Math.round((before + Date.now()) / 2);
       offsetAt = before;
     }
-    return { fields: replies.map(checkFieldsFrom), now: Date.now() + offsetMs };
+    return { fields: replies.map(checkFieldsFrom), now: opts.clock ? opts.clock() : Date.now() + offsetMs };
   }
 
   async function probe(ref: ScopeRef): Promise<Exclude<Verdict, { kind: 'probe' }>> {
-    const ret = await runScript(redis, 'takePermit', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id]);
-    if (typeof ret === 'number') throw new Error(`takePermit returned ${ret}`);
+    const ret = await runScript(redis, 'takePermit', [keys.state(ref.scope, ref.id)], [scriptTime(), keys.transitionsChannel(), ref.scope, ref.id]);
+    // -1: the hash changed to another protocol version (or an unknown state) since it was read. Redis
+    // answered, so this is no outage: deny, as the read path would have.
+    if (ret === -1) return unknownBreaker(`protocol version or state unknown to this client (takePermit answered -1)`);
+    if (typeof ret === 'number') throw new BreakerError('invalid_argument', `takePermit returned ${ret}`, { scope: ref.scope, id: ref.id, script: 'takePermit', retriable: false });
     const r = JSON.parse(String(ret)) as OpResult;
     cache?.invalidate(`${ref.scope}:${ref.id}`);
     if (r.outcome === 'permit') {
@@ -183,9 +240,9 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     return { kind: 'deny', state: r.state, retryAfterMs: r.retryAfterMs, reason: r.reason, actor: r.actor, note: r.note };
   }
 
-  async function checkOnline(refs: ScopeRef[]): Promise<CheckAnswer> {
+  async function checkOnline(refs: ScopeRef[], takePermits: boolean): Promise<CheckAnswer> {
     const fields: (CheckFields | undefined)[] = refs.map((r) => cache?.get(`${r.scope}:${r.id}`));
-    let now = Date.now() + offsetMs;
+    let now = opts.clock ? opts.clock() : Date.now() + offsetMs;
     const missing = refs.filter((_, i) => fields[i] === undefined);
     if (missing.length === 0) {
       stats.cacheHits += 1;
@@ -206,13 +263,16 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
     if (settled.some((v) => v.verdict.kind === 'deny') || settled.length === verdicts.length) return combine(settled);
     // Only scopes that are (or may become) half_open remain: take their trial permits atomically.
     const probes = verdicts.filter((v) => v.verdict.kind === 'probe');
+    if (!takePermits) {
+      return combine([...settled, ...probes.map((v) => ({ ref: v.ref, verdict: trialNotTaken(v.verdict.state as 'open' | 'half_open') }))]);
+    }
     const probed = await Promise.all(probes.map(async (v) => ({ ref: v.ref, verdict: await probe(v.ref) })));
     return combine([...settled, ...probed]);
   }
 
   return {
     stats,
-    async check(q: CheckQuery): Promise<CheckAnswer> {
+    async check(q: CheckQuery, checkOpts: CheckOptions = {}): Promise<CheckAnswer> {
       for (const scope of ['vendor', 'agent', 'user', 'action'] as const) {
         const id = q[scope];
         if (id === undefined || id === '') continue;
@@ -222,9 +282,19 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
       stats.checks += 1;
       const refs = scopesOf(q);
       try {
-        return await withTimeout(checkOnline(refs), timeoutMs);
-      } catch {
-        return degraded(refs);
+        const online = async () => {
+          await firstConnection();
+          return checkOnline(refs, checkOpts.takePermits !== false);
+        };
+        return await withTimeout(online(), timeoutMs);
+      } catch (error) {
+        const answer = degraded(refs);
+        try {
+          opts.onDegraded?.({ answer, scopes: refs, cause: error instanceof TimeoutError ? 'timeout' : 'redis_error', error });
+        } catch {
+          // an observer's failure must not change the answer
+        }
+        return answer;
       }
     },
     async reportOutcome(permits: CheckAnswer | readonly ScopeRef[], success: boolean): Promise<void> {
@@ -233,7 +303,7 @@ export function createBreakerClient(opts: BreakerClientOptions): BreakerClient {
         list.map(async (ref) => {
           let ret: unknown;
           try {
-            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.breakerState(ref.scope, ref.id)], ['', keys.breakerTransitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
+            ret = await withTimeout(runScript(redis, 'reportTrial', [keys.state(ref.scope, ref.id)], [scriptTime(), keys.transitionsChannel(), ref.scope, ref.id, success ? '1' : '0']), timeoutMs);
           } catch (e) {
             // The permit is handed out again after the breaker's trial deadline: nothing is stuck.
             throw new BreakerError('redis_unreachable', `the trial outcome could not be reported: ${(e as Error).message}`, { scope: ref.scope, id: ref.id, script: 'reportTrial', retriable: true, cause: e });

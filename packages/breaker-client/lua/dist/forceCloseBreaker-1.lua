@@ -1,25 +1,46 @@
--- takePermit: a caller asks to go ahead. closed / forced_closed: allowed. open before its cool-down end,
--- forced_open: denied with retryAfterMs. open after its cool-down: becomes half_open with `trials` permits.
--- half_open: hands out one permit atomically (two callers can never both take the last one), or denied.
--- A half_open breaker past its trial deadline hands unreported permits out again.
+-- forceCloseBreaker: an operator override: any state -> forced_closed until now + ttlMs, with actor and reason.
+-- The override expires to closed (never half_open). Creates the breaker if it does not exist.
 -- KEYS
---   KEYS[1] breaker state hash (KeyBuilder.breakerState)
+--   KEYS[1] breaker state hash (BreakerKeys.state)
 -- ARGV
 --   ARGV[1] now override in epoch ms, '' in production (time then comes from Redis TIME; tests pass a virtual clock)
---   ARGV[2] pub/sub channel for transitions (KeyBuilder.breakerTransitionsChannel())
+--   ARGV[2] pub/sub channel for transitions (BreakerKeys.transitionsChannel())
 --   ARGV[3] scope: global | vendor | agent | user | action
 --   ARGV[4] scope id
+--   ARGV[5] actor, ARGV[6] reason (note), ARGV[7] ttlMs (>= 1)
 -- Returns
 --   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
---   src/breakers/machine.ts OpResult; transitions as in src/breakers/transition.ts), or an error code:
---   -1 the stored hash has another protocol version   -2 an argument is invalid
--- Outcomes: allowed | permit | denied
+--   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
+--   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
+--   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
+-- Outcomes: forced
 
--- ── shared prologue (identical in every breaker script; protocol v1, docs/breaker-protocol.md) ──
+-- The shared prologue (arguments, loading, state changes, result; protocol v1):
+-- >>> includes/status
+-- State changes: clearStatus() drops the fields of one state, move() records a transition (and its
+-- deterministic id), normalize() turns an expired forced override into closed.
+-- >>> load
+-- Loads the breaker hash into the table `b` (a missing hash is a fresh closed breaker; another protocol
+-- version, or a state v1 does not know, returns -1 and changes nothing), and the helpers every script uses: n(field) as a number, fmt(x) as an integer
+-- string; `transitions` and `dirty` collect what the script changes.
+-- >>> args
+-- The arguments every breaker script takes (protocol v1, docs/breaker-protocol.md): KEYS[1] the state
+-- hash, ARGV[1] the time override ('' in production: Redis TIME), ARGV[2] the transitions channel,
+-- ARGV[3..4] scope and id. Defines stateKey, channel, scope, id and now (epoch ms).
+-- Returns -2 (an argument is invalid) for a scope the protocol does not have, an id it does not allow
+-- (empty, whitespace or braces, more than 800 bytes; the global breaker's id is 'all'), or a KEYS[1] that
+-- is not this breaker's state hash: a client in any language gets the same refusal.
+
 local stateKey = KEYS[1]
 local channel = ARGV[2]
 local scope = ARGV[3]
 local id = ARGV[4]
+
+local SCOPES = { global = true, vendor = true, agent = true, user = true, action = true }
+if not SCOPES[scope] or id == nil or id == '' or #id > 800 or string.find(id, '[%s{}]') then return -2 end
+if scope == 'global' and id ~= 'all' then return -2 end
+local keySuffix = ':brk:{' .. scope .. ':' .. id .. '}:state'
+if #stateKey <= #keySuffix or string.sub(stateKey, -#keySuffix) ~= keySuffix then return -2 end
 
 local now
 if ARGV[1] ~= '' then
@@ -29,12 +50,15 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- <<< args
 
 local raw = redis.call('HGETALL', stateKey)
 local exists = #raw > 0
 local b = {}
 for i = 1, #raw, 2 do b[raw[i]] = raw[i + 1] end
 if exists and b.v ~= '1' then return -1 end
+local STATES = { closed = true, open = true, half_open = true, forced_open = true, forced_closed = true }
+if exists and not STATES[b.state] then return -1 end
 if not exists then
   b = { v = '1', scope = scope, id = id, state = 'closed', seq = '0', trips = '0', closedAt = '0', findings = '0',
         baseMs = '30000', capMs = '900000', jitter = '0.2', trials = '3', trialTimeoutMs = '30000' }
@@ -45,6 +69,7 @@ local dirty = false
 
 local function n(f) return tonumber(b[f] or '0') or 0 end
 local function fmt(x) return string.format('%d', x) end
+-- <<< load
 
 -- Removes the fields that belong to one state only.
 local function clearStatus()
@@ -83,24 +108,10 @@ local function normalize()
     move('closed', 'override_expired', at)
   end
 end
-
--- Open duration of the k-th consecutive trip: min(cap, base*2^(k-1)) minus deterministic jitter.
-local function backoff(k)
-  local d = tonumber(b.baseMs) * (2 ^ (k - 1))
-  local cap = tonumber(b.capMs)
-  if d > cap then d = cap end
-  local h = redis.sha1hex(scope .. '\0' .. id .. '\0' .. fmt(k))
-  local u = tonumber(string.sub(h, 1, 8), 16) / 4294967296
-  return math.floor(d - d * tonumber(b.jitter) * u)
-end
-
-local function openBreaker(reasonRaw, cause, findingId)
-  b.trips = fmt(n('trips') + 1)
-  local untilV = now + backoff(n('trips'))
-  clearStatus()
-  b.since = fmt(now); b['until'] = fmt(untilV); b.reason = reasonRaw
-  move('open', cause, now, findingId)
-end
+-- <<< includes/status
+-- >>> includes/finish
+-- finish(): saves the hash if it changed, publishes the transitions, returns the result as JSON.
+-- (load is included above)
 
 -- Saves (whole hash) if changed, publishes the transitions, returns the result as JSON.
 local function finish(outcome, retry, replay)
@@ -131,27 +142,12 @@ local function finish(outcome, retry, replay)
   end
   return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. list .. ']}'
 end
--- ── end of shared prologue ──
+-- <<< includes/finish
 
+local ttl = tonumber(ARGV[7])
+if ARGV[5] == '' or ARGV[6] == '' or not ttl or ttl < 1 then return -2 end
 normalize()
-local st = b.state
-if st == 'closed' or st == 'forced_closed' then return finish('allowed') end
-if st == 'forced_open' then return finish('denied', true) end
-if st == 'open' then
-  if now < n('until') then return finish('denied', true) end
-  local reason = b.reason
-  clearStatus()
-  b.since = fmt(now); b['until'] = fmt(now + n('trialTimeoutMs')); b.reason = reason
-  b.permits = b.trials; b.inflight = '0'; b.successes = '0'
-  move('half_open', 'cooldown_elapsed', now)
-end
-if now >= n('until') then
-  b.permits = fmt(n('trials') - n('successes')); b.inflight = '0'; b['until'] = fmt(now + n('trialTimeoutMs'))
-  dirty = true
-end
-if n('permits') > 0 then
-  b.permits = fmt(n('permits') - 1); b.inflight = fmt(n('inflight') + 1)
-  dirty = true
-  return finish('permit')
-end
-return finish('denied', true)
+clearStatus()
+b.since = fmt(now); b['until'] = fmt(now + ttl); b.actor = ARGV[5]; b.note = ARGV[6]
+move('forced_closed', 'force_close', now, nil, ARGV[5], ARGV[6])
+return finish('forced')
