@@ -97,7 +97,7 @@ const FIELDS = ['scope', 'id', 'state', 'until', 'permits', 'since', 'trips', 'v
  * not closed (capped at the top N per scope type), and what the cap left out. A scrape reuses a snapshot
  * younger than maxAgeMs, and concurrent scrapes share one refresh (single-flight).
  *
- * The read is a SCAN of the breaker key pattern plus one HMGET per breaker (auto-pipelined), up to
+ * The read is an SSCAN of the breaker index plus one HMGET per breaker (auto-pipelined), up to
  * scanLimit breakers; `vigil_breaker_scan_truncated` says when the counts are a lower bound.
  */
 export class BreakerStateCollector {
@@ -179,34 +179,36 @@ export class BreakerStateCollector {
   private async readAll(): Promise<{ readings: BreakerReading[]; truncated: boolean; now: number }> {
     const { redis, keys, scanLimit } = this.o;
     const cluster = 'isCluster' in redis && (redis as Cluster).isCluster;
-    const nodes: Redis[] = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
-    const [sec, usec] = await (cluster ? nodes[0]! : (redis as Redis)).time();
+    const [sec, usec] = await (cluster ? (redis as Cluster).nodes('master')[0]! : (redis as Redis)).time();
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const readings: BreakerReading[] = [];
     let truncated = false;
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await node.scan(cursor, 'MATCH', keys.breakerStatePattern(), 'COUNT', 1000);
-        cursor = next;
-        const room = scanLimit - readings.length;
-        const take = batch.length > room ? batch.slice(0, room) : batch;
-        if (take.length < batch.length) truncated = true;
-        const replies = await Promise.all(take.map((k) => redis.hmget(k, ...FIELDS)));
-        for (const r of replies) {
-          const [scope, id, state, until, permits, since, trips, version] = r;
-          if (!scope || !id || !(BREAKER_SCOPES as readonly string[]).includes(scope)) continue;
-          const f = { v: version ?? undefined, state: state ?? undefined, until: until ?? undefined, permits: permits ?? undefined, since: since ?? undefined };
-          const v = evaluate(f, now);
-          const effective = v.kind === 'probe' ? 'half_open' : v.state;
-          // A hash of another protocol version or an unknown state is not counted (checks deny on it).
-          if (effective === 'unknown') continue;
-          readings.push({ scope: scope as BreakerScope, id, state: effective, since: Number(since ?? 0) || 0, trips: Number(trips ?? 0) || 0 });
-        }
-        if (readings.length >= scanLimit && cursor !== '0') truncated = true;
-      } while (cursor !== '0' && !truncated);
-      if (truncated) break;
-    }
+    // The breaker index (one set, `<prefix>:brk:index`, kept beside every script that creates a hash)
+    // names every stored breaker: SSCAN it instead of SCANning the whole keyspace.
+    let cursor = '0';
+    do {
+      const [next, members] = await redis.sscan(keys.breakerIndex(), cursor, 'COUNT', 1000);
+      cursor = next;
+      const room = scanLimit - readings.length;
+      const take = members.length > room ? members.slice(0, room) : members;
+      if (take.length < members.length) truncated = true;
+      const refs = take.flatMap((m) => {
+        const i = m.indexOf(':');
+        return i > 0 ? [{ scope: m.slice(0, i), id: m.slice(i + 1) }] : [];
+      });
+      const replies = await Promise.all(refs.map((r) => redis.hmget(keys.breakerState(r.scope, r.id), ...FIELDS)));
+      for (const r of replies) {
+        const [scope, id, state, until, permits, since, trips, version] = r;
+        if (!scope || !id || !(BREAKER_SCOPES as readonly string[]).includes(scope)) continue;
+        const f = { v: version ?? undefined, state: state ?? undefined, until: until ?? undefined, permits: permits ?? undefined, since: since ?? undefined };
+        const v = evaluate(f, now);
+        const effective = v.kind === 'probe' ? 'half_open' : v.state;
+        // A hash of another protocol version or an unknown state is not counted (checks deny on it).
+        if (effective === 'unknown') continue;
+        readings.push({ scope: scope as BreakerScope, id, state: effective, since: Number(since ?? 0) || 0, trips: Number(trips ?? 0) || 0 });
+      }
+      if (readings.length >= scanLimit && cursor !== '0') truncated = true;
+    } while (cursor !== '0' && !truncated);
     return { readings, truncated, now };
   }
 }

@@ -81,7 +81,8 @@ describe('metric series at a million users', () => {
     const [sec] = await redis.time();
     const now = Number(sec) * 1000;
     const pipe = redis.pipeline();
-    const put = (b: Breaker) => pipe.hset(keys.breakerState(b.scope, b.id), breakerToHash(b));
+    // What BreakerStore does when a script creates a hash: the hash, and its member in the breaker index.
+    const put = (b: Breaker) => pipe.hset(keys.breakerState(b.scope, b.id), breakerToHash(b)).sadd(keys.breakerIndex(), `${b.scope}:${b.id}`);
     for (let i = 0; i < USER_BREAKERS; i++) put(breaker('user', `u_${i * 50}`, now, i));
     for (let i = 0; i < VENDORS; i++) put(breaker('vendor', `vendor-${i}`, now, i));
     for (let i = 0; i < AGENTS; i++) put(breaker('agent', `agent-${i}`, now, i));
