@@ -111,7 +111,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: publishTransition,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
   });
-  const inner = opts.handler
+  const inner: BatchHandler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
     : new CountingHandler();
   const handler = obs.observe(inner);
@@ -127,7 +127,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.() });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   obs.startLag();

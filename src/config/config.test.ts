@@ -41,6 +41,14 @@ describe('loadConfig', () => {
     expect(refused({ SCHEMA_REGISTRY_URL: 'not a url' })).toBe('env SCHEMA_REGISTRY_URL: "not a url" is not a URL');
     expect(refused({ REDIS_CLUSTER: 'maybe' })).toBe('env REDIS_CLUSTER: "maybe" must be true or false');
     expect(refused({ VIGIL_LOG_LEVEL: 'loud' })).toBe('env VIGIL_LOG_LEVEL: "loud" must be one of debug, info, warn, error');
+    expect(refused({ VIGIL_IDLE_PARTITION_MS: '30s' })).toBe('env VIGIL_IDLE_PARTITION_MS: "30s" must be a whole number from 100 to 86400000');
+    expect(refused({ VIGIL_WATERMARK_TICK_MS: '0' })).toMatch(/^env VIGIL_WATERMARK_TICK_MS: "0" must be a whole number from 50/);
+    expect(refused({ VIGIL_WATERMARK_STALL_LOG_MS: '-1' })).toMatch(/^env VIGIL_WATERMARK_STALL_LOG_MS: "-1" must be a whole number from 1000/);
+  });
+
+  it('reads the event-time settings of the live engine', () => {
+    expect(loadConfig({}).detection).toEqual({ idlePartitionMs: 30_000, tickMs: 1000, stallLogMs: 60_000 });
+    expect(loadConfig({ VIGIL_IDLE_PARTITION_MS: '5000', VIGIL_WATERMARK_TICK_MS: '250', VIGIL_WATERMARK_STALL_LOG_MS: '10000' }).detection).toEqual({ idlePartitionMs: 5000, tickMs: 250, stallLogMs: 10_000 });
   });
 
   it('reads the HTTP check fail mode: a default, then per-scope overrides', () => {

@@ -71,6 +71,15 @@ export interface Config {
     readonly sampleRatio: number;
   };
   readonly policyPath: string;
+  /** Event time in the live engine (the bounds on hostile clocks are the policy's `eventTime:`). */
+  readonly detection: {
+    /** A partition with no accepted event for this long (Redis clock), or never heard from for this long, is idle. */
+    readonly idlePartitionMs: number;
+    /** How often the monitor settles what idle partitions no longer hold back, and updates the watermark metrics. */
+    readonly tickMs: number;
+    /** Log when the watermark has not moved for this long, at most once per this long. */
+    readonly stallLogMs: number;
+  };
 }
 
 /** A fail mode for each breaker scope: `open` allows the call, `closed` denies it. */
@@ -123,6 +132,9 @@ export const SETTINGS = {
   'tracing.serviceName': { env: 'OTEL_SERVICE_NAME', def: 'vigil' },
   'tracing.sampleRatio': { env: 'VIGIL_TRACING_SAMPLE_RATIO', def: '1' },
   policyPath: { env: 'VIGIL_POLICY', def: 'vigil.policy.yaml' },
+  'detection.idlePartitionMs': { env: 'VIGIL_IDLE_PARTITION_MS', def: '30000' },
+  'detection.tickMs': { env: 'VIGIL_WATERMARK_TICK_MS', def: '1000' },
+  'detection.stallLogMs': { env: 'VIGIL_WATERMARK_STALL_LOG_MS', def: '60000' },
 } as const satisfies Record<string, { env: string; def: string }>;
 
 type Key = keyof typeof SETTINGS;
@@ -288,6 +300,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       sampleRatio: ratio('tracing.sampleRatio'),
     },
     policyPath: text('policyPath'),
+    detection: {
+      idlePartitionMs: int('detection.idlePartitionMs', 100, 86_400_000),
+      tickMs: int('detection.tickMs', 50, 60_000),
+      stallLogMs: int('detection.stallLogMs', 1000, 86_400_000),
+    },
   };
   return deepFreeze(config);
 }

@@ -22,6 +22,8 @@ export interface HttpDeps {
   port: number;
   /** Readiness probe; default: Redis answers PING within 1 s. */
   ready?: () => Promise<void>;
+  /** Shown as `details` in /readyz (`vigil run`: where event time stands). */
+  details?: () => unknown;
 }
 
 /** An error answer: status and a message saying what is wrong. */
@@ -124,12 +126,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         }
         if (url.pathname === '/readyz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
+          const details = deps.details?.();
           try {
             await ready();
           } catch (e) {
-            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message });
+            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(details !== undefined ? { details } : {}) });
           }
-          return sendJson(res, 200, { status: 'ready' });
+          return sendJson(res, 200, { status: 'ready', ...(details !== undefined ? { details } : {}) });
         }
         if (await handleBreakerRoute(req, res, url, deps)) return;
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);

@@ -17,7 +17,7 @@ import { startHttpServer } from './http-server.ts';
  */
 export async function startBreakerApi(
   config: Config,
-  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger } = {},
+  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger; status?: () => unknown } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
   const redis = opts.redis ?? connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-http' });
   // Its own client's connection errors surface as degraded checks (counted, logged) and in /readyz.
@@ -30,7 +30,7 @@ export async function startBreakerApi(
     failMode: { default: config.http.failMode.default, perScope: { ...config.http.failMode.perScope } },
     onDegraded: degradedCheckRecorder({ ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.logger ? { logger: opts.logger } : {}) }),
   });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, clientToken: config.http.clientToken, host: config.http.host, port: config.http.port });
+  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, clientToken: config.http.clientToken, host: config.http.host, port: config.http.port, ...(opts.status ? { details: opts.status } : {}) });
   return {
     port: server.port,
     store,

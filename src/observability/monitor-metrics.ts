@@ -9,7 +9,7 @@ import { ResponseMetrics } from './response-metrics.ts';
 import { WatermarkMetrics } from './watermark-metrics.ts';
 
 /** Every reason a message is dead-lettered with today (vigil-dlq-reason). */
-export const DEAD_LETTER_REASONS = ['empty', 'oversized', 'undecodable', 'invalid_json', 'unknown_schema', 'avro_decode_failed', 'invalid_event', 'processing_failed'] as const;
+export const DEAD_LETTER_REASONS = ['empty', 'oversized', 'undecodable', 'invalid_json', 'unknown_schema', 'avro_decode_failed', 'invalid_event', 'processing_failed', 'event_time_out_of_bounds'] as const;
 
 /** Compensation outcomes of vigil_compensations_total (response-metrics.ts). */
 export const COMPENSATION_OUTCOMES = ['requested', 'resent', 'succeeded', 'failed', 'timed_out', 'escalated'] as const;

@@ -59,12 +59,19 @@ export class KeyBuilder {
   }
 
   /**
-   * Hash of the event-time watermark of every partition, shared by every monitor instance: field
-   * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms of its last batch>`. The detectors run
-   * by the lowest watermark among the partitions that are not idle.
+   * Hash of the event-time record of every input partition, shared by every monitor instance: field
+   * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms it last accepted events>|<newest event
+   * time accepted>|<the stream's newest as it last read it>|<version>` (savePartition-2.lua); and field
+   * `~settled:<topic>`, the watermark up to which decisions were settled. The detectors run by the
+   * lowest watermark among the partitions that are not idle (processors/engine/partition-watermarks.ts).
    */
   detectorWatermarks(): string {
     return `${this.prefix}:ds:{ds:wm}:watermarks`;
+  }
+
+  /** The events one input partition holds until later events confirm their time (JSON), same hash tag as the watermarks. */
+  detectorHeld(partition: string): string {
+    return `${this.prefix}:ds:{ds:wm}:held:${partition}`;
   }
 
   // ── breakers (protocol v1, docs/breaker-protocol.md; layout in @vigil/breaker-client) ──
