@@ -28,6 +28,10 @@ export interface Config {
     /** The watchdog restarts the consumer when no batch completes for this long while lag exists. */
     readonly stallTimeoutMs: number;
     readonly partitions: number;
+    /** Deliveries of a batch whose handler fails with an unknown error (a bug) before its events are isolated. */
+    readonly batchMaxAttempts: number;
+    /** Most events of one batch dead-lettered as processing_failed before the partition is held instead. */
+    readonly poisonLimit: number;
   };
   readonly schemaRegistry: { readonly url: string | undefined };
   readonly redis: {
@@ -62,6 +66,8 @@ export const SETTINGS = {
   'kafka.sessionTimeoutMs': { env: 'KAFKA_SESSION_TIMEOUT_MS', def: '30000' },
   'kafka.stallTimeoutMs': { env: 'VIGIL_STALL_TIMEOUT_MS', def: '60000' },
   'kafka.partitions': { env: 'VIGIL_PARTITIONS', def: '6' },
+  'kafka.batchMaxAttempts': { env: 'VIGIL_BATCH_MAX_ATTEMPTS', def: '3' },
+  'kafka.poisonLimit': { env: 'VIGIL_POISON_LIMIT', def: '10' },
   'schemaRegistry.url': { env: 'SCHEMA_REGISTRY_URL', def: '' },
   'redis.url': { env: 'REDIS_URL', def: 'redis://127.0.0.1:6379' },
   'redis.cluster': { env: 'REDIS_CLUSTER', def: 'false' },
@@ -185,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       sessionTimeoutMs: int('kafka.sessionTimeoutMs', 6000, 300000),
       stallTimeoutMs: int('kafka.stallTimeoutMs', 1000, 3600000),
       partitions: int('kafka.partitions', 1, 1000),
+      batchMaxAttempts: int('kafka.batchMaxAttempts', 1, 100),
+      poisonLimit: int('kafka.poisonLimit', 0, 100000),
     },
     schemaRegistry: { url: url('schemaRegistry.url', ['http:', 'https:']) },
     redis: {

@@ -9,6 +9,7 @@ import type { Policy } from '../policy/load-policy.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
+import { EventProcessingError } from '../errors/vigil-error.ts';
 import type { FindingSink } from './finding-sink.ts';
 import { SliceStore, type SliceRef, type SliceWrite, type StoredSlice } from './slice-store.ts';
 
@@ -262,7 +263,12 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
     }
     for (let i = 0; i < events.length; i++) {
       at.i = i;
-      runner.process(events[i]!);
+      try {
+        runner.process(events[i]!);
+      } catch (e) {
+        // Pure code threw (a detector bug this event triggers); nothing of this attempt is saved yet.
+        throw new EventProcessingError(events[i]!.eventId, 'a detector', e);
+      }
     }
     // Slices that exist in Redis but were not preloaded (absent state) start at version 0; a preloaded
     // slice keeps its version for the check.

@@ -1,4 +1,5 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { backoffDelay } from '../errors/retry-policy.ts';
 import { registerScripts, variableKeyCommands } from './scripts.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -29,7 +30,8 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
     autoPipeliningIgnoredCommands: variableKeyCommands(),
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    // Jittered, so instances that lost Redis together do not reconnect in lockstep.
+    retryStrategy: (times) => backoffDelay(times, 50, 2000),
   };
   let client: RedisClient;
   if (opts.cluster || urls.length > 1) {
