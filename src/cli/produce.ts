@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../observability/logger.ts';
-import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
+import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import { registerSchemas } from '../kafka/schema-registry.ts';
+import { registerSchemas, registryConnection } from '../kafka/schema-registry.ts';
 import { encodeEvent } from '../kafka/event-codec.ts';
 import { avroSchema } from '../kafka/schemas.ts';
 import { validateEvent, InvalidEventError } from '../../processors/core/validate-event.ts';
@@ -49,13 +49,12 @@ export async function produceCommand(argv: string[], io: CommandIo): Promise<num
   const lines = readJsonl(file, io.stdin);
 
   const kafka = createKafka(config, logger, '-producer');
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka, config);
   await ensureTopics(admin, config).finally(() => admin.disconnect());
   const useAvro = !values.json && config.schemaRegistry.url !== undefined;
   let avro: Parameters<typeof encodeEvent>[1];
   if (useAvro) {
-    const schemas = await registerSchemas(config.schemaRegistry.url!, { ...schemaSubjects(config), 'agent-action': topic });
+    const schemas = await registerSchemas(registryConnection(config)!, { ...schemaSubjects(config), 'agent-action': topic });
     const fields = (avroSchema('agent-action').fields as { name: string }[]).map((f) => f.name);
     avro = { registry: schemas.registry, schemaId: schemas.ids['agent-action']!, fields };
   }

@@ -2,7 +2,7 @@ import { BreakerStore } from '../breakers/breaker-store.ts';
 import type { BreakerTransition } from '../breakers/transition.ts';
 import { createBreakerClient } from '../client/breaker-client.ts';
 import type { Config } from '../config/config.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
 import { startHttpServer } from './http-server.ts';
 
@@ -15,7 +15,7 @@ export async function startBreakerApi(
   config: Config,
   opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
-  const redis = opts.redis ?? connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-http' });
+  const redis = opts.redis ?? connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-http' });
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
   const checker = createBreakerClient({ redis, keyPrefix: config.redis.keyPrefix, failMode: { default: 'open' } });
