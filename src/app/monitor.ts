@@ -111,7 +111,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     redis,
     keys,
     publish: publishTransition,
-    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
+    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
   const handler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
@@ -149,4 +149,14 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         redis.disconnect();
       })()),
   };
+}
+
+/** The transition id of a pub/sub message, for a log line that must not carry the rest (ids of users). */
+function transitionIdOf(message: string): string | undefined {
+  try {
+    const id = (JSON.parse(message) as { transitionId?: unknown }).transitionId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

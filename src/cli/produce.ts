@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger, silentLogger } from '../observability/logger.ts';
 import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import { registerSchemas, registryConnection } from '../kafka/schema-registry.ts';
@@ -44,7 +44,8 @@ export async function produceCommand(argv: string[], io: CommandIo): Promise<num
   if (positionals.length !== 1) throw new UsageError('vigil produce takes exactly one FILE (or - for standard input)');
   const file = positionals[0]!;
   const config = loadConfig(values.config ? { ...io.env, VIGIL_CONFIG: values.config } : io.env);
-  const logger = createLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn' });
+  // kafkajs's own retries are logged only with VIGIL_LOG_LEVEL=debug: a failure ends in one clear line.
+  const logger = config.logLevel === 'debug' ? createLogger({ level: 'debug', write: (l) => void io.stderr.write(l + '\n') }) : silentLogger;
   const topic = values.topic ?? config.kafka.topics.actions;
   const lines = readJsonl(file, io.stdin);
 

@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
 import type { CheckAnswer } from '../breakers/check.ts';
 import type { CheckQuery } from '../client/breaker-client.ts';
 import { handleBreakerRoute } from './breaker-routes.ts';
+import { isOperatorAction } from './operator-paths.ts';
+import { RateLimiter } from './rate-limit.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
@@ -17,6 +18,8 @@ export interface HttpDeps {
   port: number;
   /** Readiness probe; default: Redis answers PING within 1 s. */
   ready?: () => Promise<void>;
+  /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
+  adminRateLimit?: { perMinute: number; burst: number };
 }
 
 /** An error answer: status and a message saying what is wrong. */
@@ -56,16 +59,7 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** 401 without a bearer token, 403 with a wrong one or when no admin token is configured. */
-export function requireAdmin(req: IncomingMessage, adminToken: string | undefined): void {
-  if (!adminToken) throw new HttpError(403, 'operator actions are disabled: no admin token is configured (VIGIL_ADMIN_TOKEN)');
-  const h = req.headers.authorization;
-  const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-  if (!m) throw new HttpError(401, 'an "Authorization: Bearer <admin token>" header is required', { 'www-authenticate': 'Bearer realm="vigil"' });
-  if (!timingSafeEqual(digest(m[1]!), digest(adminToken))) throw new HttpError(403, 'the bearer token is not the admin token');
-}
+export { requireAdmin } from './auth.ts';
 
 async function defaultReady(store: BreakerStore): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -87,10 +81,16 @@ async function defaultReady(store: BreakerStore): Promise<void> {
  */
 export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; close(): Promise<void> }> {
   const ready = deps.ready ?? (() => defaultReady(deps.store));
+  const limiter = deps.adminRateLimit && deps.adminRateLimit.perMinute > 0 ? new RateLimiter(deps.adminRateLimit) : undefined;
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestTarget(req.url);
+        if (limiter && isOperatorAction(req, url)) {
+          // before the token is checked: guessing tokens is limited too
+          const r = limiter.take(req.socket.remoteAddress ?? 'unknown');
+          if (!r.allowed) throw new HttpError(429, `too many operator actions from this address: retry in ${r.retryAfterSeconds} s`, { 'retry-after': String(r.retryAfterSeconds) });
+        }
         if (url.pathname === '/healthz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
           return sendJson(res, 200, { status: 'ok' });
@@ -112,6 +112,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
       }
     })();
   });
+  server.on('clientError', answerMalformed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.port, deps.host ?? '127.0.0.1', () => resolve());
@@ -125,4 +126,23 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         server.close(() => resolve());
       }),
   };
+}
+
+/** A request Node's HTTP parser refuses (malformed, headers too large): a JSON error too, not a bare 400. */
+function answerMalformed(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** The request's path and query as a URL; 400 when it is not an origin-form target (`//x`, `*`, garbage). */
+function requestTarget(target: string | undefined): URL {
+  if (target === undefined || !target.startsWith('/')) throw new HttpError(400, 'the request target must be a path starting with /');
+  try {
+    // prefixed, not resolved against a base: "//x" is then a path, not another host
+    return new URL(`http://localhost${target}`);
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid path');
+  }
 }

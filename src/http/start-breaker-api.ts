@@ -19,7 +19,14 @@ export async function startBreakerApi(
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
   const checker = createBreakerClient({ redis, keyPrefix: config.redis.keyPrefix, failMode: { default: 'open' } });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, host: config.http.host, port: config.http.port });
+  const server = await startHttpServer({
+    store,
+    checker,
+    adminToken: config.http.adminToken,
+    host: config.http.host,
+    port: config.http.port,
+    adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
+  });
   return {
     port: server.port,
     store,

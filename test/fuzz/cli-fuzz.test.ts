@@ -11,7 +11,7 @@ import { KeyBuilder } from '../../src/redis/keys.ts';
 import { cleanup } from '../breakers/helpers.ts';
 import { testEnv } from '../helpers/test-config.ts';
 import { deepNesting, EDGE_CHARS, hostileString, mutate, mutation, validEvent } from './arbitraries.ts';
-import { cases, checkAsync, hasStackTrace, record } from './fuzz-support.ts';
+import { cases, checkAsync, hasStackTrace, record, FUZZ_TIMEOUT } from './fuzz-support.ts';
 
 /**
  * The CLI on random input, through `main` (what bin/vigil runs): `vigil replay` on files of random
@@ -77,7 +77,7 @@ describe('vigil replay on files of random lines', () => {
       for (const f of c.out().split('\n').filter(Boolean)) expect(JSON.parse(f).findingId).toMatch(/^f_/);
     }), cases(60, 400));
     record('cli: vigil replay lines', lines);
-  });
+  }, FUZZ_TIMEOUT);
 });
 
 /** Arguments a user might type, and some no one would. */
@@ -99,7 +99,7 @@ describe('vigil breakers and other commands on random arguments', () => {
     } finally {
       redis.disconnect();
     }
-  });
+  }, FUZZ_TIMEOUT);
   /** Command lines close to right (a subcommand, a scope and id, the flags it wants), some values hostile. */
   const almost: fc.Arbitrary<string[]> = fc
     .tuple(
@@ -133,7 +133,7 @@ describe('vigil breakers and other commands on random arguments', () => {
     // the generator reaches Redis (accepted overrides and lookups), not only the argument parser
     expect(codes.get(0) ?? 0).toBeGreaterThan(0);
     expect(codes.get(2) ?? 0).toBeGreaterThan(0);
-  });
+  }, FUZZ_TIMEOUT);
 
   it('unknown commands, help, and wrong command lines of replay', async () => {
     await checkAsync('cli: other command lines', fc.asyncProperty(fc.oneof(
@@ -148,5 +148,5 @@ describe('vigil breakers and other commands on random arguments', () => {
       expect([0, 1, 2]).toContain(code);
       expect(hasStackTrace(c.err()), c.err()).toBe(false);
     }), cases(150, 1000));
-  });
+  }, FUZZ_TIMEOUT);
 });

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS } from '../../src/config/config.ts';
 import { ConfigError } from '../../src/errors/vigil-error.ts';
 import { hostileString } from './arbitraries.ts';
-import { cases, check } from './fuzz-support.ts';
+import { cases, check, FUZZ_TIMEOUT } from './fuzz-support.ts';
 
 /**
  * The configuration loader on random environment values and config files: loadConfig either returns a
@@ -53,7 +53,7 @@ describe('config loader on random values: a frozen config, or a ConfigError nami
         expect(named, `"${(e as Error).message}" names one of ${Object.keys(env).join(', ')}`).toBe(true);
       }
     }), cases(400, 2000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('config files (VIGIL_CONFIG): random YAML, unknown keys, wrong shapes', () => {
     let n = 0;
@@ -67,5 +67,5 @@ describe('config loader on random values: a frozen config, or a ConfigError nami
       writeFileSync(file, text);
       loadsOrRefuses({ VIGIL_CONFIG: file });
     }), cases(200, 1000));
-  });
+  }, FUZZ_TIMEOUT);
 });

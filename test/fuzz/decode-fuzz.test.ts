@@ -9,7 +9,7 @@ import { avroSchema } from '../../src/kafka/schemas.ts';
 import { stackEndpoints } from '../helpers/stack-env.ts';
 import { randomName } from '../helpers/wait.ts';
 import { deepNesting, hostileDate, hostileString, hugeString, mutate, mutation, validEvent } from './arbitraries.ts';
-import { cases, check, checkAsync } from './fuzz-support.ts';
+import { cases, check, checkAsync, FUZZ_TIMEOUT } from './fuzz-support.ts';
 
 /**
  * The pure part of the bad-input suite for ingest: EventDecoder.decode (the function `vigil run` calls
@@ -79,21 +79,21 @@ describe('ingest decode: bad input is a BadEventError with a reason, never a cra
       await decoder.loadSchemas([{ value }]);
       decodesOrRefuses(decoder, value);
     }), cases(500, 3000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('random bytes behind a JSON brace and behind the Avro magic byte with the real schema id', () => {
     check('decode: framed random bytes', fc.property(fc.boolean(), fc.uint8Array({ maxLength: 300 }), (avro, bytes) => {
       const head = avro ? frame({ eventId: 'x', type: 't', occurredAt: 'x', userId: 'u', agentId: 'a', agentVersion: '1' }).subarray(0, 5) : Buffer.from('{');
       decodesOrRefuses(decoder, Buffer.concat([head, Buffer.from(bytes)]));
     }), cases(300, 2000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('mutated JSON events: wrong types, missing fields, hostile strings and dates, prototype keys', () => {
     check('decode: mutated JSON events', fc.property(validEvent, fc.array(mutation, { minLength: 1, maxLength: 4 }), (e, ms) => {
       const r = decodesOrRefuses(decoder, Buffer.from(JSON.stringify(mutate(e, ms))));
       if (!(r instanceof BadEventError)) expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
     }), cases(600, 3000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('valid events still decode (JSON and Avro), the same either way', () => {
     check('decode: valid events', fc.property(validEvent, (e) => {
@@ -102,7 +102,7 @@ describe('ingest decode: bad input is a BadEventError with a reason, never a cra
       expect(a).not.toBeInstanceOf(BadEventError);
       expect(b).toEqual(a);
     }), cases(200, 1000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('truncated, corrupted and extended Avro with the real schema id', () => {
     check('decode: damaged Avro', fc.property(validEvent, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('truncate', 'flip', 'append', 'splice'), (e, at, byte, how) => {
@@ -124,7 +124,7 @@ describe('ingest decode: bad input is a BadEventError with a reason, never a cra
       expect(mine.ok).toBe(theirs.ok);
       if (mine.ok && theirs.ok) expect(JSON.stringify(mine.value)).toBe(JSON.stringify(dropNullFields(theirs.value)));
     }), cases(400, 2000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('wrong schema ids (unknown to the registry) are unknown_schema', async () => {
     await checkAsync('decode: wrong schema ids', fc.asyncProperty(fc.constantFrom(...WRONG_IDS), validEvent, async (id, e) => {
@@ -134,7 +134,7 @@ describe('ingest decode: bad input is a BadEventError with a reason, never a cra
       expect(r).toBeInstanceOf(BadEventError);
       expect((r as BadEventError).reason).toBe('unknown_schema');
     }), cases(50, 200));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('huge strings in any field: oversized beyond the limit, decoded or refused below it', () => {
     check('decode: huge strings', fc.property(validEvent, fc.constantFrom('eventId', 'userId', 'agentId', 'intentId', 'occurredAt', 'extra'), hugeString(200_000), (e, field, s) => {
@@ -142,27 +142,27 @@ describe('ingest decode: bad input is a BadEventError with a reason, never a cra
       const r = decodesOrRefuses(decoder, value);
       if (value.length > MAX) expect((r as BadEventError).reason).toBe('oversized');
     }), cases(40, 300));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('deep nesting (up to 20,000 levels, with a 4 MB limit so it reaches the parser)', () => {
     check('decode: deep nesting', fc.property(deepNesting, (text) => {
       decodesOrRefuses(bigDecoder, Buffer.from(text));
     }), cases(20, 200));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('invalid and hostile dates', () => {
     check('decode: dates', fc.property(validEvent, hostileDate, (e, d) => {
       decodesOrRefuses(decoder, Buffer.from(JSON.stringify({ ...e, occurredAt: d })));
       if (typeof d === 'string') decodesOrRefuses(decoder, frame({ ...e, occurredAt: d }));
     }), cases(500, 2000));
-  });
+  }, FUZZ_TIMEOUT);
 
   it('Unicode edge cases in identifiers (lone surrogates, NUL, RTL, combining marks), JSON and Avro', () => {
     check('decode: unicode', fc.property(validEvent, fc.constantFrom('eventId', 'userId', 'agentId', 'agentVersion', 'intentId', 'plan'), hostileString(30), (e, field, s) => {
       decodesOrRefuses(decoder, Buffer.from(JSON.stringify({ ...e, [field]: s })));
       decodesOrRefuses(decoder, frame({ ...e, [field]: s }));
     }), cases(500, 2000));
-  });
+  }, FUZZ_TIMEOUT);
 });
 
 function attempt(f: () => unknown): { ok: true; value: unknown } | { ok: false } {

@@ -9,6 +9,9 @@ import fc from 'fast-check';
  */
 export const LONG = process.env.VIGIL_FUZZ === 'long';
 
+/** A test's time limit: the long run takes minutes on two shared cores. */
+export const FUZZ_TIMEOUT = LONG ? 900_000 : 180_000;
+
 /** Cases for a property: `short` in `npm test`, `long` in the long run. */
 export function cases(short: number, long: number): number {
   return LONG ? long : short;

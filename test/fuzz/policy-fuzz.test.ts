@@ -6,7 +6,7 @@ import { validateBreakerSection } from '../../src/breakers/breaker-policy.ts';
 import { parsePolicy } from '../../src/policy/load-policy.ts';
 import { PolicyError } from '../../src/policy/policy-error.ts';
 import { EDGE_CHARS, hostileString } from './arbitraries.ts';
-import { cases, check } from './fuzz-support.ts';
+import { cases, check, FUZZ_TIMEOUT } from './fuzz-support.ts';
 
 /**
  * The policy file under random mutation (lines deleted, doubled, swapped, re-indented, cut short;
@@ -87,7 +87,7 @@ function acceptedOrRefused(text: string): 'accepted' | 'refused' {
 describe('vigil.policy.yaml under random mutation: accepted, or refused naming file, line and field', () => {
   it('the file as shipped is accepted', () => {
     expect(acceptedOrRefused(original)).toBe('accepted');
-  });
+  }, FUZZ_TIMEOUT);
 
   it('line, key, value and character mutations', () => {
     const seen = { accepted: 0, refused: 0 };
@@ -97,7 +97,7 @@ describe('vigil.policy.yaml under random mutation: accepted, or refused naming f
     // the generator reaches both sides (a suite that only ever refuses tests nothing of acceptance)
     expect(seen.accepted).toBeGreaterThan(0);
     expect(seen.refused).toBeGreaterThan(0);
-  });
+  }, FUZZ_TIMEOUT);
 
   it('hostile whole files: alias bombs, deep nesting, huge keys, binary, many documents', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
@@ -115,5 +115,5 @@ describe('vigil.policy.yaml under random mutation: accepted, or refused naming f
     check('policy: hostile files', fc.property(files, (text) => {
       acceptedOrRefused(text);
     }), cases(100, 500));
-  });
+  }, FUZZ_TIMEOUT);
 });
