@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors/vigil-error.ts';
-import { redact } from '../observability/redact.ts';
+import { redactSecrets as redact } from '../observability/redact.ts';
 
 /**
  * vigil's configuration, parsed once at start into a frozen object. Sources, strongest first:
@@ -159,8 +159,20 @@ function readFile(path: string): FileValues {
   return flat;
 }
 
-/** Parses configuration from an environment (default process.env) and the optional file it names. */
+/**
+ * Parses configuration from an environment (default process.env) and the optional file it names.
+ * @throws ConfigError naming the bad value and its source, with any credentials in it masked.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<Key, string>> = {}): Config {
+  try {
+    return load(env, overrides);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(redact(e.message));
+    throw e;
+  }
+}
+
+function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): Config {
   const filePath = env.VIGIL_CONFIG;
   const file = filePath ? readFile(filePath) : {};
   const get = (k: Key): Source => {
@@ -173,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       if (fromFile) throw new ConfigError(`env ${s.env} and env ${s.env}_FILE are both set: give one`);
       return { value: e, from: `env ${s.env}` };
     }
-    if (fromFile) return { value: readSecretFile(fromFile, `env ${s.env}_FILE`), from: `env ${s.env}_FILE (${fromFile})` };
+    if (fromFile) return { value: readSecretFile(fromFile, `env ${s.env}_FILE`), from: `env ${s.env}_FILE (${redact(fromFile)})` };
     if (file[k] !== undefined && file[k] !== null) {
       const v = file[k];
       return { value: Array.isArray(v) ? v.join(',') : String(v), from: `${filePath}: ${k}` };
@@ -226,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     try {
       accessSync(value, constants.R_OK);
     } catch (e) {
-      throw new ConfigError(`${from}: cannot read "${value}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ConfigError(`${from}: cannot read "${redact(value)}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     return value;
   };
@@ -321,7 +333,7 @@ function readSecretFile(path: string, from: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (e) {
-    throw new ConfigError(`${from}: cannot read the secret file "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(`${from}: cannot read the secret file "${redact(path)}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 

@@ -20,11 +20,16 @@ const SECRET_NAME = /(password|passwd|secret|token|authorization|api[_-]?key|cre
 /** A breaker or subject reference to a user, `user:<id>` (the form vigil's messages use). */
 const USER_REF = /(?<![\w/.@-])user:([^\s{}:,;"'\])]+)/g;
 
-/** The text with credentials masked, personal data masked, and user ids pseudonymised. */
+/** The text with credentials masked (URLs, key=value pairs, bearer tokens). */
+export function redactSecrets(text: string): string {
+  if (text.length === 0) return text;
+  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:***@`).replace(SECRET_PAIR, '$1=***').replace(BEARER, '$1 ***');
+}
+
+/** The text with credentials masked, personal data masked, and user ids pseudonymised (for logs). */
 export function redact(text: string): string {
   if (text.length === 0) return text;
-  const noSecrets = text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:***@`).replace(SECRET_PAIR, '$1=***').replace(BEARER, '$1 ***');
-  return maskPii(noSecrets).replace(USER_REF, (_m, id: string) => `user:${pseudonym(id)}`);
+  return maskPii(redactSecrets(text)).replace(USER_REF, (_m, id: string) => `user:${pseudonym(id)}`);
 }
 
 /**

@@ -13,14 +13,14 @@ import { cases, check, FUZZ_TIMEOUT } from './fuzz-support.ts';
  * frozen Config or throws a ConfigError naming the source of the bad value (`env NAME` or the file),
  * never another error, and never echoes a secret it refused.
  */
-const NAMES = Object.values(SETTINGS).map((s) => s.env as string);
+const NAMES = [...Object.values(SETTINGS).map((s) => s.env as string), ...Object.values(SETTINGS).filter((s) => 'secret' in s).map((s) => `${s.env}_FILE`)];
 const dir = mkdtempSync(join(tmpdir(), 'vigil-config-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const value: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('', ' ', '0', '-1', '1', '65536', '65535', '99999999999999999999', '1e3', '0x10', ' 8088', '8088 ', 'true', 'false', 'yes', 'maybe', 'debug', 'DEBUG',
     'redis://127.0.0.1:6379', 'rediss://u:p@h:1', 'redis://', 'http://', 'smtp://x', 'ftp://x', 'not a url', 'a:1,b:2', 'host', 'host:port', ':1', 'h:99999', '127.0.0.1:9092,', ',',
-    'redis://:secret@127.0.0.1:6379', '%', '${HOME}', '../../etc/passwd', '\u0000', 'x'.repeat(10_000)),
+    'redis://:pw-Q9x7@127.0.0.1:6379', 'http://vigil:pw-K3z1@h:1', 'rediss://u:pw-M2c8@', '/nonexistent/pw-file', '/etc/hostname', '%', '${HOME}', '../../etc/passwd', '\u0000', 'x'.repeat(10_000)),
   hostileString(20),
   fc.integer().map(String),
 );
@@ -33,6 +33,11 @@ function loadsOrRefuses(env: NodeJS.ProcessEnv): void {
     if (!(e instanceof ConfigError)) throw new Error(`loadConfig threw ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
     expect(e.message).toMatch(/^(env [A-Z_]+|config file |.+: [a-zA-Z.]+)/);
     expect(e.message).not.toMatch(/\n\s+at /);
+    // a password in a refused URL is not repeated in the message
+    for (const v of Object.values(env)) {
+      const pw = /:\/\/[^:/@\s]*:([^@/\s]{3,})@/.exec(v ?? '')?.[1];
+      if (pw) expect(e.message).not.toContain(pw);
+    }
     return;
   }
   expect(Object.isFrozen(config)).toBe(true);
