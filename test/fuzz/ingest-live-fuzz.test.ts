@@ -25,7 +25,7 @@ import { cases, LONG, params, record } from './fuzz-support.ts';
  * finding or breaker chokes on strange but valid input).
  */
 type Kind = 'good' | 'hostile-valid' | 'bytes' | 'mutated' | 'avro-damaged' | 'wrong-schema' | 'huge' | 'deep' | 'date' | 'unicode' | 'empty';
-type Case = { kind: Kind; value: Buffer | null; key: string };
+type Case = { kind: Kind; value: Buffer | null; key: string; partition?: number };
 
 const { config } = testConfig({ VIGIL_LOG_LEVEL: 'warn' });
 const type = avsc.Type.forSchema(avroSchema('agent-action') as avsc.Schema);
@@ -99,7 +99,7 @@ describe('bad input through real Kafka into vigil run', () => {
     const generated = fc.sample(fc.tuple(...Array.from({ length: n }, (_, i) => caseArb(i))), { numRuns: 1, seed: params(1).seed ?? seed })[0]!;
     const messages: Case[] = [...generated, ...STRANGE.flatMap((u, i) => duplicatePair(i, u))];
     // later events on every partition, so event time moves past everything above and decisions settle
-    for (let p = 0; p < 6; p++) messages.push({ kind: 'good', key: `u_end${p}`, value: Buffer.from(JSON.stringify({ eventId: `lf-end-${p}`, type: 'intent.parsed', occurredAt: new Date(NOW + 3_600_000).toISOString(), userId: `u_end${p}`, agentId: 'a', agentVersion: '1', intentId: `i-end-${p}`, action: { name: 'n', vendor: 'v', riskTier: 'low', stateChanging: false } })) });
+    for (let p = 0; p < config.kafka.partitions; p++) messages.push({ kind: 'good', key: `u_end${p}`, partition: p, value: Buffer.from(JSON.stringify({ eventId: `lf-end-${p}`, type: 'intent.parsed', occurredAt: new Date(NOW + 3_600_000).toISOString(), userId: `u_end${p}`, agentId: 'a', agentVersion: '1', intentId: `i-end-${p}`, action: { name: 'n', vendor: 'v', riskTier: 'low', stateChanging: false } })) });
 
     // the oracle: what the decoder says of each value offline
     await decoder.loadSchemas(messages);
@@ -122,7 +122,7 @@ describe('bad input through real Kafka into vigil run', () => {
     await producer.connect();
     try {
       for (let i = 0; i < messages.length; i += 8) {
-        await producer.send({ topic: config.kafka.topics.actions, acks: -1, messages: messages.slice(i, i + 8).map((m) => ({ key: m.key, value: m.value })) });
+        await producer.send({ topic: config.kafka.topics.actions, acks: -1, messages: messages.slice(i, i + 8).map((m) => ({ key: m.key, value: m.value, ...(m.partition !== undefined ? { partition: m.partition } : {}) })) });
       }
     } finally {
       await producer.disconnect();
@@ -158,8 +158,12 @@ describe('bad input through real Kafka into vigil run', () => {
     expect(ids.filter((_, i) => marked[i] !== 1)).toEqual([]);
     expect(monitor.ingest.stats.deadLettered).toBe(bad);
     expect(monitor.ingest.stats.handled + monitor.ingest.stats.duplicates).toBe(messages.length - bad);
-    // the user breakers of the strange user ids were tripped (findings reached the breakers)
-    const tripped = await monitor.redis.keys(`${config.redis.keyPrefix}:brk:{user:*}:state`);
+    // the user breakers of the strange (but valid) user ids were tripped: findings reached the breakers
+    const tripped = await waitFor(async () => {
+      const states = await Promise.all(STRANGE.map((u) => monitor.redis.exists(monitor.keys.breakerState('user', u))));
+      const keys = STRANGE.filter((_, i) => states[i] === 1);
+      return keys.length > 0 ? keys : undefined;
+    }, { timeoutMs: 30_000, description: 'user breakers tripped by the duplicate pairs' });
     expect(tripped.length).toBeGreaterThan(0);
     // no personal data or raw user id of the events in the log
     expect(logLines.join('\n')).not.toContain('bob@example.com');

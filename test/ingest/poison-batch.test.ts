@@ -4,6 +4,7 @@ import type { AgentEvent } from '../../processors/core/events.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
 import type { BatchHandler } from '../../src/ingest/batch-handler.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
+import { SliceStore } from '../../src/detection/slice-store.ts';
 import { DLQ_HEADERS } from '../../src/ingest/dead-letter.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { defaultPolicy } from '../../src/policy/load-policy.ts';
@@ -58,8 +59,7 @@ describe('a poison event (a detector bug on one event) in a vigil run ingest', (
   });
 
   const tallyOf = async (): Promise<number> => {
-    const key = (await monitor.redis.keys(`${config.redis.keyPrefix}:ds:*:runaway_agent:agent:shop-helper`))[0];
-    if (key === undefined) return 0;
+    const key = new SliceStore(monitor.redis, monitor.keys).sliceKey({ kind: 'runaway_agent', key: 'agent:shop-helper' });
     return (JSON.parse((await monitor.redis.hget(key, 's')) ?? '{"n":0}') as { n: number }).n;
   };
   const send = (events: AgentEvent[]) => produceRaw(config, config.kafka.topics.actions, events.map((e) => ({ key: e.userId, value: Buffer.from(JSON.stringify(e)) })));

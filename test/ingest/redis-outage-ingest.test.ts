@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../processors/core/events.ts';
 import { startMonitor, type Monitor } from '../../src/app/monitor.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
+import { SliceStore } from '../../src/detection/slice-store.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { defaultPolicy } from '../../src/policy/load-policy.ts';
 import { makeEvents } from '../fixtures/make-events.ts';
@@ -63,8 +64,8 @@ describe('a Redis outage under vigil run ingest', () => {
 
   const send = (events: AgentEvent[]) => produceRaw(config, config.kafka.topics.actions, events.map((e) => ({ key: e.userId, value: Buffer.from(JSON.stringify(e)) })));
   const tallyOf = async (): Promise<number> => {
-    const key = (await monitor.redis.keys(`${config.redis.keyPrefix}:ds:*:runaway_agent:agent:shop-helper`))[0];
-    return key === undefined ? 0 : (JSON.parse((await monitor.redis.hget(key, 's')) ?? '{"n":0}') as { n: number }).n;
+    const key = new SliceStore(monitor.redis, monitor.keys).sliceKey({ kind: 'runaway_agent', key: 'agent:shop-helper' });
+    return (JSON.parse((await monitor.redis.hget(key, 's')) ?? '{"n":0}') as { n: number }).n;
   };
   const dlqSize = async (): Promise<number> => {
     const admin = testKafka(config).admin();
