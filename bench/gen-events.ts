@@ -4,7 +4,7 @@ import { MinHeap } from '../processors/engine/min-heap.ts';
 
 /**
  * Synthetic agent traffic for benchmarks, deterministic from a seed: many users, agents, vendors and
- * intents shaped like shared/samples/agent-actions.sample.jsonl (parse → confirm → step-up → authz →
+ * intents shaped like samples/normal-traffic.jsonl (parse → confirm → step-up → authz →
  * request → outcome, retries after failures), in event-time order with a little out-of-order jitter
  * (within the lateness), plus a sprinkle of every anomaly kind (single-intent ones at random, bursts
  * every 6 h of event time) and of redelivered events.

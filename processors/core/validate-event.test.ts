@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { validateEvent, InvalidEventError } from './validate-event.ts';
 
-const sample = readFileSync(new URL('../../../shared/samples/agent-actions.sample.jsonl', import.meta.url), 'utf8')
+const sample = readFileSync(new URL('../../samples/normal-traffic.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -60,6 +60,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
     const sink: FindingSink = {
       async publish(batch) {
         await findings.publish(batch);
+        ctx.observability?.findings.published(batch);
         const breakerPolicy = breakerPolicyOf(policy);
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });

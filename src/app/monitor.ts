@@ -15,6 +15,7 @@ import { CountingHandler, type BatchHandler } from '../ingest/batch-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import { IngestMetrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
+import { startObservability, type Observability } from '../observability/observability.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
@@ -38,6 +39,8 @@ export interface HandlerContext {
   publishTransition: (t: BreakerTransition) => Promise<void>;
   /** Partitions of the input topic on the broker. */
   inputPartitions: number;
+  /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on (startMonitor always sets it). */
+  observability?: Observability;
 }
 
 export interface MonitorOptions {
@@ -58,6 +61,7 @@ export interface Monitor {
   keys: KeyBuilder;
   metricsPort: number | undefined;
   apiPort: number | undefined;
+  observability: Observability;
   stop(): Promise<void>;
 }
 
@@ -67,6 +71,7 @@ export interface Monitor {
  */
 export async function startMonitor(config: Config, opts: MonitorOptions): Promise<Monitor> {
   const log = opts.logger;
+  const metrics = new IngestMetrics({ defaultMetrics: true });
   const redis = connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-monitor' });
   redis.on('error', (e: Error) => log.debug('redis connection error', { error: e })); // outages are reported by the work they stall
   try {
@@ -89,7 +94,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   if (schemas) log.info('schemas registered', { registry: config.schemaRegistry.url, ids: schemas.ids });
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
-  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionPublisher({
@@ -98,7 +103,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
   });
   const publishTransition = async (t: BreakerTransition) => {
-    metrics.breakerTransitions.inc({ scope: t.scope, to: t.to, cause: t.cause });
+    obs.metrics.countTransition(metrics, t);
     log.warn('breaker transition', {
       breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
       until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,
@@ -113,9 +118,10 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: publishTransition,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
-  const handler = opts.handler
-    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
+  const inner = opts.handler
+    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
     : new CountingHandler();
+  const handler = obs.observe(inner);
   const ingest = new IngestService({
     config,
     kafka,
@@ -128,9 +134,10 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
+  obs.startLag();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
@@ -139,9 +146,11 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     keys,
     metricsPort: server?.port,
     apiPort: api?.port,
+    observability: obs,
     stop: () =>
       (stopped ??= (async () => {
         await ingest.stop();
+        await obs.stop();
         await api?.close();
         await forwarder.close();
         await producer.disconnect();

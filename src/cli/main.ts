@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { isVigilError } from '../errors/vigil-error.ts';
 import { redact } from '../observability/redact.ts';
+import { ensureFreshBreakerClient } from './fresh-build.ts';
 import { processIo, UsageError, type CommandIo } from './io.ts';
 
 const HELP = `vigil — a stream-processing safety monitor for AI agents that act in the real world
@@ -40,6 +41,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     return 2;
   }
   try {
+    await ensureFreshBreakerClient((line) => io.stderr.write(`${line}\n`));
     return await (await load())(rest, io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { BREAKER_SCOPES, type BreakerScope } from '@vigil/breaker-client/protocol';
 import { ConfigError } from '../errors/vigil-error.ts';
 import { redactSecrets as redact } from '../observability/redact.ts';
 
@@ -67,9 +68,40 @@ export interface Config {
     /** Operator actions (force-open, force-close, reset) per client address: a token bucket. 0 = no limit. */
     readonly adminRatePerMinute: number;
     readonly adminBurst: number;
+    /** Bearer token of upstream services: POST …/trial needs it, and GET …/check takes trial permits only with it. */
+    readonly clientToken: string | undefined;
+    /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
+    readonly failMode: HttpFailMode;
   };
-  readonly metrics: { readonly host: string; readonly port: number };
+  readonly metrics: {
+    readonly host: string;
+    readonly port: number;
+    /** How often consumer lag is read from the broker (admin offsets against the group's committed ones). */
+    readonly lagIntervalMs: number;
+    /** A scrape reuses breaker counts read less than this long ago (a scrape storm scans Redis once). */
+    readonly breakerMaxAgeMs: number;
+    /** At most this many breakers are read per refresh (the counts say when they were capped). */
+    readonly breakerScanLimit: number;
+    /** Per-id breaker series (vendor, agent, action, global; never user) kept per scope type. */
+    readonly breakerTopN: number;
+  };
+  /** OpenTelemetry tracing (off by default): OTLP over HTTP. */
+  readonly tracing: {
+    readonly enabled: boolean;
+    /** The OTLP/HTTP traces URL, e.g. http://jaeger:4318/v1/traces. */
+    readonly endpoint: string;
+    readonly protocol: 'http/protobuf' | 'http/json';
+    readonly serviceName: string;
+    /** Share of batch traces kept (0..1); a finding's span follows its agent trace's sampling. */
+    readonly sampleRatio: number;
+  };
   readonly policyPath: string;
+}
+
+/** A fail mode for each breaker scope: `open` allows the call, `closed` denies it. */
+export interface HttpFailMode {
+  readonly default: 'open' | 'closed';
+  readonly perScope: Readonly<Partial<Record<BreakerScope, 'open' | 'closed'>>>;
 }
 
 type Source = { value: string; from: string };
@@ -121,10 +153,21 @@ export const SETTINGS = {
   'http.host': { env: 'VIGIL_HTTP_HOST', def: '127.0.0.1' },
   'http.port': { env: 'VIGIL_HTTP_PORT', def: '8088' },
   'http.adminToken': { env: 'VIGIL_ADMIN_TOKEN', def: '', secret: true },
+  'http.clientToken': { env: 'VIGIL_CLIENT_TOKEN', def: '', secret: true },
+  'http.failMode': { env: 'VIGIL_HTTP_FAIL_MODE', def: 'closed' },
   'http.adminRatePerMinute': { env: 'VIGIL_ADMIN_RATE_PER_MINUTE', def: '30' },
   'http.adminBurst': { env: 'VIGIL_ADMIN_BURST', def: '10' },
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
+  'metrics.lagIntervalMs': { env: 'VIGIL_LAG_INTERVAL_MS', def: '15000' },
+  'metrics.breakerMaxAgeMs': { env: 'VIGIL_BREAKER_METRICS_MAX_AGE_MS', def: '30000' },
+  'metrics.breakerScanLimit': { env: 'VIGIL_BREAKER_METRICS_SCAN_LIMIT', def: '100000' },
+  'metrics.breakerTopN': { env: 'VIGIL_BREAKER_METRICS_TOP_N', def: '20' },
+  'tracing.enabled': { env: 'VIGIL_TRACING_ENABLED', def: 'false' },
+  'tracing.endpoint': { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', def: 'http://127.0.0.1:4318/v1/traces' },
+  'tracing.protocol': { env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', def: 'http/protobuf' },
+  'tracing.serviceName': { env: 'OTEL_SERVICE_NAME', def: 'vigil' },
+  'tracing.sampleRatio': { env: 'VIGIL_TRACING_SAMPLE_RATIO', def: '1' },
   policyPath: { env: 'VIGIL_POLICY', def: 'vigil.policy.yaml' },
 } as const satisfies Record<string, { env: string; def: string; secret?: true }>;
 
@@ -210,6 +253,12 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
     if (/^(false|0|no)$/i.test(value)) return false;
     throw new ConfigError(`${from}: "${value}" must be true or false`);
   };
+  const ratio = (k: Key): number => {
+    const { value, from } = get(k);
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${from}: "${value}" must be a number from 0 to 1`);
+    return n;
+  };
   const list = (k: Key): string[] => text(k).split(',').map((s) => s.trim()).filter(Boolean);
   const oneOf = <T extends string>(k: Key, allowed: readonly T[]): T => {
     const { value, from } = get(k);
@@ -242,6 +291,30 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
     }
     return value;
   };
+
+  const failMode = (k: Key): HttpFailMode => {
+    const { value, from } = get(k);
+    const bad = (why = '') =>
+      new ConfigError(`${from}: "${value}" must be open or closed, then optional scope=open|closed overrides, e.g. "open,vendor=closed"${why}`);
+    const [first, ...rest] = value.split(',').map((p) => p.trim());
+    if (first !== 'open' && first !== 'closed') throw bad();
+    const perScope: Partial<Record<BreakerScope, 'open' | 'closed'>> = {};
+    for (const part of rest) {
+      const m = /^([a-z]+)=(open|closed)$/.exec(part);
+      if (!m) throw bad();
+      const scope = m[1] as BreakerScope;
+      if (!(BREAKER_SCOPES as readonly string[]).includes(scope)) throw bad(` (unknown scope "${m[1]}")`);
+      if (perScope[scope] !== undefined) throw bad(` (${scope} given twice)`);
+      perScope[scope] = m[2] as 'open' | 'closed';
+    }
+    return { default: first, perScope };
+  };
+
+  const adminToken = opt('http.adminToken');
+  const clientToken = opt('http.clientToken');
+  if (clientToken !== undefined && clientToken === adminToken) {
+    throw new ConfigError(`${get('http.clientToken').from}: must differ from the admin token (http.adminToken): upstream services must not hold operator rights`);
+  }
 
   const brokers = list('kafka.brokers');
   if (brokers.length === 0) throw new ConfigError(`${get('kafka.brokers').from}: at least one broker is required`);
@@ -311,11 +384,27 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
     http: {
       host: text('http.host'),
       port: int('http.port', 0, 65535),
-      adminToken: opt('http.adminToken'),
+      adminToken,
+      clientToken,
+      failMode: failMode('http.failMode'),
       adminRatePerMinute: int('http.adminRatePerMinute', 0, 100_000),
       adminBurst: int('http.adminBurst', 1, 100_000),
     },
-    metrics: { host: text('metrics.host'), port: int('metrics.port', 0, 65535) },
+    metrics: {
+      host: text('metrics.host'),
+      port: int('metrics.port', 0, 65535),
+      lagIntervalMs: int('metrics.lagIntervalMs', 100, 3600000),
+      breakerMaxAgeMs: int('metrics.breakerMaxAgeMs', 0, 3600000),
+      breakerScanLimit: int('metrics.breakerScanLimit', 1, 100000000),
+      breakerTopN: int('metrics.breakerTopN', 0, 1000),
+    },
+    tracing: {
+      enabled: bool('tracing.enabled'),
+      endpoint: url('tracing.endpoint', ['http:', 'https:']) ?? 'http://127.0.0.1:4318/v1/traces',
+      protocol: oneOf('tracing.protocol', ['http/protobuf', 'http/json'] as const),
+      serviceName: text('tracing.serviceName'),
+      sampleRatio: ratio('tracing.sampleRatio'),
+    },
     policyPath: text('policyPath'),
   };
   return deepFreeze(config);

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
-import type { CheckAnswer } from '../breakers/check.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
+import type { CheckAnswer } from '@vigil/breaker-client/protocol';
+import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
 import { isOperatorAction } from './operator-paths.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -10,9 +10,14 @@ import { RateLimiter } from './rate-limit.ts';
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
   store: BreakerStore;
-  checker: { check(q: CheckQuery): Promise<CheckAnswer> };
+  checker: { check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer> };
   /** config.http.adminToken: without one, every operator action is refused (403). */
   adminToken: string | undefined;
+  /**
+   * config.http.clientToken, the upstream services' token: POST …/trial needs it (without one configured,
+   * trial reports are refused), and GET …/check takes half-open trial permits only for a caller bearing it.
+   */
+  clientToken?: string | undefined;
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -59,7 +64,7 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export { requireAdmin } from './auth.ts';
+export { bearerToken, requireAdmin, requireClient, tokenIs } from './auth.ts';
 
 async function defaultReady(store: BreakerStore): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tokensEqual } from './auth.ts';
+import { tokenIs } from './auth.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 describe('RateLimiter (token bucket per client)', () => {
@@ -34,10 +34,10 @@ describe('RateLimiter (token bucket per client)', () => {
   });
 });
 
-describe('tokensEqual', () => {
+describe('tokenIs', () => {
   it('compares digests of equal length: any length of guess, same answer as ===', () => {
     const t = 'admin-token-0123456789abcdef';
-    expect(tokensEqual(t, t)).toBe(true);
-    for (const g of ['', 'a', t.slice(0, -1), t + 'x', t.toUpperCase(), 'x'.repeat(10_000)]) expect(tokensEqual(g, t)).toBe(false);
+    expect(tokenIs(t, t)).toBe(true);
+    for (const g of ['', 'a', t.slice(0, -1), t + 'x', t.toUpperCase(), 'x'.repeat(10_000)]) expect(tokenIs(g, t)).toBe(false);
   });
 });

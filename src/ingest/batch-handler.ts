@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
 
 /** Where a batch came from, for logs, metrics and traces. */
@@ -13,6 +14,10 @@ export interface BatchContext {
    * crash can never leave events handled but unmarked (handed on twice) or marked but unhandled (lost).
    */
   markSeen(commands: ChainableCommander): void;
+  /** The Kafka message each event came from (same index as the events): timestamps and headers, for metrics and traces. */
+  messages?: readonly KafkaMessage[];
+  /** Messages in the Kafka batch (valid, bad and duplicate alike). */
+  consumed?: number;
 }
 
 /**

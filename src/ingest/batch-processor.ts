@@ -104,6 +104,9 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
         partition: batch.partition,
         lastOffset: run.length ? eventMessages[run[run.length - 1]!]!.offset : (messages[messages.length - 1]?.offset ?? '-1'),
         markSeen: (commands) => deps.dedupe.addMarks(commands, run.map((i) => ids[i]!)),
+        messages: run.map((i) => eventMessages[i]!),
+        // a run of an isolated batch counts its own messages (runs are disjoint: each is counted once)
+        consumed: deps.isolate ? run.length : messages.length,
       },
     );
   let handled = fresh.length;

@@ -9,8 +9,9 @@ export const VIGIL_REDIS_COMMANDS = [
   'hello', 'auth', 'ping', 'quit', 'select', 'client|setname', 'info',
   // Lua scripts (EVALSHA, EVAL as the fallback) and the commands they call
   'evalsha', 'eval', 'time', 'hget', 'hset', 'hgetall', 'hmget', 'del', 'expire', 'pexpire', 'zadd', 'zrem', 'zrangebyscore', 'publish',
-  // dedupe, finding effects, breaker listing, transactions of handlers that mark events in their own MULTI
-  'mget', 'set', 'exists', 'scan', 'multi', 'exec', 'discard',
+  // dedupe, finding effects, breaker listing (the index set <prefix>:brk:index, SCAN for reindex and the
+  // metrics' breaker collector), transactions (the index beside a breaker script; handlers' own MULTI)
+  'mget', 'set', 'exists', 'scan', 'sadd', 'sscan', 'srem', 'multi', 'exec', 'discard',
   // the transition forwarder (pub/sub)
   'subscribe', 'unsubscribe',
 ] as const;

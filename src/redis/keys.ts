@@ -1,3 +1,5 @@
+import { BreakerKeys } from '@vigil/breaker-client/protocol';
+
 /**
  * Hash-tag buckets of the ingest seen-markers. Part of the key layout: changing it (or seenBucketOf)
  * moves every marker, so events redelivered across such a deploy would be handed on again.
@@ -25,9 +27,12 @@ export function seenBucketOf(eventId: string): number {
  */
 export class KeyBuilder {
   readonly prefix: string;
+  /** The breaker keys: their layout is @vigil/breaker-client's (the protocol), delegated to. */
+  readonly breakers: BreakerKeys;
   constructor(prefix = 'vigil') {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid Redis key prefix "${prefix}"`);
     this.prefix = prefix;
+    this.breakers = new BreakerKeys(prefix);
   }
 
   // ── ingest ────────────────────────────────────────────────────────────────
@@ -62,25 +67,30 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:wm}:watermarks`;
   }
 
-  // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
+  // ── breakers (protocol v1, docs/breaker-protocol.md; layout in @vigil/breaker-client) ──
   /** The hash holding one breaker's state: `<prefix>:brk:{<scope>:<id>}:state`. */
   breakerState(scope: string, id: string): string {
-    return `${this.prefix}:brk:{${scope}:${id}}:state`;
+    return this.breakers.state(scope, id);
   }
 
   /** Hash of the findings applied to one breaker (findingId → trip transition JSON or ''): trip idempotency; same hash tag as its state. */
   breakerFindings(scope: string, id: string): string {
-    return `${this.prefix}:brk:{${scope}:${id}}:findings`;
+    return this.breakers.findings(scope, id);
   }
 
-  /** SCAN MATCH pattern of every breaker state hash under this prefix. */
+  /** The set indexing every stored breaker (`<scope>:<id>`), read by BreakerStore.list(). */
+  breakerIndex(): string {
+    return this.breakers.index();
+  }
+
+  /** SCAN MATCH pattern of every breaker state hash under this prefix (BreakerStore.reindex() only). */
   breakerStatePattern(): string {
     return `${this.prefix}:brk:*:state`;
   }
 
   /** Pub/sub channel on which every breaker transition is published (JSON). */
   breakerTransitionsChannel(): string {
-    return `${this.prefix}:brk:transitions`;
+    return this.breakers.transitionsChannel();
   }
 
   // ── side effects keyed by findingId ───────────────────────────────────────
