@@ -135,9 +135,14 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
 
 /** A request Node's HTTP parser refuses (malformed, headers too large): a JSON error too, not a bare 400. */
 function answerMalformed(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable) return void socket.destroy();
+  // A response already under way on this socket (the unread rest of a refused request's body parsed as
+  // a next request): another answer would corrupt it; close, as Node's own handler does.
+  const sent = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || sent) return void socket.destroy();
   const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-  const body = JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
+  // an answer to HEAD has no body (the request was not parsed, but its first bytes say which it was)
+  const head = String((err as { rawPacket?: unknown }).rawPacket ?? '').startsWith('HEAD ');
+  const body = head ? '' : JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
