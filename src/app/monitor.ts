@@ -5,9 +5,9 @@ import { forwardTransitions } from '../breakers/transition-forwarder.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
-import { registerSchemas, type RegisteredSchemas } from '../kafka/schema-registry.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
+import { registerSchemas, registryConnection, type RegisteredSchemas } from '../kafka/schema-registry.ts';
+import { checkRedisCredentials, connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
 import { EventDedupe } from '../ingest/dedupe.ts';
 import { IngestService, type IngestDeps } from '../ingest/ingest-service.ts';
@@ -72,18 +72,25 @@ export interface Monitor {
 export async function startMonitor(config: Config, opts: MonitorOptions): Promise<Monitor> {
   const log = opts.logger;
   const metrics = new IngestMetrics({ defaultMetrics: true });
-  const redis = connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-monitor' });
+  const redis = connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-monitor' });
+  redis.on('error', (e: Error) => log.debug('redis connection error', { error: e })); // outages are reported by the work they stall
+  try {
+    await checkRedisCredentials(redis, config.redis.url);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const kafka = createKafka(config, log);
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka, config);
   let inputPartitions: number;
   try {
     ({ actionsPartitions: inputPartitions } = await ensureTopics(admin, config));
   } finally {
     await admin.disconnect();
   }
-  const schemas = config.schemaRegistry.url ? await registerSchemas(config.schemaRegistry.url, schemaSubjects(config)) : undefined;
+  const registry = registryConnection(config);
+  const schemas = registry ? await registerSchemas(registry, schemaSubjects(config)) : undefined;
   if (schemas) log.info('schemas registered', { registry: config.schemaRegistry.url, ids: schemas.ids });
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
@@ -109,7 +116,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     redis,
     keys,
     publish: publishTransition,
-    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
+    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
   const inner: BatchHandler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
@@ -151,4 +158,14 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         redis.disconnect();
       })()),
   };
+}
+
+/** The transition id of a pub/sub message, for a log line that must not carry the rest (ids of users). */
+function transitionIdOf(message: string): string | undefined {
+  try {
+    const id = (JSON.parse(message) as { transitionId?: unknown }).transitionId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,8 +5,9 @@ import { checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS
 import { breakerView, type BreakerView } from '../breakers/view.ts';
 import type { BreakerScope, BreakerStateName } from '../breakers/state.ts';
 import { loadConfig, type Config } from '../config/config.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { checkRedisCredentials, connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
+import { redact } from '../observability/redact.ts';
 import type { CommandIo } from './io.ts';
 
 const HELP: Record<string, string> = {
@@ -68,14 +69,8 @@ export function parseTtl(text: string): number {
 }
 
 async function waitReady(redis: RedisClient, url: string, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`Redis at ${url} is unreachable (no connection within ${timeoutMs} ms)`)), timeoutMs);
-    redis.once('ready', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+  await checkRedisCredentials(redis, url, timeoutMs); // a refused password fails here, at once
+  if ((redis.status as string) !== 'ready') throw new Error(`Redis at ${redact(url)} is unreachable (no connection within ${timeoutMs} ms)`);
 }
 
 const fmtTime = (iso: string | null) => iso ?? '-';
@@ -141,7 +136,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
     return 0;
   }
   const cfg = config ?? loadConfig(io.env);
-  const redis = deps.redis ?? connectRedis({ url: cfg.redis.url, cluster: cfg.redis.cluster, connectionName: 'vigil-cli', failFast: true });
+  const redis = deps.redis ?? connectRedis({ ...redisConnectionOf(cfg), connectionName: 'vigil-cli', failFast: true });
   redis.on('error', () => {});
   const store = new BreakerStore({ redis, keys: new KeyBuilder(cfg.redis.keyPrefix) });
   try {

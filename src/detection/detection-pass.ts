@@ -6,6 +6,7 @@ import type { RuleSet } from '../../processors/engine/rule-set.ts';
 import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-runner.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { BatchMarks, SliceRef, SliceStore, SliceWrite, StoredSlice } from './slice-store.ts';
+import { EventProcessingError } from '../errors/vigil-error.ts';
 
 /** A slice loaded for a pass. */
 export interface Loaded {
@@ -189,7 +190,12 @@ function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
   const events = input.events;
   for (let i = 0; i < events.length; i++) {
     at.i = i;
-    runner.process(events[i]!);
+    try {
+      runner.process(events[i]!);
+    } catch (e) {
+      // Pure code threw (a detector bug this event triggers); nothing of this attempt is saved yet.
+      throw new EventProcessingError(events[i]!.eventId, 'a detector', e);
+    }
   }
   if (input.advanceTo !== undefined) {
     runner.advance(Math.min(input.advanceTo, input.cap));

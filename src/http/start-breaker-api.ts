@@ -2,7 +2,7 @@ import { BreakerStore } from '../breakers/breaker-store.ts';
 import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 import { createBreakerClient } from '@vigil/breaker-client';
 import type { Config } from '../config/config.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IngestMetrics } from '../observability/metrics.ts';
@@ -19,7 +19,7 @@ export async function startBreakerApi(
   config: Config,
   opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger; status?: () => unknown } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
-  const redis = opts.redis ?? connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-http' });
+  const redis = opts.redis ?? connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-http' });
   // Its own client's connection errors surface as degraded checks (counted, logged) and in /readyz.
   if (!opts.redis) redis.on('error', () => {});
   const keys = new KeyBuilder(config.redis.keyPrefix);
@@ -30,7 +30,16 @@ export async function startBreakerApi(
     failMode: { default: config.http.failMode.default, perScope: { ...config.http.failMode.perScope } },
     onDegraded: degradedCheckRecorder({ ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.logger ? { logger: opts.logger } : {}) }),
   });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, clientToken: config.http.clientToken, host: config.http.host, port: config.http.port, ...(opts.status ? { details: opts.status } : {}) });
+  const server = await startHttpServer({
+    store,
+    checker,
+    adminToken: config.http.adminToken,
+    clientToken: config.http.clientToken,
+    host: config.http.host,
+    port: config.http.port,
+    adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
+    ...(opts.status ? { details: opts.status } : {}),
+  });
   return {
     port: server.port,
     store,

@@ -333,7 +333,11 @@ function makeRedis(url: string, cluster: boolean, timeoutMs: number): Redis | Cl
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     commandTimeout: timeoutMs,
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    // Jittered (half to all of the delay), so services that lost Redis together do not reconnect in lockstep.
+    retryStrategy: (times: number) => {
+      const d = Math.min(50 * 2 ** Math.min(times, 5), 1000);
+      return Math.floor(d / 2 + (Math.random() * d) / 2);
+    },
   };
   if (cluster || urls.length > 1) {
     const nodes = urls.map((u) => {
