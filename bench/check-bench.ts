@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BreakerStore } from '../src/breakers/breaker-store.ts';
-import { createBreakerClient, type BreakerClient } from '../src/client/index.ts';
+import { createBreakerClient, type BreakerClient } from '@vigil/breaker-client';
 import { loadConfig } from '../src/config/config.ts';
 import { connectRedis } from '../src/redis/connection.ts';
 import { KeyBuilder } from '../src/redis/keys.ts';

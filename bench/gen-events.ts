@@ -4,7 +4,7 @@ import { MinHeap } from '../processors/engine/min-heap.ts';
 
 /**
  * Synthetic agent traffic for benchmarks, deterministic from a seed: many users, agents, vendors and
- * intents shaped like shared/samples/agent-actions.sample.jsonl (parse → confirm → step-up → authz →
+ * intents shaped like samples/normal-traffic.jsonl (parse → confirm → step-up → authz →
  * request → outcome, retries after failures), in event-time order with a little out-of-order jitter
  * (within the lateness), plus a sprinkle of every anomaly kind (single-intent ones at random, bursts
  * every 6 h of event time) and of redelivered events.
@@ -21,6 +21,33 @@ export interface GenOptions {
   /** Event-time span of the traffic (default 96 h, so 24 h windows fill and then stay flat). */
   hours: number;
 }
+
+/**
+ * An anomaly the generator injected on purpose (what a finding should match), as `generateEvents`
+ * reports it. `intentId` for the single-intent kinds; `scope` for the bursts and consent revocations.
+ */
+export interface InjectedAnomaly {
+  kind: string;
+  /** Event time (ms) around which it happens. */
+  at: number;
+  intentId?: string;
+  scope?: { type: 'agent' | 'user' | 'vendor'; id: string };
+}
+
+/** The anomaly each `anomaly` number of a single intent injects, when the intent's shape allows it. */
+const SINGLE_INTENT_KINDS = [
+  'unmasked_pii',
+  'unconfirmed_action',
+  'missing_step_up',
+  'scope_violation',
+  'missing_idempotency_key',
+  'confirmation_mismatch',
+  'retry_spike',
+  'orphaned_action',
+  'duplicate_action',
+  'compensation_failed',
+  'idempotency_key_reuse',
+];
 
 const AGENTS = [
   ['travel-assistant', '2.3.1'],
@@ -55,8 +82,12 @@ function prng(seed: number): () => number {
 
 type Ev = Record<string, unknown> & { occurredAt?: string };
 
-/** Streams `opts.events` events as JSON Lines to `write`. */
-export function* generateEvents(opts: GenOptions): Generator<string> {
+/**
+ * Streams `opts.events` events as JSON Lines. `onInjected`, when given, hears of every anomaly injected
+ * on purpose (it draws no random numbers, so the traffic is the same with or without it); an anomaly
+ * whose events fall past the `opts.events` cut may be reported without being in the output.
+ */
+export function* generateEvents(opts: GenOptions, onInjected?: (a: InjectedAnomaly) => void): Generator<string> {
   const rnd = prng(opts.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const hex = (n: number) => {
@@ -104,6 +135,9 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
     const [agentId, agentVersion] = AGENTS[n % AGENTS.length]!;
     const who = (i: number) => ({ userId: `u_${String((n * 97 + i * 13) % USERS).padStart(5, '0')}`, agentId, agentVersion, sessionId: `s-${uuid()}`, plan: 'paid' });
     const action = { name: 'order.place', vendor, riskTier: 'medium', stateChanging: true, amountMinor: 4200, currency: 'USD' };
+    onInjected?.({ kind: 'vendor_failure_rate', at, scope: { type: 'vendor', id: vendor } });
+    onInjected?.({ kind: 'confirmation_failure_spike', at: at + 120_000, scope: { type: 'agent', id: agentId } });
+    onInjected?.({ kind: 'runaway_agent', at: at + 600_000, scope: { type: 'user', id: `u_${String((n * 97 + 200 * 13) % USERS).padStart(5, '0')}` } });
     for (let i = 0; i < 30; i++) {
       const base = { ...who(i), intentId: `i-${uuid()}`, action };
       const req = { payloadHash: `sha256:${hex(64)}`, attempt: 1, idempotencyKey: `idk-${uuid()}`, scopes: ['orders:write'], requiredScope: 'orders:write' };
@@ -169,15 +203,21 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
     if (anomaly === 0) base.sessionId = `jane.doe${userNo}@example.com`; // unmasked PII
 
     add('intent.parsed', { confidenceScore: Math.round((0.7 + rnd() * 0.3) * 100) / 100 });
+    let confirmed = false;
     if (a.riskTier !== 'low' && anomaly !== 1) {
       add('confirmation.requested', { payloadHash });
       const r = rnd();
       if (r < 0.04) {
         add(r < 0.02 ? 'confirmation.rejected' : 'confirmation.expired', { payloadHash });
+        if (anomaly === 0) onInjected?.({ kind: SINGLE_INTENT_KINDS[0]!, at, intentId });
         continue;
       }
       add('confirmation.accepted', { payloadHash }, 2000 + rnd() * 8000);
+      confirmed = true;
     }
+    // Which injected anomaly this intent really shows (some need a risk tier, a confirmation or a state change).
+    const shows = [true, a.riskTier !== 'low', a.riskTier === 'high', true, action.stateChanging === true, confirmed, true, true, action.stateChanging === true, true, true];
+    if (anomaly >= 0 && shows[anomaly]) onInjected?.({ kind: SINGLE_INTENT_KINDS[anomaly]!, at, intentId });
     if (a.riskTier === 'high' && anomaly !== 2) {
       add('stepup.requested');
       add('stepup.passed', {}, 3000 + rnd() * 10000);
@@ -213,6 +253,7 @@ export function* generateEvents(opts: GenOptions): Generator<string> {
       add('compensation.failed', { compensation: { forEventId, kind: 'refund', reason: 'vendor refused' }, outcome: { status: 'error', httpStatus: 409 } });
     }
     if (rnd() < 0.002) {
+      onInjected?.({ kind: 'action_after_consent_revoked', at: at + 5000, scope: { type: 'user', id: userId } });
       const { intentId: _i, ...rest } = base;
       queue.push(at + 1000, { eventId: uuid(), ...rest, type: 'consent.revoked' });
       queue.push(at + 5000, { eventId: uuid(), ...base, type: 'action.requested', action, attempt: 1, payloadHash, idempotencyKey: `idk-${uuid()}`, scopes, requiredScope: a.scope });

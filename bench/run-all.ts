@@ -7,6 +7,12 @@ import { spawnSync } from 'node:child_process';
 const BENCHES: { name: string; script: string; args?: string[] }[] = [
   { name: 'replay', script: 'bench/replay-bench.ts' },
   { name: 'check', script: 'bench/check-bench.ts' },
+  // findings and recall on held-out traffic with two hostile clocks (add --baseline <checkout> to compare)
+  { name: 'hostile-clocks', script: 'bench/hostile-clocks.ts' },
+  // its own redis-server, filled with 1.2M unrelated keys
+  { name: 'list', script: 'bench/list-bench.ts' },
+  // a redis-server of its own with a million user breakers (about 2 minutes)
+  { name: 'metrics', script: 'bench/metrics-bench.ts' },
   // needs the local stack (started if down): real Kafka, Apicurio and Redis
   { name: 'ingest', script: 'bench/ingest-bench.ts' },
 ];

@@ -5,7 +5,7 @@ import { ANOMALY_KINDS } from './core/finding.ts';
 import { validateEvent } from './core/validate-event.ts';
 import { runDetectors } from './testing/run-detectors.ts';
 
-const sample = readFileSync(new URL('../../shared/samples/agent-actions.sample.jsonl', import.meta.url), 'utf8')
+const sample = readFileSync(new URL('../samples/normal-traffic.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => validateEvent(JSON.parse(l)));
@@ -22,7 +22,7 @@ describe('ALL_DETECTORS', () => {
     }
   });
 
-  it('finds nothing in the normal traffic of the shared sample', () => {
+  it('finds nothing in the normal traffic of samples/normal-traffic.jsonl', () => {
     expect(sample.length).toBeGreaterThan(0);
     const { findings } = runDetectors(ALL_DETECTORS, sample);
     expect(findings.map((f) => `${f.kind}: ${f.summary}`)).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * The agent action event of the event contract (shared/event-contract.md, section 1).
+ * The agent action event of the event contract (docs/event-contract.md, section 1).
  * Types only: validation lives in validate-event.ts, the Avro schema in schemas/agent-action.avsc.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Findings (shared/event-contract.md, section 3): one per anomaly, published to `safety.findings`.
+ * Findings (docs/event-contract.md, section 3): one per anomaly, published to `safety.findings`.
  */
 
 export const ANOMALY_KINDS = [

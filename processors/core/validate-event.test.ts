@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { validateEvent, InvalidEventError } from './validate-event.ts';
 
-const sample = readFileSync(new URL('../../../shared/samples/agent-actions.sample.jsonl', import.meta.url), 'utf8')
+const sample = readFileSync(new URL('../../samples/normal-traffic.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -72,6 +72,14 @@ describe('validateEvent', () => {
     expect(reason({ ...base(), decision: 'maybe' })).toBe('decision: must be "allow" or "deny", got "maybe"');
   });
 
+  it('refuses strings with a lone surrogate (no UTF-8 form: two ids would become one), naming where', () => {
+    expect(reason({ ...base(), eventId: 'ev-\ud800' })).toBe('eventId: must be well-formed Unicode: a lone surrogate \\ud800 at index 3');
+    expect(reason({ ...base(), userId: '\udc00x' })).toBe('userId: must be well-formed Unicode: a lone surrogate \\udc00 at index 0');
+    expect(reason({ ...base(), scopes: ['ok', 'a\udbff'] })).toBe('scopes[1]: must be well-formed Unicode: a lone surrogate \\udbff at index 1');
+    // NUL, right-to-left override, combining marks and pairs are well-formed: accepted as they are
+    for (const id of ['a\u0000b', 'u\u202e3', 'e\u0301', '😀']) expect(validateEvent({ ...base(), userId: id }).userId).toBe(id);
+  });
+
   it('requires the fields a type needs', () => {
     const { attempt: _a, ...noAttempt } = base();
     expect(reason(noAttempt)).toBe('attempt: is required for action.requested');
@@ -92,17 +100,22 @@ describe('validateEvent', () => {
       '2026-11-20T23:59:59.999Z',
       '2026-11-21T00:00:00.000Z',
       '2028-02-29T12:34:56.789Z',
-      '2026-02-29T00:00:00.000Z', // Date.parse rolls it over to 1 March
-      '2026-02-30T10:00:00.000Z',
-      '2026-04-31T10:00:00.000Z',
-      '2026-11-20T24:00:00.000Z', // 24:00 is the next midnight
       '0000-01-01T00:00:00.000Z',
       '0099-12-31T23:59:59.999Z',
       '1969-12-31T23:59:59.999Z',
       '9999-12-31T23:59:59.999Z',
     ];
-    for (const occurredAt of cases) expect(validateEvent({ ...base(), occurredAt }).ts).toBe(Date.parse(occurredAt));
+    for (const occurredAt of cases) {
+      const v = validateEvent({ ...base(), occurredAt });
+      expect(v.ts).toBe(Date.parse(occurredAt));
+      expect(new Date(v.ts).toISOString()).toBe(occurredAt); // reads back as itself
+    }
     for (const occurredAt of [
+      // days that do not exist and 24:00: Date.parse would roll them over (to 1 March, the next midnight)
+      '2026-02-29T00:00:00.000Z',
+      '2026-02-30T10:00:00.000Z',
+      '2026-04-31T10:00:00.000Z',
+      '2026-11-20T24:00:00.000Z',
       '2026-11-20T24:00:00.001Z',
       '2026-11-20T10:60:00.000Z',
       '2026-11-20T10:00:60.000Z',

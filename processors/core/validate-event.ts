@@ -34,7 +34,9 @@ let lastMidnight = NaN;
  * exactly `/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(s) ? Date.parse(s) : NaN`, without the
  * regular expression (it was a tenth of the replay's time), and with Date.parse
  * called once per day (its midnight) instead of once per event. A time of day outside
- * 00:00:00.000–23:59:59.999 (24:00, a leap second, 99:99) is left to Date.parse.
+ * 00:00:00.000–23:59:59.999 (24:00, a leap second, 99:99) and a day that does not exist (2026-02-30,
+ * which Date.parse would roll over into March) are refused: an accepted occurredAt always reads back as
+ * itself (`new Date(ts).toISOString() === occurredAt`).
  */
 function parseOccurredAt(s: string): number {
   if (s.length !== 24 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 ||
@@ -49,10 +51,13 @@ function parseOccurredAt(s: string): number {
   const sec = digits(s, 17, 19);
   const ms = digits(s, 20, 23);
   if ((y | mo | d | h | mi | sec | ms) < 0) return NaN; // a non-digit where the format wants one
-  if (h > 23 || mi > 59 || sec > 59) return Date.parse(s);
+  // 24:00, a leap second or 99:99 is no instant Date can hold exactly: refused, not rolled over.
+  if (h > 23 || mi > 59 || sec > 59) return NaN;
   if (lastDay.length !== 10 || !s.startsWith(lastDay)) {
     lastDay = s.slice(0, 10);
-    lastMidnight = Date.parse(`${lastDay}T00:00:00.000Z`);
+    const midnight = Date.parse(`${lastDay}T00:00:00.000Z`);
+    // Date.parse rolls 2026-02-30 over to March 2: a day that does not read back as itself does not exist.
+    lastMidnight = Number.isFinite(midnight) && new Date(midnight).toISOString().startsWith(lastDay) ? midnight : NaN;
   }
   return lastMidnight + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
 }
@@ -103,6 +108,21 @@ function str(o: Obj, key: string, path: string, required: boolean): void {
   }
   if (typeof v !== 'string') throw new InvalidEventError(path, `must be a string, got ${typeOf(v)}`);
   if (required && v.length === 0) throw new InvalidEventError(path, 'must not be empty');
+  if (!v.isWellFormed()) throw notWellFormed(path, v);
+}
+
+/**
+ * A string with a lone surrogate (only JSON's \ud800 escapes make one) has no UTF-8 form: Kafka keys,
+ * Redis keys and Avro would all carry U+FFFD instead, and two different ids would become one.
+ */
+function notWellFormed(path: string, v: string): InvalidEventError {
+  let i = 0;
+  for (; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    else if (c >= 0xd800 && c <= 0xdfff) break;
+  }
+  return new InvalidEventError(path, `must be well-formed Unicode: a lone surrogate \\u${v.charCodeAt(i).toString(16)} at index ${i}`);
 }
 
 function num(o: Obj, key: string, path: string): void {
@@ -187,6 +207,7 @@ export function validateEvent(value: unknown): ValidEvent {
     if (!Array.isArray(e.scopes)) throw new InvalidEventError('scopes', `must be an array of strings, got ${typeOf(e.scopes)}`);
     for (let i = 0; i < e.scopes.length; i++) {
       if (typeof e.scopes[i] !== 'string') throw new InvalidEventError(`scopes[${i}]`, `must be a string, got ${typeOf(e.scopes[i])}`);
+      if (!(e.scopes[i] as string).isWellFormed()) throw notWellFormed(`scopes[${i}]`, e.scopes[i] as string);
     }
   }
 

@@ -5,6 +5,7 @@ import { countRetries, ev, orphans, TEST_DETECTORS } from '../../test/detection/
 import { createRuleSet } from './rule-set.ts';
 import { ReplayEngine, replayAll } from './replay-engine.ts';
 import { MinHeap } from './min-heap.ts';
+import { SliceRunner } from './slice-runner.ts';
 import { EventDedupe } from './event-dedupe.ts';
 
 const retry = (at: number, over = {}) => ev('action.requested', at, { attempt: 2, ...over });
@@ -55,7 +56,7 @@ describe('ReplayEngine', () => {
     for (const e of [a, b, a, b, a]) engine.push(e);
     engine.finish();
     expect(out).toEqual([]);
-    expect(engine.stats).toEqual({ events: 2, duplicates: 3, findings: 0 });
+    expect(engine.stats).toEqual({ events: 2, duplicates: 3, findings: 0, outOfBounds: 0, heldAtEnd: 0, undecided: 0 });
   });
 
   it('waits for the watermark before settling an absence, and settles the rest at the end', () => {
@@ -73,6 +74,19 @@ describe('ReplayEngine', () => {
     expect(out).toHaveLength(1);
     engine.finish();
     expect(out.map((f) => f.eventIds)).toEqual([[req.eventId], [late.eventId]]);
+  });
+
+  it('at the end, decisions not due by the last watermark are undecided; one a late event filed already due is a finding', () => {
+    const found: string[] = [];
+    const undecided: string[] = [];
+    const engine = new ReplayEngine({ detectors: [orphans], onFinding: (f) => found.push(...f.eventIds) });
+    const recent = ev('action.requested', 390_000, { intentId: 'i-recent' }); // due 690 s: not by the end
+    const late = ev('action.requested', 10_000, { intentId: 'i-late' }); // due 310 s: long past when it comes
+    for (const e of [ev('intent.parsed', 0, { intentId: 'i-x' }), recent, ev('intent.parsed', 400_000, { intentId: 'i-x' }), late]) engine.push(e);
+    engine.finish({ undecided: (f) => undecided.push(...f.eventIds) });
+    expect(found).toEqual([late.eventId]);
+    expect(undecided).toEqual([recent.eventId]);
+    expect(engine.stats).toMatchObject({ findings: 1, undecided: 1 });
   });
 
   it('a late outcome within the lateness cancels the pending decision', () => {
@@ -143,6 +157,21 @@ describe('ReplayEngine', () => {
     engine.push(ev('intent.parsed', 20_000));
     engine.finish();
     expect(engine.stats.events).toBe(2);
+  });
+});
+
+describe('SliceRunner.preload', () => {
+  it('settles a decision that is due by the watermark a pass starts at before dropping the expired slice', () => {
+    // Live, a watermark held back for long (a partition that has not spoken yet) can pass a slice's due
+    // time and its expiry at once; the next batch starts there and must still settle the decision.
+    const req = ev('action.requested', 0, { intentId: 'i-held' });
+    const slice = orphans.onEvent(orphans.init(), req, { params: { timeoutMs: 300_000 }, latenessMs: 5000, watermark: -Infinity, emit: () => {} });
+    const found: string[] = [];
+    const runner = new SliceRunner({ detectors: [orphans], rules: createRuleSet({ detectors: [orphans] }), watermark: req.ts + 3_600_000, track: true, onFinding: (f) => found.push(...f.eventIds) });
+    const slot = runner.preload({ det: 0, key: orphans.keyOf(req)!, state: JSON.parse(JSON.stringify(slice)), matchKey: '', version: 3 });
+    expect(found).toEqual([req.eventId]);
+    expect(slot.dropped).toBe(true);
+    expect(runner.touched).toEqual([slot]);
   });
 });
 

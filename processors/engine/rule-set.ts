@@ -1,6 +1,7 @@
 import type { Detector, Params } from '../core/detector.ts';
 import type { ValidEvent } from '../core/events.ts';
 import type { AnomalyKind, Severity } from '../core/finding.ts';
+import { NO_EVENT_TIME_BOUNDS, type EventTimeBounds } from './event-time-guard.ts';
 
 /** How a rule runs: `shadow` findings are counted and reported but cause no action. */
 export type RuleMode = 'enabled' | 'disabled' | 'shadow';
@@ -43,6 +44,8 @@ export interface RuleSet {
   readonly version: string;
   /** Allowed lateness (ms): watermark = highest occurredAt seen − lateness. */
   readonly latenessMs: number;
+  /** What one event's clock may do to event time (hostile clocks): see EventTimeGuard. */
+  readonly eventTime: EventTimeBounds;
   /** The detector kinds, in the order the rules are indexed. */
   readonly kinds: readonly AnomalyKind[];
   /** Key of the rules that apply to this event (stored with a slice so its timers resolve alike). */
@@ -57,6 +60,11 @@ export interface RuleSetInput {
   detectors: readonly Detector<any, any>[];
   version?: string;
   latenessMs?: number;
+  /**
+   * Bounds on event time. Default: none (NO_EVENT_TIME_BOUNDS), for engine tests; a policy always gives
+   * them (its `eventTime:` section over DEFAULT_EVENT_TIME_BOUNDS).
+   */
+  eventTime?: Partial<EventTimeBounds>;
   /** Environment the monitor runs in; overrides matching another env are dropped. */
   env?: string;
   /** Base rule per detector kind; missing kinds run enabled with the detector's defaults. */
@@ -77,6 +85,7 @@ export function createRuleSet(input: RuleSetInput): RuleSet {
   const detectors = input.detectors;
   const kinds = detectors.map((d) => d.kind);
   const latenessMs = input.latenessMs ?? DEFAULT_LATENESS_MS;
+  const eventTime: EventTimeBounds = Object.freeze({ ...NO_EVENT_TIME_BOUNDS, ...input.eventTime });
   const env = input.env;
   const overrides = (input.overrides ?? [])
     .map((o, i) => ({ o, i, spec: specificity(o.match) }))
@@ -119,7 +128,7 @@ export function createRuleSet(input: RuleSetInput): RuleSet {
   if (overrides.length === 0) {
     // No override: every event gets the same rules, no key to build.
     const only = resolve(undefined, '', undefined);
-    return { version, latenessMs, kinds, longestWindowMs, matchKey: () => '', rulesFor: () => only };
+    return { version, latenessMs, eventTime, kinds, longestWindowMs, matchKey: () => '', rulesFor: () => only };
   }
   const usesPlan = overrides.some((o) => o.match.plan !== undefined);
   const usesAgent = overrides.some((o) => o.match.agent !== undefined);
@@ -128,6 +137,7 @@ export function createRuleSet(input: RuleSetInput): RuleSet {
   return {
     version,
     latenessMs,
+    eventTime,
     kinds,
     longestWindowMs,
     matchKey(e) {

@@ -118,8 +118,15 @@ export class SliceRunner {
     const slot = this.newSlot(l.det, l.key, l.state, l.matchKey);
     slot.version = l.version;
     this.file(slot, d, undefined, false);
+    // A decision already due by the watermark the pass starts at is settled first, as `advance` would
+    // have: a watermark held back for long (live: a partition that has not spoken yet) can pass a
+    // slice's due time and its expiry at once, and dropping it unsettled would lose the decision.
+    if (slot.due <= this.watermark) this.fire(slot, this.watermark);
     // Expired by the watermark already: the pure engine would have dropped it by now, so drop it here.
-    if ((slot.expBucket + 1) * this.bucketMs <= this.watermark) this.drop(slot);
+    if ((slot.expBucket + 1) * this.bucketMs <= this.watermark) {
+      slot.exp = d.expiresAt(slot.state);
+      if (slot.exp < this.watermark) this.drop(slot);
+    }
     return slot;
   }
 
@@ -162,6 +169,16 @@ export class SliceRunner {
   advance(watermark: number): void {
     if (!(watermark > this.watermark)) return;
     this.watermark = watermark;
+    this.settleDue();
+  }
+
+  /**
+   * Fires the timers due by the current watermark, then drops expired slices. `advance` does it as the
+   * watermark moves; called alone, it settles decisions filed after the watermark had already passed
+   * them (a late event's), which would otherwise wait for the next move.
+   */
+  settleDue(): void {
+    const watermark = this.watermark;
     const timers = this.timers;
     while (timers.size > 0 && timers.peekPriority() <= watermark) {
       const due = timers.peekPriority();

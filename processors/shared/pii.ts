@@ -69,3 +69,20 @@ export function luhnValid(digits: string): boolean {
 export function describePii(kind: PiiKind): string {
   return kind === 'email' ? 'an e-mail address' : kind === 'phone' ? 'a phone number' : 'a card number';
 }
+
+const EMAIL_ALL = new RegExp(EMAIL.source, 'g');
+const PHONE_INTL_ALL = new RegExp(PHONE_INTL.source, 'g');
+const PHONE_NANP_ALL = new RegExp(PHONE_NANP.source, 'g');
+
+/**
+ * `s` with the personal data piiKindOf finds replaced by `[email]`, `[phone]` or `[card]` (for logs and
+ * messages that must not carry it). A string without any costs piiKindOf's one cheap pass.
+ */
+export function maskPii(s: string): string {
+  if (piiKindOf(s) === undefined) return s;
+  let out = s.replace(EMAIL_ALL, '[email]');
+  out = out.replace(CARD, (m) => (luhnValid(m.replace(/[ -]/g, '')) ? '[card]' : m));
+  // the phone patterns take the character before the number too (a boundary): keep it
+  out = out.replace(PHONE_INTL_ALL, (m) => m.replace(/\+.*$/s, '[phone]')).replace(PHONE_NANP_ALL, (m) => m.replace(/[(\d].*$/s, '[phone]'));
+  return out;
+}

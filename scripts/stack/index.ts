@@ -252,8 +252,16 @@ async function timed(ctx: PieceContext, piece: PieceName, start: () => Promise<P
   return rec;
 }
 
-/** A piece given by an env override: checked, not started (and a process of ours from before is stopped). */
+/**
+ * A piece given by an env override: checked, not started (and a process of ours from before is stopped).
+ * An override naming the very address of the piece this stack runs (the `export …` lines `up` prints) is
+ * that piece: it stays, still ours, so `down` stops it.
+ */
 async function external(piece: PieceName, variable: string, address: string, ok: Promise<boolean>, ctx: PieceContext, rec: PieceRecord | undefined): Promise<PieceRecord> {
+  if (ours(rec) && rec.address === address && (await ok)) {
+    ctx.log(`${piece}: ${variable} names the ${piece} this stack runs (pid ${rec.pid}); keeping it`);
+    return rec;
+  }
   if (ours(rec)) {
     ctx.log(`${piece}: ${variable} is set now; stopping the ${piece} the stack started before (pid ${rec.pid})`);
     await stopProcess(rec.pid, 15_000);

@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureKafkaLibs } from './downloads.ts';
 import type { JavaRuntime } from './java-finder.ts';
 import type { PieceContext } from './piece-context.ts';
-import { isAlive, pollUntil, spawnDetached, stopOnFailure, tailFile } from './process-utils.ts';
+import { isAlive, pollUntil, spawnDetached, stopOnFailure, stopProcess, tailFile } from './process-utils.ts';
 import { StackPieceError } from './stack-errors.ts';
 import type { PieceRecord } from './stack-state.ts';
 
@@ -70,6 +70,61 @@ export async function startKafka(ctx: PieceContext, java: JavaRuntime): Promise<
     ...(cds.pendingArchive === undefined ? {} : { pendingArchive: cds.pendingArchive }),
     startedAt: new Date().toISOString(),
   };
+}
+
+/** What startKafkaBroker needs: where the jars are cached, where the broker lives, and what to add. */
+export interface KafkaBrokerOptions {
+  java: JavaRuntime;
+  cacheDir: string;
+  version: string;
+  /** scripts/stack/kafka/pom.xml (the jars' Maven project). */
+  pomPath: string;
+  childEnv: NodeJS.ProcessEnv;
+  /** A fresh directory for its config, data and log. */
+  home: string;
+  port: number;
+  controllerPort: number;
+  /** Listeners beside PLAINTEXT on `port` (which stays the inter-broker one). */
+  listeners?: readonly ExtraListener[];
+  /** More server.properties (TLS key store, SASL mechanisms…). */
+  properties?: Readonly<Record<string, string>>;
+  /** More arguments to the storage format, e.g. ['--add-scram', 'SCRAM-SHA-256=[name=vigil,password=…]']. */
+  formatArgs?: readonly string[];
+  startTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+/**
+ * Starts a broker of a caller's own from the same cached jars as the stack's, with extra listeners and
+ * properties (tests of TLS and SASL start one beside the shared broker, never reconfiguring it). Its
+ * storage is formatted fresh, with `formatArgs` (SCRAM credentials are written at format time in KRaft).
+ * Resolves once the log says it started; stop() ends it.
+ */
+export async function startKafkaBroker(o: KafkaBrokerOptions): Promise<{ pid: number; logPath: string; stop(): Promise<void> }> {
+  const log = o.log ?? (() => {});
+  const libs = await ensureKafkaLibs({ cacheDir: o.cacheDir, version: o.version, pomPath: o.pomPath, env: o.childEnv, log });
+  mkdirSync(join(o.home, 'data'), { recursive: true });
+  const props = join(o.home, 'server.properties');
+  writeFileSync(props, serverProperties(o.port, o.controllerPort, join(o.home, 'data'), { listeners: o.listeners ?? [], properties: o.properties ?? {} }));
+  const log4j = join(o.home, 'log4j2.yaml');
+  writeFileSync(log4j, LOG4J2_YAML);
+  const logPath = join(o.home, 'kafka.log');
+  writeFileSync(logPath, '');
+  const classpath = ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4j}`];
+  await formatStorage(o.java.bin, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', props, ...(o.formatArgs ?? [])], logPath);
+  // The stack's class-data archive when there is one (never a new one: that is the stack's to write).
+  const archive = join(dirname(libs), `cds-java${o.java.major}.jsa`);
+  const cds = existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [];
+  const pid = spawnDetached(o.java.bin, [...HEAP, ...cds, ...classpath, 'kafka.Kafka', props], { logPath, cwd: o.home, env: o.childEnv });
+  await stopOnFailure(pid, () =>
+    pollUntil(async () => readFileSync(logPath, 'utf8').includes('Kafka Server started'), {
+      timeoutMs: o.startTimeoutMs ?? 180_000,
+      intervalMs: 250,
+      abort: () => (isAlive(pid) ? undefined : 'the broker process exited'),
+      onTimeout: (why) => new StackPieceError('kafka', why, { logPath, logTail: tailFile(logPath) }),
+    }),
+  );
+  return { pid, logPath, stop: async () => void (await stopProcess(pid, 20_000)) };
 }
 
 /** True when a kafkajs admin client can connect and describe the cluster at `brokers`. */
@@ -189,17 +244,26 @@ function clusterId(): string {
   }
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+/** A listener beside the PLAINTEXT one (its name is its security protocol), e.g. SASL_SSL on a port of its own. */
+export interface ExtraListener {
+  name: 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+  port: number;
+}
+
+function serverProperties(port: number, controllerPort: number, dataDir: string, extra: { listeners?: readonly ExtraListener[]; properties?: Readonly<Record<string, string>> } = {}): string {
+  const more = extra.listeners ?? [];
+  const listeners = [`PLAINTEXT://127.0.0.1:${port}`, ...more.map((l) => `${l.name}://127.0.0.1:${l.port}`)];
+  const props = Object.entries(extra.properties ?? {}).map(([k, v]) => `${k}=${v}`).join('\n');
   return `# Written by scripts/stack/kafka-piece.ts: single-node KRaft for tests and the demo.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=${[...listeners, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}
+advertised.listeners=${listeners.join(',')}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${dataDir}
+listener.security.protocol.map=${['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...more.map((l) => `${l.name}:${l.name}`)].join(',')}
+${props ? props + '\n' : ''}log.dirs=${dataDir}
 num.partitions=1
 default.replication.factor=1
 auto.create.topics.enable=true

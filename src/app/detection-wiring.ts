@@ -7,6 +7,10 @@ import { ConfigError } from '../errors/vigil-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createDetectionHandler } from '../detection/detection-handler.ts';
 import type { FindingSink } from '../detection/finding-sink.ts';
+import { OUT_OF_BOUNDS_REASON, type RefusedEvent } from '../detection/held-events.ts';
+import { WatermarkMonitor } from '../detection/watermark-monitor.ts';
+import { sendToDeadLetter } from '../ingest/dead-letter.ts';
+import { WatermarkMetrics } from '../observability/watermark-metrics.ts';
 import { KafkaFindingPublisher } from '../kafka/finding-publisher.ts';
 import { PolicyHolder } from '../policy/policy-holder.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
@@ -85,7 +89,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       policy,
       breakerPolicy: () => breakerPolicyOf(policy),
       logger,
-      metrics: ResponseMetrics.on(ctx.metrics.registry),
+      metrics: ctx.observability?.metrics.response ?? ResponseMetrics.on(ctx.metrics.registry),
       ...(hooks.mailer ? { mailer: hooks.mailer } : {}),
       ...(hooks.onRelayStep ? { onRelayStep: hooks.onRelayStep } : {}),
       ...(hooks.afterRelayCommit ? { afterRelayCommit: hooks.afterRelayCommit } : {}),
@@ -96,6 +100,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
     const sink: FindingSink = {
       async publish(batch) {
         await findings.publish(batch);
+        ctx.observability?.findings.published(batch);
         const breakerPolicy = breakerPolicyOf(policy);
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });
@@ -105,15 +110,31 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
         }
       },
     };
+    // The watermark metrics are the monitor's (observability); a bare context gets its own on the same registry.
+    const watermarkMetrics = ctx.observability?.metrics.watermark ?? new WatermarkMetrics(ctx.metrics.registry);
+    // Events refused for their event time (a hostile clock) go to the dead-letter topic like bad ones.
+    const deadLetter = async (refused: readonly RefusedEvent[], source: { topic: string; partition: number }) => {
+      await sendToDeadLetter(ctx.producer, config.kafka.topics.dlq, source, refused.map((r) => ({ message: r.message, reason: OUT_OF_BOUNDS_REASON, detail: `${r.reason}: ${r.detail}` })));
+      for (const r of refused) {
+        watermarkMetrics.eventsOutOfBounds.inc({ topic: source.topic, reason: r.reason });
+        ctx.metrics.eventsDeadLettered.inc({ topic: source.topic, reason: OUT_OF_BOUNDS_REASON });
+      }
+      log.warn('events refused for their event time, dead-lettered', { partition: source.partition, count: refused.length, first: { eventId: refused[0]!.eventId, why: `${refused[0]!.reason}: ${refused[0]!.detail}` }, dlq: config.kafka.topics.dlq });
+    };
     const handler = createDetectionHandler({
       redis: ctx.redis,
       keys: ctx.keys,
       policy,
       detectors: ALL_DETECTORS,
       sink,
-      // Until every partition of the input has reported a watermark (or stayed quiet), none settles a decision.
+      // A partition that never spoke holds decisions back only until it is idle (config detection.idlePartitionMs).
       expectedPartitions: ctx.inputPartitions,
+      topic: config.kafka.topics.actions,
+      idlePartitionMs: config.detection.idlePartitionMs,
+      deadLetter,
     });
+    const eventTime = new WatermarkMonitor({ handler, logger, metrics: watermarkMetrics, intervalMs: config.detection.tickMs, stallLogMs: config.detection.stallLogMs });
+    eventTime.start();
     return {
       marksSeen: handler.marksSeen,
       async handle(events, bctx) {
@@ -121,7 +142,9 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
         await responder.onEvents(events);
         await handler.handle(events, bctx);
       },
+      status: () => ({ eventTime: eventTime.status(), ...(eventTime.lastError ? { eventTimeError: eventTime.lastError.message } : {}) }),
       async close() {
+        await eventTime.stop();
         policy.close();
         await handler.close?.();
         await responder.stop();

@@ -5,9 +5,9 @@ import { forwardTransitions } from '../breakers/transition-forwarder.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
-import { registerSchemas, type RegisteredSchemas } from '../kafka/schema-registry.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
+import { registerSchemas, registryConnection, type RegisteredSchemas } from '../kafka/schema-registry.ts';
+import { checkRedisCredentials, connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
 import { EventDedupe } from '../ingest/dedupe.ts';
 import { IngestService, type IngestDeps } from '../ingest/ingest-service.ts';
@@ -15,6 +15,7 @@ import { CountingHandler, type BatchHandler } from '../ingest/batch-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import { IngestMetrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
+import { startObservability, type Observability } from '../observability/observability.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
@@ -39,6 +40,8 @@ export interface HandlerContext {
   publishTransition: (t: BreakerTransition) => Promise<void>;
   /** Partitions of the input topic on the broker. */
   inputPartitions: number;
+  /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on (startMonitor always sets it). */
+  observability?: Observability;
 }
 
 export interface MonitorOptions {
@@ -59,6 +62,7 @@ export interface Monitor {
   keys: KeyBuilder;
   metricsPort: number | undefined;
   apiPort: number | undefined;
+  observability: Observability;
   stop(): Promise<void>;
 }
 
@@ -68,22 +72,30 @@ export interface Monitor {
  */
 export async function startMonitor(config: Config, opts: MonitorOptions): Promise<Monitor> {
   const log = opts.logger;
-  const redis = connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-monitor' });
+  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const redis = connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-monitor' });
+  redis.on('error', (e: Error) => log.debug('redis connection error', { error: e })); // outages are reported by the work they stall
+  try {
+    await checkRedisCredentials(redis, config.redis.url);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const kafka = createKafka(config, log);
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka, config);
   let inputPartitions: number;
   try {
     ({ actionsPartitions: inputPartitions } = await ensureTopics(admin, config));
   } finally {
     await admin.disconnect();
   }
-  const schemas = config.schemaRegistry.url ? await registerSchemas(config.schemaRegistry.url, schemaSubjects(config)) : undefined;
+  const registry = registryConnection(config);
+  const schemas = registry ? await registerSchemas(registry, schemaSubjects(config)) : undefined;
   if (schemas) log.info('schemas registered', { registry: config.schemaRegistry.url, ids: schemas.ids });
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
-  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionPublisher({
@@ -92,7 +104,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
   });
   const publishTransition = async (t: BreakerTransition) => {
-    metrics.breakerTransitions.inc({ scope: t.scope, to: t.to, cause: t.cause });
+    obs.metrics.countTransition(metrics, t);
     log.warn('breaker transition', {
       breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
       until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,
@@ -105,11 +117,12 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     redis,
     keys,
     publish: publishTransition,
-    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, message: message.slice(0, 500) }),
+    onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
-  const handler = opts.handler
-    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions })
+  const inner: BatchHandler = opts.handler
+    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
     : new CountingHandler();
+  const handler = obs.observe(inner);
   const ingest = new IngestService({
     config,
     kafka,
@@ -122,9 +135,10 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.() });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
+  obs.startLag();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
@@ -133,9 +147,11 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     keys,
     metricsPort: server?.port,
     apiPort: api?.port,
+    observability: obs,
     stop: () =>
       (stopped ??= (async () => {
         await ingest.stop();
+        await obs.stop();
         await api?.close();
         await forwarder.close();
         await producer.disconnect();
@@ -143,4 +159,14 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         redis.disconnect();
       })()),
   };
+}
+
+/** The transition id of a pub/sub message, for a log line that must not carry the rest (ids of users). */
+function transitionIdOf(message: string): string | undefined {
+  try {
+    const id = (JSON.parse(message) as { transitionId?: unknown }).transitionId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyBuilder } from '../redis/keys.ts';
-import { runScript } from '../redis/scripts.ts';
-import { BreakerError, scriptError } from './errors.ts';
+import { commandName, runScript } from '../redis/scripts.ts';
+import { BreakerError, scriptError } from '@vigil/breaker-client/protocol';
 import type { ForceArgs, OpResult, TripArgs } from './machine.ts';
 import { breakerFromHash, scopeIdProblem } from './state.ts';
 import type { Breaker, BreakerScope, BreakerStateName } from './state.ts';
-import type { BreakerTransition } from './transition.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 
 type RedisClient = Redis | Cluster;
 
@@ -24,7 +24,7 @@ export interface BreakerStoreOptions {
 
 /**
  * The breakers in Redis, as the monitor, the HTTP API and the CLI change them: one Lua script per
- * transition (src/redis/lua/*Breaker*.lua, takePermit, reportTrial), results as in machine.ts.
+ * transition (@vigil/breaker-client's lua/src/: *Breaker*.lua, takePermit, reportTrial), results as in machine.ts.
  */
 export class BreakerStore {
   readonly redis: RedisClient;
@@ -39,14 +39,36 @@ export class BreakerStore {
     this.clock = opts.clock;
   }
 
-  private async run(script: string, scope: BreakerScope, id: string, extraKeys: string[], args: (string | number)[]): Promise<OpResult> {
+  private get isCluster(): boolean {
+    return 'isCluster' in this.redis && (this.redis as Cluster).isCluster === true;
+  }
+
+  /**
+   * Runs a breaker script. `indexed`: the script may create the breaker's hash, so its index member is
+   * added beside it: in the same MULTI on a single node (both or neither), before it on a cluster (the
+   * index is in another slot). Either way a hash never exists without its member; a member without a
+   * hash (the script refused, or the hash was deleted) is pruned by list().
+   */
+  private async run(script: string, scope: BreakerScope, id: string, extraKeys: string[], args: (string | number)[], indexed = false): Promise<OpResult> {
     const problem = scopeIdProblem(scope, id);
     if (problem) throw new BreakerError('invalid_argument', problem, { scope: String(scope), id: String(id), script, retriable: false });
     const keys = [this.keys.breakerState(scope, id), ...extraKeys];
     const argv = [this.clock ? String(this.clock()) : '', this.keys.breakerTransitionsChannel(), scope, id, ...args.map(String)];
     let ret: unknown;
     try {
-      ret = await runScript(this.redis, script, keys, argv);
+      if (!indexed) {
+        ret = await runScript(this.redis, script, keys, argv);
+      } else if (this.isCluster) {
+        await this.redis.sadd(this.keys.breakerIndex(), `${scope}:${id}`);
+        ret = await runScript(this.redis, script, keys, argv);
+      } else {
+        const tx = (this.redis as Redis).multi().sadd(this.keys.breakerIndex(), `${scope}:${id}`);
+        (tx as unknown as Record<string, (...a: unknown[]) => unknown>)[commandName(script)]!(...keys, ...argv);
+        const res = await tx.exec();
+        if (!res) throw new Error('MULTI was discarded');
+        for (const [err] of res) if (err) throw err;
+        ret = res[1]![1];
+      }
     } catch (e) {
       throw new BreakerError('redis_unreachable', `Redis failed: ${(e as Error).message}`, { scope, id, script, retriable: true, cause: e });
     }
@@ -61,7 +83,7 @@ export class BreakerStore {
     const s = a.settings;
     return this.run('tripBreaker', scope, id, [this.keys.breakerFindings(scope, id)], [
       a.findingId, JSON.stringify(a.reason), s.baseMs, s.capMs, s.jitter, s.trials, s.trialTimeoutMs,
-    ]);
+    ], true);
   }
 
   /** Checks one breaker, taking a half-open trial permit when it is (or becomes) half_open. */
@@ -76,7 +98,7 @@ export class BreakerStore {
 
   /** Operator override: forced_open or forced_closed for ttlMs. */
   force(scope: BreakerScope, id: string, a: ForceArgs): Promise<OpResult> {
-    return this.run(a.mode === 'forced_open' ? 'forceOpenBreaker' : 'forceCloseBreaker', scope, id, [], [a.actor, a.note, a.ttlMs]);
+    return this.run(a.mode === 'forced_open' ? 'forceOpenBreaker' : 'forceCloseBreaker', scope, id, [], [a.actor, a.note, a.ttlMs], true);
   }
 
   /** Operator reset to closed; throws a not_found BreakerError for a breaker that does not exist. */
@@ -90,33 +112,66 @@ export class BreakerStore {
     return Object.keys(h).length === 0 ? undefined : breakerFromHash(scope, id, h);
   }
 
-  /** Every stored breaker (SCAN on every master of a cluster), optionally filtered, sorted by scope and id. */
+  /**
+   * Every stored breaker, optionally filtered, sorted by scope and id: the members of the breaker index
+   * (SSCAN of one key, never a SCAN of the keyspace), each read with HGETALL. Members whose hash is gone
+   * are removed from the index; hashes this code cannot read (another protocol version) are skipped.
+   */
   async list(filter: { scope?: BreakerScope; state?: BreakerStateName } = {}): Promise<Breaker[]> {
-    const nodes: Redis[] = 'nodes' in this.redis && typeof (this.redis as Cluster).nodes === 'function' && (this.redis as Cluster).isCluster
-      ? (this.redis as Cluster).nodes('master')
-      : [this.redis as Redis];
-    const keys = new Set<string>();
+    const index = this.keys.breakerIndex();
+    const members = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.sscan(index, cursor, 'COUNT', 1000);
+      for (const m of batch) members.add(m);
+      cursor = next;
+    } while (cursor !== '0');
+    const refs = [...members].flatMap((m) => {
+      const i = m.indexOf(':');
+      const scope = m.slice(0, i) as BreakerScope;
+      const id = m.slice(i + 1);
+      return i > 0 && (!filter.scope || scope === filter.scope) && !scopeIdProblem(scope, id) ? [{ m, scope, id }] : [];
+    });
+    const out: Breaker[] = [];
+    const gone: string[] = [];
+    // Read in chunks sent together (auto-pipelined on one node, per master on a cluster).
+    for (let i = 0; i < refs.length; i += 200) {
+      const chunk = refs.slice(i, i + 200);
+      const hashes = await Promise.all(chunk.map((r) => this.redis.hgetall(this.keys.breakerState(r.scope, r.id))));
+      chunk.forEach((r, j) => {
+        const h = hashes[j]!;
+        if (Object.keys(h).length === 0) return void gone.push(r.m);
+        let b: Breaker;
+        try {
+          b = breakerFromHash(r.scope, r.id, h);
+        } catch {
+          return; // another protocol version or an unknown state: not ours to show
+        }
+        if (!filter.state || b.status.kind === filter.state) out.push(b);
+      });
+    }
+    if (gone.length) await this.redis.srem(index, ...gone);
+    return out.sort((a, b) => (a.scope + ':' + a.id).localeCompare(b.scope + ':' + b.id));
+  }
+
+  /**
+   * Rebuilds the index from a SCAN of every master (once, by an operator: `vigil breakers reindex`) for
+   * breakers stored before the index existed or written by hand. Returns how many breakers it indexed.
+   */
+  async reindex(): Promise<number> {
+    const nodes: Redis[] = this.isCluster ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
+    const members: string[] = [];
     for (const node of nodes) {
       let cursor = '0';
       do {
-        const [next, batch] = await node.scan(cursor, 'MATCH', this.keys.breakerStatePattern(), 'COUNT', 500);
-        for (const k of batch) keys.add(k);
+        const [next, batch] = await node.scan(cursor, 'MATCH', this.keys.breakerStatePattern(), 'COUNT', 1000);
+        const fields = await Promise.all(batch.map((k) => node.hmget(k, 'scope', 'id')));
+        for (const [scope, id] of fields) if (scope && id && !scopeIdProblem(scope, id)) members.push(`${scope}:${id}`);
         cursor = next;
       } while (cursor !== '0');
     }
-    const out: Breaker[] = [];
-    const all = [...keys];
-    const hashes: Record<string, string>[] = [];
-    // Reads in chunks sent together (auto-pipelined on one node, per master on a cluster).
-    for (let i = 0; i < all.length; i += 200) hashes.push(...(await Promise.all(all.slice(i, i + 200).map((k) => this.redis.hgetall(k)))));
-    for (const h of hashes) {
-      if (!h.scope || !h.id) continue;
-      const b = breakerFromHash(h.scope as BreakerScope, h.id, h);
-      if (filter.scope && b.scope !== filter.scope) continue;
-      if (filter.state && b.status.kind !== filter.state) continue;
-      out.push(b);
-    }
-    return out.sort((a, b) => (a.scope + ':' + a.id).localeCompare(b.scope + ':' + b.id));
+    for (let i = 0; i < members.length; i += 1000) await this.redis.sadd(this.keys.breakerIndex(), ...members.slice(i, i + 1000));
+    return members.length;
   }
 
   /** Redis time in epoch ms (what the scripts use), or the test clock. */

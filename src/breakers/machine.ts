@@ -1,12 +1,12 @@
 import { backoffMs } from './backoff.ts';
 import { closedBreaker, PROTOCOL_VERSION } from './state.ts';
 import type { Breaker, BreakerReason, BreakerScope, BreakerSettings, BreakerStateName, BreakerStatus } from './state.ts';
-import { seqTransitionId, tripTransitionId } from './transition.ts';
-import type { BreakerTransition, TransitionCause } from './transition.ts';
+import { seqTransitionId, tripTransitionId } from '@vigil/breaker-client/protocol';
+import type { BreakerTransition, Outcome, OpResult, TransitionCause } from '@vigil/breaker-client/protocol';
 
 /**
  * The breaker state machine in pure TypeScript: the reference model that the Lua scripts in
- * src/redis/lua/ implement atomically (the property tests check they never differ). Each function takes
+ * packages/breaker-client/lua/src/ implement atomically (the property tests check they never differ). Each function takes
  * the stored breaker (undefined: no hash yet) and the time, and returns the breaker to store
  * (undefined: leave Redis untouched) and the same result the script returns.
  *
@@ -14,25 +14,7 @@ import type { BreakerTransition, TransitionCause } from './transition.ts';
  * (cause `override_expired`, never `half_open`).
  */
 
-export type Outcome =
-  | 'tripped' | 'duplicate' | 'already_open' | 'overridden'
-  | 'allowed' | 'permit' | 'denied'
-  | 'applied' | 'ignored'
-  | 'forced' | 'reset';
-
-/** What every breaker script returns (JSON), mirrored here. */
-export interface OpResult {
-  outcome: Outcome;
-  state: BreakerStateName;
-  /** The state's `until` (null when closed). */
-  until: number | null;
-  /** For a denied permit: ms until it is worth asking again (null: unknown). */
-  retryAfterMs: number | null;
-  reason: BreakerReason | null;
-  actor: string | null;
-  note: string | null;
-  transitions: BreakerTransition[];
-}
+export type { Outcome, OpResult } from '@vigil/breaker-client/protocol';
 
 export interface Step {
   /** The breaker to store, or undefined when nothing is written. */

@@ -1,7 +1,7 @@
 import type { Breaker, BreakerScope } from './state.ts';
 import { force, reportTrial, reset, takePermit, trip } from './machine.ts';
 import type { ForceArgs, OpResult, Step, TripArgs } from './machine.ts';
-import type { BreakerTransition } from './transition.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 
 /**
  * The reference model: an in-memory Redis of breakers driven by the pure state machine, with the same

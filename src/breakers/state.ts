@@ -1,53 +1,16 @@
 /**
- * Breaker state (protocol v1, docs/breaker-protocol.md): a tagged union of the five states, each
- * carrying its own data, plus its serialised form, the Redis hash that the Lua scripts and any
- * Go or Python reader share. Pure: no I/O here, so the upstream client can import it too.
+ * Breaker state (protocol v1, docs/breaker-protocol.md) as the monitor models it: a tagged union of the
+ * five states, each carrying its own data, plus its serialised form, the Redis hash that the Lua scripts
+ * and any Go or Python reader share. Pure: no I/O here.
  */
 
-export const PROTOCOL_VERSION = 1;
+import { DEFAULT_SETTINGS, parseReason, PROTOCOL_VERSION } from '@vigil/breaker-client/protocol';
+import type { BreakerReason, BreakerScope, BreakerSettings } from '@vigil/breaker-client/protocol';
 
-export const BREAKER_SCOPES = ['global', 'vendor', 'agent', 'user', 'action'] as const;
-export type BreakerScope = (typeof BREAKER_SCOPES)[number];
-
-export const BREAKER_STATES = ['closed', 'open', 'half_open', 'forced_open', 'forced_closed'] as const;
-export type BreakerStateName = (typeof BREAKER_STATES)[number];
-
-/** The id of the one `global` breaker. */
-export const GLOBAL_ID = 'all';
-
-/** Why a breaker opened (stored with it and carried by the trip transition). */
-export interface BreakerReason {
-  ruleId: string;
-  kind: string;
-  policyVersion: string;
-  /** The rule's observed count or rate, against its threshold, when the finding carried them. */
-  observed: number | null;
-  threshold: number | null;
-  findingIds: string[];
-  traceIds: string[];
-  summary: string;
-}
-
-/** How a breaker backs off and probes; set by the trip that opened it (from the policy). */
-export interface BreakerSettings {
-  /** Open duration of the first trip; trip n opens for min(capMs, baseMs·2^(n-1)) minus jitter. */
-  baseMs: number;
-  capMs: number;
-  /** 0..1: the share of the duration that jitter may take off (deterministic, see backoff.ts). */
-  jitter: number;
-  /** Trial calls let through in half_open; that many successes close the breaker. */
-  trials: number;
-  /** A half_open breaker whose permits were not all reported by then hands them out again. */
-  trialTimeoutMs: number;
-}
-
-export const DEFAULT_SETTINGS: BreakerSettings = Object.freeze({
-  baseMs: 30_000,
-  capMs: 900_000,
-  jitter: 0.2,
-  trials: 3,
-  trialTimeoutMs: 30_000,
-});
+// The protocol's constants, reason, settings and id rules live in @vigil/breaker-client (shared with
+// every client); re-exported here for the monitor's modules.
+export { BREAKER_SCOPES, BREAKER_STATES, DEFAULT_SETTINGS, GLOBAL_ID, parseReason, PROTOCOL_VERSION, scopeIdProblem } from '@vigil/breaker-client/protocol';
+export type { BreakerReason, BreakerScope, BreakerSettings, BreakerStateName } from '@vigil/breaker-client/protocol';
 
 /** The states; times are epoch milliseconds from Redis `TIME`. */
 export type BreakerStatus =
@@ -95,17 +58,6 @@ const num = (h: Record<string, string>, f: string, d = 0): number => {
   if (!Number.isFinite(n)) throw new Error(`breaker hash field "${f}" is not a number: ${JSON.stringify(v)}`);
   return n;
 };
-
-/** Parses the stored reason, tolerating an absent one (older or hand-written hashes). */
-export function parseReason(raw: string | undefined): BreakerReason {
-  const empty: BreakerReason = { ruleId: '', kind: '', policyVersion: '', observed: null, threshold: null, findingIds: [], traceIds: [], summary: '' };
-  if (!raw) return empty;
-  try {
-    return { ...empty, ...(JSON.parse(raw) as Partial<BreakerReason>) };
-  } catch {
-    return { ...empty, summary: raw };
-  }
-}
 
 /** Reads a breaker from its protocol-v1 hash (HGETALL); an empty hash is a closed breaker. */
 export function breakerFromHash(scope: BreakerScope, id: string, h: Record<string, string>): Breaker {
@@ -176,16 +128,4 @@ export function breakerToHash(b: Breaker): Record<string, string> {
     h.note = s.note;
   }
   return h;
-}
-
-const ID_RE = /^[^\s{}]{1,200}$/u;
-
-/** Why a scope or id is unacceptable, or undefined when it is fine. Ids: 1–200 chars, no spaces or braces. */
-export function scopeIdProblem(scope: unknown, id: unknown): string | undefined {
-  if (typeof scope !== 'string' || !(BREAKER_SCOPES as readonly string[]).includes(scope)) {
-    return `scope must be one of ${BREAKER_SCOPES.join(', ')} (got ${JSON.stringify(scope)})`;
-  }
-  if (typeof id !== 'string' || !ID_RE.test(id)) return `${scope} id must be 1 to 200 characters without spaces or braces (got ${JSON.stringify(id)})`;
-  if (scope === 'global' && id !== GLOBAL_ID) return `the global breaker's id is "${GLOBAL_ID}" (got ${JSON.stringify(id)})`;
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyBuilder } from '../redis/keys.ts';
-import type { BreakerTransition, TransitionCause } from './transition.ts';
+import type { BreakerTransition, TransitionCause } from '@vigil/breaker-client/protocol';
 
 /**
  * Transitions that upstream services make through their checks (a cool-down ending, trial outcomes) or

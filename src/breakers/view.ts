@@ -1,4 +1,4 @@
-import { evaluate } from './check.ts';
+import { evaluate, PROTOCOL_VERSION } from '@vigil/breaker-client/protocol';
 import type { Breaker, BreakerReason, BreakerScope, BreakerStateName } from './state.ts';
 
 /** A breaker as the HTTP API and the CLI show it. */
@@ -24,12 +24,14 @@ const iso = (ms: number | undefined) => (ms === undefined || ms === 0 ? null : n
 export function breakerView(b: Breaker, now: number): BreakerView {
   const s = b.status;
   const fields = {
+    v: String(PROTOCOL_VERSION),
     state: s.kind,
     until: s.kind === 'closed' ? undefined : String(s.until),
     permits: s.kind === 'half_open' ? String(s.permits) : undefined,
   };
   const v = evaluate(fields, now);
-  const effectiveState: BreakerStateName = v.kind === 'probe' ? 'half_open' : v.state;
+  // A Breaker is always a v1 state this code knows, so evaluate never answers `unknown` for it.
+  const effectiveState: BreakerStateName = v.kind === 'probe' ? 'half_open' : v.state === 'unknown' ? s.kind : v.state;
   return {
     scope: b.scope,
     id: b.id,

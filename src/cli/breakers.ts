@@ -1,16 +1,17 @@
 import { parseArgs } from 'node:util';
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import { isBreakerError } from '../breakers/errors.ts';
+import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView, type BreakerView } from '../breakers/view.ts';
 import type { BreakerScope, BreakerStateName } from '../breakers/state.ts';
 import { loadConfig, type Config } from '../config/config.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { checkRedisCredentials, connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
+import { redact } from '../observability/redact.ts';
 import type { CommandIo } from './io.ts';
 
 const HELP: Record<string, string> = {
-  main: `Usage: vigil breakers <list|show|open|close|reset> [options]
+  main: `Usage: vigil breakers <list|show|open|close|reset|reindex> [options]
 
 Circuit breakers in Redis (the same rules as the HTTP API).
   list                      list breakers          (--scope S, --state S, --json)
@@ -18,6 +19,7 @@ Circuit breakers in Redis (the same rules as the HTTP API).
   open SCOPE ID             force open             --actor A --reason R --ttl T
   close SCOPE ID            force closed           --actor A --reason R --ttl T
   reset SCOPE ID            back to closed         --actor A --reason R
+  reindex                   rebuild the list's index (once, after upgrading)
 
 SCOPE is global (ID "all"), vendor, agent, user or action.
 Run "vigil breakers <subcommand> --help" for details.
@@ -44,6 +46,12 @@ DURATION: seconds, or a number with s, m, h or d (e.g. 90, 15m, 2h), at most 30d
 
 Closes the breaker now and forgets its backoff.
 `,
+  reindex: `Usage: vigil breakers reindex
+
+Listing reads an index of the stored breakers (<prefix>:brk:index), which vigil keeps as it trips and
+forces them. Breakers stored by a vigil older than the index, or written by hand, are missing from it:
+this scans the whole Redis once (every master of a cluster) and adds them.
+`,
 };
 
 /** Thrown for a wrong command line: exit status 2. */
@@ -61,14 +69,8 @@ export function parseTtl(text: string): number {
 }
 
 async function waitReady(redis: RedisClient, url: string, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`Redis at ${url} is unreachable (no connection within ${timeoutMs} ms)`)), timeoutMs);
-    redis.once('ready', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+  await checkRedisCredentials(redis, url, timeoutMs); // a refused password fails here, at once
+  if ((redis.status as string) !== 'ready') throw new Error(`Redis at ${redact(url)} is unreachable (no connection within ${timeoutMs} ms)`);
 }
 
 const fmtTime = (iso: string | null) => iso ?? '-';
@@ -108,7 +110,7 @@ function detail(v: BreakerView): string {
 }
 
 /**
- * `vigil breakers list|show|open|close|reset`: talks to Redis directly, with the configuration given
+ * `vigil breakers list|show|open|close|reset|reindex`: talks to Redis directly, with the configuration given
  * (default: loaded from io.env). `deps.redis` lets tests pass a client. Exit status: 0 done, 1 Redis or
  * not-found trouble, 2 a wrong command line.
  */
@@ -118,7 +120,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
     io.stdout.write(HELP.main!);
     return sub === undefined ? 2 : 0;
   }
-  if (!['list', 'show', 'open', 'close', 'reset'].includes(sub)) {
+  if (!['list', 'show', 'open', 'close', 'reset', 'reindex'].includes(sub)) {
     io.stderr.write(`vigil breakers: unknown subcommand "${sub}"\n\n${HELP.main}`);
     return 2;
   }
@@ -134,7 +136,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
     return 0;
   }
   const cfg = config ?? loadConfig(io.env);
-  const redis = deps.redis ?? connectRedis({ url: cfg.redis.url, cluster: cfg.redis.cluster, connectionName: 'vigil-cli', failFast: true });
+  const redis = deps.redis ?? connectRedis({ ...redisConnectionOf(cfg), connectionName: 'vigil-cli', failFast: true });
   redis.on('error', () => {});
   const store = new BreakerStore({ redis, keys: new KeyBuilder(cfg.redis.keyPrefix) });
   try {
@@ -144,6 +146,10 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
       case 'list': {
         const views = (await store.list(parsed.filter)).map((b) => breakerView(b, now));
         io.stdout.write(parsed.json ? JSON.stringify({ breakers: views }) + '\n' : views.length ? table(views) : 'no breakers stored (all closed)\n');
+        return 0;
+      }
+      case 'reindex': {
+        io.stdout.write(`indexed ${await store.reindex()} breakers\n`);
         return 0;
       }
       case 'show': {
@@ -182,6 +188,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
 
 type Parsed =
   | { kind: 'list'; filter: { scope?: BreakerScope; state?: BreakerStateName }; json: boolean }
+  | { kind: 'reindex' }
   | { kind: 'show'; scope: BreakerScope; id: string; json: boolean }
   | { kind: 'op'; scope: BreakerScope; id: string; action: OperatorAction; req: { actor: string; reason: string; ttlSeconds: number | undefined } };
 
@@ -201,6 +208,7 @@ function parse(sub: string, rest: string[]): Parsed | 'help' {
     open: ['help', 'actor', 'reason', 'ttl'],
     close: ['help', 'actor', 'reason', 'ttl'],
     reset: ['help', 'actor', 'reason'],
+    reindex: ['help'],
   };
   const { values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   if (values.help) return 'help';
@@ -210,6 +218,10 @@ function parse(sub: string, rest: string[]): Parsed | 'help' {
     const f = checkListFilter(values.scope, values.state);
     if (!f.ok) throw new BreakersUsage(`--${f.error}`);
     return { kind: 'list', filter: f.value, json: values.json === true };
+  }
+  if (sub === 'reindex') {
+    if (positionals.length) throw new BreakersUsage(`reindex takes no arguments (got ${positionals.join(' ')})`);
+    return { kind: 'reindex' };
   }
   if (positionals.length !== 2) throw new BreakersUsage(`${sub} needs SCOPE and ID (got ${positionals.length} argument${positionals.length === 1 ? '' : 's'})`);
   const ref = checkBreakerRef(positionals[0], positionals[1]);

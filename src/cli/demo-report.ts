@@ -4,7 +4,7 @@ import type { Monitor } from '../app/monitor.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { StackEndpoints } from '../../scripts/stack/index.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import { createBreakerClient } from '../client/breaker-client.ts';
+import { createBreakerClient } from '@vigil/breaker-client';
 import { readFindings } from './read-findings.ts';
 import { replayCommand } from './replay.ts';
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { isVigilError } from '../errors/vigil-error.ts';
+import { redact } from '../observability/redact.ts';
+import { ensureFreshBreakerClient } from './fresh-build.ts';
 import { processIo, UsageError, type CommandIo } from './io.ts';
 
 const HELP = `vigil — a stream-processing safety monitor for AI agents that act in the real world
@@ -39,15 +41,17 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     return 2;
   }
   try {
+    await ensureFreshBreakerClient((line) => io.stderr.write(`${line}\n`));
     return await (await load())(rest, io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(`vigil ${name}: ${(e as Error).message}\nRun "vigil ${name} --help" for usage.\n`);
       return 2;
     }
-    if (isVigilError(e) && !e.retriable) {
-      io.stderr.write(`vigil ${name}: ${e.message}\n`);
-      return 2;
+    if (isVigilError(e)) {
+      // vigil's own errors say what is wrong and what to check: no stack trace for the user
+      io.stderr.write(`vigil ${name}: ${redact(e.message)}\n`);
+      return e.retriable ? 1 : 2;
     }
     io.stderr.write(`vigil ${name}: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
-import { createLogger } from '../observability/logger.ts';
-import { createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
+import { createLogger, silentLogger } from '../observability/logger.ts';
+import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import { registerSchemas } from '../kafka/schema-registry.ts';
+import { registerSchemas, registryConnection } from '../kafka/schema-registry.ts';
 import { encodeEvent } from '../kafka/event-codec.ts';
 import { avroSchema } from '../kafka/schemas.ts';
 import { validateEvent, InvalidEventError } from '../../processors/core/validate-event.ts';
@@ -44,18 +44,18 @@ export async function produceCommand(argv: string[], io: CommandIo): Promise<num
   if (positionals.length !== 1) throw new UsageError('vigil produce takes exactly one FILE (or - for standard input)');
   const file = positionals[0]!;
   const config = loadConfig(values.config ? { ...io.env, VIGIL_CONFIG: values.config } : io.env);
-  const logger = createLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn' });
+  // kafkajs's own retries are logged only with VIGIL_LOG_LEVEL=debug: a failure ends in one clear line.
+  const logger = config.logLevel === 'debug' ? createLogger({ level: 'debug', write: (l) => void io.stderr.write(l + '\n') }) : silentLogger;
   const topic = values.topic ?? config.kafka.topics.actions;
   const lines = readJsonl(file, io.stdin);
 
   const kafka = createKafka(config, logger, '-producer');
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka, config);
   await ensureTopics(admin, config).finally(() => admin.disconnect());
   const useAvro = !values.json && config.schemaRegistry.url !== undefined;
   let avro: Parameters<typeof encodeEvent>[1];
   if (useAvro) {
-    const schemas = await registerSchemas(config.schemaRegistry.url!, { ...schemaSubjects(config), 'agent-action': topic });
+    const schemas = await registerSchemas(registryConnection(config)!, { ...schemaSubjects(config), 'agent-action': topic });
     const fields = (avroSchema('agent-action').fields as { name: string }[]).map((f) => f.name);
     avro = { registry: schemas.registry, schemaId: schemas.ids['agent-action']!, fields };
   }

@@ -1,7 +1,7 @@
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { Config } from '../config/config.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
+import { createRegistryClient, registryConnection } from '../kafka/schema-registry.ts';
 import { silentLogger } from '../observability/logger.ts';
 
 /**
@@ -10,7 +10,8 @@ import { silentLogger } from '../observability/logger.ts';
  */
 export async function readFindings(config: Config, count: number, timeoutMs = 30_000): Promise<Finding[]> {
   const kafka = createKafka(config, silentLogger, '-reader');
-  const registry = config.schemaRegistry.url ? new SchemaRegistry({ host: config.schemaRegistry.url }) : undefined;
+  const conn = registryConnection(config);
+  const registry = conn ? createRegistryClient(conn) : undefined;
   const consumer = kafka.consumer({ groupId: `${config.kafka.groupId}-reader-${Date.now()}` });
   const got = new Map<string, Finding>();
   await consumer.connect();

@@ -14,10 +14,11 @@ import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-polic
 import { PolicyError } from '../policy/policy-error.ts';
 import { planSummary, ResponsePlanner, writePlan } from './replay-plan.ts';
 
-const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--plan]
+const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--show-undecided | --settle-at-end] [--plan]
 
 Runs every detector over agent action events read as JSON Lines from FILE ("-" for standard input),
-with in-memory state and no external service, and prints one finding per line.
+with in-memory state and no external service, and prints one finding per line: what the live monitor
+finds in the same events, ids included.
 
 Options:
   --policy FILE    the policy to run by (default: ./vigil.policy.yaml when present, else the bundled one,
@@ -28,13 +29,24 @@ Options:
                    8 MB. With 2, one thread reads, parses and validates FILE while the other runs the
                    detectors: the same findings in the same order, faster where a second core is idle.
                    More than 2 use 2. Standard input always uses 1.
+  --show-undecided also print the decisions still pending at the end of FILE (see below), after the
+                   findings, each marked "undecided": true (jsonl) or (undecided) (table)
+  --settle-at-end  settle the decisions still pending at the end as findings, as if time went on with
+                   no other event (an export cut mid-window then reports, e.g., actions requested just
+                   before its end as orphaned)
   --plan           print what the policy would have done instead of the findings: the breakers it
                    would trip, the compensations it would ask for, the incidents it would notify
                    (recipient groups, e-mails, alerts); nothing is sent
   -h, --help       this help
 
+Event time ends where FILE ends: a decision that waits for an absence (an outcome, a confirmation) and
+is not due by the last watermark (the newest occurredAt minus the lateness) is undecided, not a
+finding: the live monitor would still be waiting for it too. They are counted in the summary.
+
 A bad line (not JSON, or not a valid event) is reported on standard error with its line number and
-skipped. A summary goes to standard error at the end. Exit status: 0, or 2 when FILE or the policy
+skipped; so is an event whose occurredAt is out of the policy's eventTime bounds (a hostile clock; the
+live monitor dead-letters it), and one still held at the end because too few later events confirmed
+its time. A summary goes to standard error at the end. Exit status: 0, or 2 when FILE or the policy
 cannot be read.
 `;
 
@@ -65,6 +77,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
         format: { type: 'string' },
         env: { type: 'string' },
         workers: { type: 'string' },
+        'show-undecided': { type: 'boolean' },
+        'settle-at-end': { type: 'boolean' },
         plan: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -87,6 +101,12 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
     io.stderr.write(`vigil replay: --format must be jsonl or table, got "${format}"\n`);
     return 2;
   }
+  const showUndecided = args.values['show-undecided'] === true;
+  const settleAtEnd = args.values['settle-at-end'] === true;
+  if (showUndecided && settleAtEnd) {
+    io.stderr.write('vigil replay: --show-undecided and --settle-at-end do not go together (settled, they are findings)\n');
+    return 2;
+  }
   const detectors = deps.detectors ?? ALL_DETECTORS;
   let policy: Policy;
   try {
@@ -101,6 +121,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   }
 
   const byKind = new Map<string, number>();
+  const undecidedByKind = new Map<string, number>();
   const out = new OutputWriter(io.stdout, format);
   const planner = args.values.plan ? new ResponsePlanner(policy) : undefined;
   const add = (f: Finding) => {
@@ -108,12 +129,18 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
     if (planner) planner.add(f);
     else out.add(f);
   };
+  const undecided = (f: Finding) => {
+    undecidedByKind.set(f.kind, (undecidedByKind.get(f.kind) ?? 0) + 1);
+    if (showUndecided && !planner) out.add(f, true);
+  };
   // A reader that goes away (`vigil replay f | head`) ends the replay quietly.
   const onOutError = () => {
     out.closed = true;
   };
   io.stdout.on('error', onOutError);
   const onBadLine = (lineNo: number, reason: string) => void io.stderr.write(`line ${lineNo}: ${reason}\n`);
+  const onOutOfBounds = (lineNo: number, reason: string, detail: string) => void io.stderr.write(`line ${lineNo}: event time out of bounds (${reason}), refused: ${detail}\n`);
+  const onHeldAtEnd = (lineNo: number, detail: string) => void io.stderr.write(`line ${lineNo}: event held at the end, never run: ${detail}\n`);
   const started = performance.now();
   let stats: ReplayStreamStats;
   try {
@@ -139,6 +166,10 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
       rules: policy.rules,
       onFinding: add,
       onBadLine,
+      onOutOfBounds,
+      onHeldAtEnd,
+      settleAtEnd,
+      onUndecided: undecided,
       async afterChunk(lines) {
         await out.flush();
         deps.onProgress?.(lines);
@@ -162,14 +193,24 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   if (plan && !out.closed) await writePlan(io.stdout, plan, format);
   io.stdout.off('error', onOutError);
   const seconds = (performance.now() - started) / 1000;
-  const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  const kinds = countsOf(byKind);
+  const refused = stats.outOfBounds > 0 ? `, ${stats.outOfBounds} out of bounds` : '';
+  const held = stats.heldAtEnd > 0 ? `; ${stats.heldAtEnd} ${stats.heldAtEnd === 1 ? 'event' : 'events'} held at the end (never ran)` : '';
+  const wm = Number.isFinite(stats.watermark) ? ` by the last watermark ${new Date(stats.watermark).toISOString()}` : '';
+  const pending = settleAtEnd
+    ? ''
+    : `; ${stats.undecided} undecided${stats.undecided > 0 ? ` (not due${wm}: ${countsOf(undecidedByKind)}; ${showUndecided ? 'listed after the findings' : '--show-undecided lists them'}, --settle-at-end makes them findings)` : ''}`;
   io.stderr.write(
-    `replayed ${stats.events} events (${stats.duplicates} duplicates, ${stats.bad} bad lines) in ${seconds.toFixed(2)} s, ` +
+    `replayed ${stats.events} events (${stats.duplicates} duplicates, ${stats.bad} bad lines${refused}) in ${seconds.toFixed(2)} s, ` +
       `${Math.round(stats.events / Math.max(seconds, 1e-9))} events/s; policy ${policy.version}; ` +
-      `${stats.findings} findings${kinds ? `: ${kinds}` : ''}\n`,
+      `${stats.findings} findings${kinds ? `: ${kinds}` : ''}${pending}${held}\n`,
   );
   if (plan) io.stderr.write(planSummary(plan) + '\n');
   return 0;
+}
+
+function countsOf(m: Map<string, number>): string {
+  return [...m.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, n]) => `${k} ${n}`).join(', ');
 }
 
 /** The input cannot be read: exit 2. */
@@ -220,16 +261,17 @@ class OutputWriter {
     this.format = format;
   }
 
-  add(f: Finding): void {
+  /** A finding, or (undecided) a decision pending at the end that settling would make this finding. */
+  add(f: Finding, undecided = false): void {
     if (this.format === 'jsonl') {
-      this.buf += JSON.stringify(f) + '\n';
+      this.buf += (undecided ? JSON.stringify({ undecided: true, ...f }) : JSON.stringify(f)) + '\n';
       return;
     }
     if (!this.header) {
       this.header = true;
       this.buf += row('DETECTED AT', 'KIND', 'SEVERITY', 'SCOPE', 'SUMMARY') + '\n';
     }
-    const sev = f.shadow ? `${f.severity} (shadow)` : f.severity;
+    const sev = (f.shadow ? `${f.severity} (shadow)` : f.severity) + (undecided ? ' (undecided)' : '');
     this.buf += row(f.detectedAt, f.kind, sev, `${f.scope.type}:${f.scope.id}`, `${f.summary} [${f.findingId}]`) + '\n';
   }
 

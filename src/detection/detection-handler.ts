@@ -1,16 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaMessage } from 'kafkajs';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { ValidEvent } from '../../processors/core/events.ts';
-import type { Finding } from '../../processors/core/finding.ts';
+import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
+import { combineWatermarks, explainWatermark, type Combined, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
 import type { RuleSet } from '../../processors/engine/rule-set.ts';
-import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-runner.ts';
+import { sliceId } from '../../processors/engine/slice-runner.ts';
 import type { BatchContext, BatchHandler } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
+import { batchPlan, runAndSave, type Loaded, type PassPlan } from './detection-pass.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { FindingSink } from './finding-sink.ts';
-import { SliceStore, type SliceRef, type SliceWrite, type StoredSlice } from './slice-store.ts';
+import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
+import { SliceStore, type LoadResult, type PartitionRecord, type SliceRef } from './slice-store.ts';
 
 export interface DetectionHandlerOptions {
   redis: RedisClient;
@@ -26,16 +29,17 @@ export interface DetectionHandlerOptions {
   /** Longest TTL of a slice key, whatever its expiresAt says. Default 30 days. */
   maxTtlMs?: number;
   /**
-   * A partition with no batch for this long (Redis clock) is idle and no longer holds the watermark
-   * back. Default 30 s.
+   * A partition that has accepted no event for this long (Redis clock) is idle and no longer holds
+   * the watermark back; so is one that never spoke, this long after the handler first saw the topic.
+   * Default 30 s.
    */
   idlePartitionMs?: number;
-  /**
-   * Partitions of the input topic (config kafka.partitions). A partition that has not reported a
-   * watermark yet holds the others back until it has been quiet for idlePartitionMs since this
-   * handler's first batch; without this, only partitions seen so far count.
-   */
+  /** Partitions of the input topic (config kafka.partitions): those without a record never spoke. */
   expectedPartitions?: number;
+  /** The input topic, so `tick` can settle before the first batch (default: the topics batches came from). */
+  topic?: string;
+  /** Where events refused for their time go (live: the dead-letter topic). Default: nowhere (tests). */
+  deadLetter?: (refused: readonly RefusedEvent[], source: { topic: string; partition: number }) => Promise<void>;
 }
 
 /** Counters a metrics module can read. */
@@ -48,56 +52,89 @@ export interface DetectionStats {
   conflicts: number;
   /** Slices skipped because a previous attempt of the same batch had saved them. */
   replayedSlices: number;
+  /** Events refused for their event time. */
+  outOfBounds: number;
+  /** Decisions settled by `tick` (idle partitions) rather than by a batch. */
+  settledByTick: number;
 }
 
-interface Loaded {
-  ref: SliceRef & { det: number };
-  stored: StoredSlice;
+/** Where event time stands for a topic (from the last `tick`): for metrics, logs and /readyz. */
+export interface WatermarkStatus {
+  topic: string;
+  /** Redis time of the reading (ms). */
+  now: number;
+  watermark: number;
+  settled: number;
+  combined: Combined;
+  reason: string;
+  /** Events held by the partitions this instance ran (their time not yet confirmed). */
+  held: number;
+}
+
+export type DetectionHandler = BatchHandler & {
+  readonly stats: DetectionStats;
+  /**
+   * Periodic work that no batch brings: judges again the events partitions hold (the stream moved on
+   * elsewhere, or a short input went quiet) and settles what the watermark allows now that quiet
+   * partitions are idle. Returns where event time stands, per topic.
+   */
+  tick(): Promise<WatermarkStatus[]>;
+  /** Decisions waiting for the watermark to pass them (due after `after`), by anomaly kind: one read of every timer. */
+  pendingByKind(after: number): Promise<Record<string, number>>;
+};
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  key: string;
+  /** Events it holds (as of its last pass here). */
+  held: number;
+  /** A batch failed and will be retried: no tick pass meanwhile (it would change what the retry sees). */
+  dirty: boolean;
+  /** Redis time of its last batch here. */
+  lastBatchAt: number;
+  /** The stream's newest event time its last pass judged by, and whether it had no event time at all. */
+  stream: number;
+  clockless: boolean;
+  chain: Promise<unknown>;
 }
 
 /**
  * The live engine: runs the detectors on each Kafka batch with state in Redis, shared by every monitor
- * instance. Per batch: one pipelined round trip loads every slice the batch touches, the partitions'
- * watermarks and the due timers (a second one loads due slices the batch does not touch); the pure engine's
- * SliceRunner runs the events exactly as `vigil replay` does; one round trip saves the changed slices,
- * each through saveSlice-2.lua with a version check. A slice another instance changed meanwhile is
- * reloaded and its events run again (its findings from the failed attempt are dropped). Findings go to
- * the sink, then the partition's watermark moves. The detectors run by the lowest watermark of the
- * partitions that are not idle (as stream processors do), so a partition that runs ahead never settles a
- * decision that a slower partition's events could still answer.
+ * instance. Per batch: one pipelined round trip loads the slices the batch touches, every partition's
+ * event-time record, the partition's held events and the due timers; the event-time guard
+ * (processors/engine/event-time-guard.ts, as in `vigil replay`) decides which events run, are held or
+ * are refused (dead-lettered); the pure engine's SliceRunner runs them; one round trip saves the
+ * changed slices (runAndSave), findings go to the sink, and the partition's record is saved. The
+ * detectors run by the lowest watermark of the partitions that are not idle
+ * (processors/engine/partition-watermarks.ts), so a partition that runs ahead never settles what a slower
+ * one could still answer; `tick` settles what idle partitions no longer hold back.
  *
  * Retrying is idempotent: each saved slice remembers, per partition, the first and last eventId of the
- * batch that saved it and its findings in that batch. A redelivered batch (it starts with the same
- * event, whatever its length) does not apply those events to that slice again, and sends those
- * findings again (the sink ignores repeats).
+ * batch that saved it, the held events the pass released, and its findings in that batch. A redelivered
+ * batch does not apply those events to that slice again, and sends those findings again.
  */
-export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHandler & { readonly stats: DetectionStats } {
+export function createDetectionHandler(opts: DetectionHandlerOptions): DetectionHandler {
   const store = new SliceStore(opts.redis, opts.keys, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
   const detectors = opts.detectors;
   const kindIndex = new Map(detectors.map((d, i) => [d.kind as string, i]));
   const maxRetries = opts.maxConflictRetries ?? 50;
   const maxTtlMs = opts.maxTtlMs ?? 30 * 86_400_000;
   const idleMs = opts.idlePartitionMs ?? 30_000;
-  const firstBatchAt = new Map<string, number>(); // topic → Redis time of this handler's first batch
+  const firstSeenAt = new Map<string, number>(); // topic → Redis time this handler first saw it
+  const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
+  const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
+  const partitions = new Map<string, PartitionState>();
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
-  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0 };
+  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0 };
 
   const refOf = (id: string): (SliceRef & { det: number }) | undefined => {
     const at = id.indexOf(':');
     const det = kindIndex.get(id.slice(0, at));
     return at > 0 && det !== undefined ? { kind: id.slice(0, at), key: id.slice(at + 1), det } : undefined;
   };
-
-  async function handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void> {
-    if (events.length === 0) return;
-    const rules = current().rules;
-    const partKey = `${ctx.topic}/${ctx.partition}`;
-
-    // Which slices the batch touches, and how far the watermark can move.
-    const refs = new Map<string, SliceRef & { det: number }>();
-    let maxTs = -Infinity;
+  const addRefs = (rules: RuleSet, events: Iterable<ValidEvent>, refs: Map<string, SliceRef & { det: number }>) => {
     for (const e of events) {
-      if (e.ts > maxTs) maxTs = e.ts;
       const rs = rules.rulesFor(rules.matchKey(e));
       for (let i = 0; i < detectors.length; i++) {
         if (rs[i] === undefined) continue;
@@ -108,172 +145,224 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): BatchHand
         if (!refs.has(id)) refs.set(id, { kind: d.kind, key, det: i });
       }
     }
-    const first = await store.load([...refs.values()], maxTs - rules.latenessMs);
-    // The watermark: this partition's, held back by the slowest other partition that is not idle.
-    let own = -Infinity;
-    let cap = Infinity;
-    for (const p of first.partitions) {
-      if (p.partition === partKey) own = p.watermark;
-      else if (first.now - p.at <= idleMs && p.watermark < cap) cap = p.watermark;
-    }
-    if (opts.expectedPartitions !== undefined) {
-      if (!firstBatchAt.has(ctx.topic)) firstBatchAt.set(ctx.topic, first.now);
-      const known = new Set(first.partitions.map((p) => p.partition));
-      for (let i = 0; i < opts.expectedPartitions; i++) {
-        const k = `${ctx.topic}/${i}`;
-        if (k !== partKey && !known.has(k) && first.now - firstBatchAt.get(ctx.topic)! <= idleMs) cap = -Infinity;
-      }
-    }
-    const startWm = Math.min(own, cap);
-    const reach = Math.min(cap, Math.max(own, maxTs - rules.latenessMs));
+  };
+  const seen = (topic: string, now: number) => {
+    if (!firstSeenAt.has(topic)) firstSeenAt.set(topic, now);
+    return firstSeenAt.get(topic)!;
+  };
+  const marksOf = (records: readonly PartitionRecord[]): PartitionMark[] =>
+    records.filter((r) => r.newest > -Infinity && r.at > -Infinity).map((r) => ({ partition: r.partition, watermark: r.watermark, newest: r.newest, at: r.at }));
+  const streamNewest = (records: readonly PartitionRecord[], topic: string) => {
+    let n = -Infinity;
+    for (const r of records) if (r.partition.startsWith(topic + '/') && r.newest > n) n = r.newest;
+    return n;
+  };
+
+  /** One pass over a partition: its batch's events (none for a tick), with what it holds. */
+  async function partitionPass(p: PartitionState, events: readonly ValidEvent[], messages: readonly (KafkaMessage | undefined)[] | undefined, tick: boolean): Promise<void> {
+    const rules = current().rules;
+    const bounds = rules.eventTime;
+    const lateness = rules.latenessMs;
+    const { topic, key: partKey } = p;
+
+    // What the batch touches (refused events included: they are not known yet), and a first guess at
+    // the timers due: up to the batch's newest event, but not past the bound of the stream's time.
+    const refs = new Map<string, SliceRef & { det: number }>();
+    addRefs(rules, events, refs);
+    let maxTs = -Infinity;
+    for (const e of events) if (e.ts > maxTs) maxTs = e.ts;
+    // How far the batch's events will move event time if the guard accepts them as they come (a far-ahead
+    // one left out), so the first round trip loads the timers that will be due.
+    const known = knownStream.get(topic) ?? -Infinity;
+    let guess = known;
+    if (known > -Infinity) for (const e of events) if (e.ts > guess && e.ts <= guess + bounds.maxFutureSkewMs) guess = e.ts;
+    const guessUpTo = known > -Infinity ? guess - lateness : undefined;
+    const first = await store.load([...refs.values()], guessUpTo, { held: partKey });
+    const since = seen(topic, first.now);
+    if (!tick) p.lastBatchAt = first.now;
+    const record = first.partitions.find((r) => r.partition === partKey);
+    const streamNow = streamNewest(first.partitions, topic);
+    // The future bound's reference: the stream's newest as this partition last read it (so a retried
+    // batch is judged alike); a tick, and a partition that had no clock yet, read it now.
+    const g = tick || record === undefined || record.stream === -Infinity ? Math.max(record?.stream ?? -Infinity, streamNow) : record.stream;
+    knownStream.set(topic, Math.max(known, streamNow));
+
+    // The event-time guard: what runs (in order), what is held, what is refused.
+    const guard = new EventTimeGuard<LivePayload>(bounds, { newest: record?.newest ?? -Infinity, held: decodeHeld(first.held) }, g);
+    const run: { e: ValidEvent; i: number }[] = [];
+    const refused: { e: ValidEvent; payload: LivePayload; reason: RefusedEvent['reason']; detail: string }[] = [];
+    const out: GuardOutput<LivePayload> = {
+      accept: (e, payload) => run.push({ e, i: typeof payload === 'number' ? payload : -1 }),
+      refuse: (e, payload, reason, detail) => refused.push({ e, payload, reason, detail }),
+    };
+    guard.observeStream(g, out);
+    if (tick && guard.reference === -Infinity && first.now - Math.max(p.lastBatchAt, since) > idleMs) guard.settleBootstrap(out);
+    const alreadyHeld = new Set(guard.held.map((h) => h.event.eventId)); // a redelivery of a held event
+    events.forEach((e, i) => {
+      if (!alreadyHeld.has(e.eventId)) guard.offer(e, i, out);
+    });
+    // A new stream's first batch starts the clock at its median when it holds a few events.
+    if (!tick && guard.reference === -Infinity) guard.settleBootstrap(out, BOOTSTRAP_MIN_BATCH);
+    const runEvents = run.map((r) => r.e);
+
+    // The watermark: this partition's, held back by the slowest other partition that is not idle, and
+    // never behind what was already settled.
+    let acceptedMax = -Infinity;
+    for (const e of runEvents) if (e.ts > acceptedMax) acceptedMax = e.ts;
+    const own = record !== undefined && record.newest > -Infinity ? record.watermark : -Infinity;
+    const combined = combineWatermarks({ topic, marks: marksOf(first.partitions), ...(opts.expectedPartitions !== undefined ? { partitions: opts.expectedPartitions } : {}), now: first.now, idleMs, firstSeenAt: since, exclude: partKey });
+    const cap = combined.activeMin;
+    const settled = first.settled.get(topic) ?? -Infinity;
+    const start = Math.max(settled, Math.min(own, cap));
+    const reach = Math.max(start, Math.min(cap, Math.max(own, acceptedMax - lateness)));
+
+    // Slices of released held events, timers due up to the reach, and their slices.
     const loaded = new Map<string, Loaded>();
     [...refs.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: first.slices[i]! }));
-    const dueIds = new Set(first.due.filter(([, due]) => due <= reach).map(([id]) => id));
-    const dueOthers = [...dueIds].filter((id) => !refs.has(id)).map((id) => refOf(id)).filter((r) => r !== undefined);
-    if (dueOthers.length > 0) {
-      const more = await store.load(dueOthers);
-      dueOthers.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: more.slices[i]! }));
+    const more = new Map<string, SliceRef & { det: number }>();
+    addRefs(rules, run.filter((r) => r.i < 0).map((r) => r.e), more);
+    for (const id of refs.keys()) more.delete(id);
+    const loadedUpTo = guessUpTo ?? -Infinity;
+    let due = first.due;
+    if (more.size > 0 || reach > loadedUpTo) {
+      const second = await store.load([...more.values()], reach, { dueFrom: loadedUpTo });
+      [...more.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: second.slices[i]! }));
+      due = [...due, ...second.due];
     }
+    const dueIds = new Set(due.filter(([, t]) => t <= reach).map(([id]) => id));
+    await loadMissing(loaded, dueIds);
     stats.slicesLoaded += loaded.size;
 
-    // A redelivered batch (same first event: ingest commits only after success) may find slices that an
-    // earlier attempt saved: their events up to the one that attempt ended with are not applied again,
-    // and their findings from it are sent again (the sink ignores repeats).
-    const batchStart = events[0]!.eventId;
-    const batchEnd = events[events.length - 1]!.eventId;
-    const indexOf = new Map<string, number>();
-    events.forEach((e, i) => indexOf.set(e.eventId, i));
-    const applied = new Map<string, { upTo: number; f: Finding[] }>();
-    const noteApplied = () => {
-      applied.clear();
-      for (const [id, l] of loaded) {
-        const mark = l.stored.marks[partKey];
-        if (l.stored.state === undefined || mark === undefined || mark.a !== batchStart) continue;
-        applied.set(id, { upTo: indexOf.get(mark.z) ?? events.length - 1, f: mark.f });
-      }
-    };
-    noteApplied();
-    stats.replayedSlices += applied.size;
-
-    const findingsOf = new Map<string, Finding[]>();
-    let pending: ReadonlySet<string> | undefined; // undefined: the first pass runs every slice
-    for (let attempt = 0; ; attempt++) {
-      const only = pending;
-      const at = { i: 0 };
-      const admit =
-        only === undefined && applied.size === 0
-          ? undefined
-          : (id: string) => (only === undefined || only.has(id)) && !((applied.get(id)?.upTo ?? -1) >= at.i);
-      const { runner, found } = runPass(rules, loaded, startWm, cap, events, admit, only, at);
-      const writes: SliceWrite[] = [];
-      const ids: string[] = [];
-      for (const slot of runner.touched) {
-        const d = detectors[slot.det]!;
-        const id = sliceId(d.kind, slot.key);
-        const before = applied.get(id)?.f ?? [];
-        const mine = [...before, ...(found.get(slot) ?? [])];
-        findingsOf.set(id, mine);
-        if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete (its findings still count)
-        const stored = loaded.get(id)?.stored;
-        ids.push(id);
-        writes.push({
-          kind: d.kind,
-          key: slot.key,
-          expectedVersion: slot.version,
-          state: slot.dropped ? undefined : slot.state,
-          matchKey: slot.matchKey,
-          // the saved state holds every event of this batch for the slice: a redelivery skips them all
-          marks: { ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: mine } },
-          ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, rules.latenessMs, maxTtlMs),
-          due: Number.isFinite(slot.due) ? slot.due : undefined,
-        });
-      }
-      // Slices not run again: their earlier findings still go out.
-      for (const [id, a] of applied) if (!findingsOf.has(id) && (only === undefined || only.has(id))) findingsOf.set(id, a.f);
-      // Timers whose slice expired from Redis: remove them.
-      if (attempt === 0 && dueIds.size > 0) {
-        const touchedIds = new Set(ids);
-        for (const [id, l] of loaded) {
-          if (l.stored.version === 0 && dueIds.has(id) && !touchedIds.has(id)) {
-            ids.push(id);
-            writes.push({ kind: l.ref.kind, key: l.ref.key, expectedVersion: 0, state: undefined, matchKey: '', marks: {}, ttlMs: 1, due: undefined });
-          }
-        }
-      }
-      const results = await store.save(writes);
-      const conflicts = new Set<string>();
-      results.forEach((r, i) => {
-        if (r === -1) conflicts.add(ids[i]!);
-        else stats.slicesSaved++;
-      });
-      if (conflicts.size === 0) break;
-      stats.conflicts += conflicts.size;
-      if (attempt >= maxRetries) {
-        throw new DetectionStoreError(`${conflicts.size} detector state slices kept changing under this batch after ${maxRetries} re-runs (e.g. ${[...conflicts][0]})`);
-      }
-      // A short random pause so two instances that keep colliding on a hot slice fall out of step.
-      await sleep(Math.random() * Math.min(50, 2 ** attempt));
-      const again = [...conflicts].map((id) => loaded.get(id)!.ref);
-      const fresh = await store.load(again);
-      again.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: fresh.slices[i]! }));
-      for (const id of conflicts) findingsOf.delete(id);
-      noteApplied();
-      pending = conflicts;
-    }
-
-    const byId = new Map<string, Finding>();
-    for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
-    const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
+    const plan = batchPlan(partKey, events, run, loaded);
+    stats.replayedSlices += plan.replayed;
+    const { findings, watermark } = await runAndSave({
+      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats,
+    });
     if (findings.length > 0) await opts.sink.publish(findings);
-    await store.advanceWatermark(partKey, Math.max(own, maxTs - rules.latenessMs));
-    stats.batches++;
-    stats.events += events.length;
+    if (refused.length > 0) {
+      stats.outOfBounds += refused.length;
+      const letters = refused.map((r) => ({
+        message: typeof r.payload === 'number' ? messageOf(storeMessage(messages?.[r.payload], r.e)) : messageOf(r.payload),
+        eventId: r.e.eventId,
+        reason: r.reason,
+        detail: r.detail,
+      }));
+      await opts.deadLetter?.(letters, { topic, partition: p.partition });
+    }
+    const version = await store.savePartition({
+      partition: partKey,
+      expectedVersion: record?.version ?? 0,
+      watermark: acceptedMax - lateness,
+      newest: guard.newest,
+      stream: Math.max(g, streamNow),
+      active: run.length > 0,
+      held: encodeHeld(guard.held, (i, e) => storeMessage(messages?.[i], e)),
+      settled: watermark,
+    });
+    if (version === -1) throw new DetectionStoreError(`the event-time record of ${partKey} changed under this batch (another instance ran the partition meanwhile)`);
+    p.held = guard.held.length;
+    p.stream = Math.max(g, streamNow);
+    knownStream.set(topic, Math.max(knownStream.get(topic) ?? -Infinity, guard.newest));
+    p.clockless = guard.reference === -Infinity;
+    if (events.length > 0) {
+      stats.batches++;
+      stats.events += events.length;
+    }
     stats.findings += findings.length;
   }
 
-  /** Runs the batch over the loaded slices; `at.i` is the index of the event being applied (for admit). */
-  function runPass(
-    rules: RuleSet,
-    loaded: Map<string, Loaded>,
-    watermark: number,
-    cap: number,
-    events: readonly ValidEvent[],
-    admit: ((id: string) => boolean) | undefined,
-    only: ReadonlySet<string> | undefined,
-    at: { i: number },
-  ) {
-    const found = new Map<Slot, Finding[]>();
-    const runner = new SliceRunner({
-      detectors,
-      rules,
-      watermark,
-      watermarkCap: cap,
-      track: true,
-      ...(admit ? { admit } : {}),
-      onFinding(f, slot) {
-        const list = found.get(slot);
-        if (list) list.push(f);
-        else found.set(slot, [f]);
-      },
-    });
-    for (const [id, l] of loaded) {
-      if (l.stored.state === undefined || (only !== undefined && !only.has(id))) continue;
-      runner.preload({ det: l.ref.det, key: l.ref.key, state: l.stored.state, matchKey: l.stored.matchKey, version: l.stored.version });
-    }
-    for (let i = 0; i < events.length; i++) {
-      at.i = i;
-      runner.process(events[i]!);
-    }
-    // Slices that exist in Redis but were not preloaded (absent state) start at version 0; a preloaded
-    // slice keeps its version for the check.
-    return { runner, found };
+  /** Loads the due slices not loaded yet (a third round trip, only when some are due). */
+  async function loadMissing(loaded: Map<string, Loaded>, dueIds: ReadonlySet<string>): Promise<void> {
+    const missing = [...dueIds].filter((id) => !loaded.has(id)).map((id) => refOf(id)).filter((r) => r !== undefined);
+    if (missing.length === 0) return;
+    const res = await store.load(missing);
+    missing.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: res.slices[i]! }));
   }
 
-  return { handle, stats };
-}
+  /** Settles the decisions due by the topic's watermark that no batch brought (idle partitions). */
+  async function settlePass(topic: string, first: LoadResult): Promise<WatermarkStatus> {
+    const rules = current().rules;
+    const since = seen(topic, first.now);
+    const combined = combineWatermarks({ topic, marks: marksOf(first.partitions), ...(opts.expectedPartitions !== undefined ? { partitions: opts.expectedPartitions } : {}), now: first.now, idleMs, firstSeenAt: since });
+    const settled = first.settled.get(topic) ?? -Infinity;
+    const w = Math.max(settled, combined.watermark);
+    const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
+    for (const p of partitions.values()) if (p.topic === topic) status.held += p.held;
+    // While partitions are active, their batches settle what is due; a tick looks for due timers when
+    // idle partitions let the watermark pass what was settled, or when the stream is quiet (a late
+    // event may have filed a decision already due, which no batch will come to settle).
+    if (!(w > -Infinity) || (w <= settled && combined.activeMin !== Infinity)) return status;
+    const timers = await store.load([], w);
+    const dueIds = new Set(timers.due.map(([id]) => id));
+    const loaded = new Map<string, Loaded>();
+    await loadMissing(loaded, dueIds);
+    if (loaded.size > 0) {
+      const plan: PassPlan = { skips: false, admit: () => true, earlier: () => [], marks: (_id, stored) => stored?.marks ?? {}, refresh: () => {} };
+      const { findings } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats });
+      // Saved first, as a batch does; a crash before the publish loses these findings (no batch redelivers them).
+      if (findings.length > 0) await opts.sink.publish(findings);
+      stats.findings += findings.length;
+      stats.settledByTick += findings.length;
+    }
+    if (w > (lastSettled.get(topic) ?? -Infinity)) await store.raiseSettled(topic, w);
+    lastSettled.set(topic, w);
+    status.settled = w;
+    return status;
+  }
 
-/** TTL of a slice key: the event time left until it expires, plus the lateness and a minute of slack. */
-function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlMs: number): number {
-  const left = Number.isFinite(expiresAt) && Number.isFinite(watermark) ? expiresAt - watermark : maxTtlMs;
-  return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
+  const serialize = <T>(p: PartitionState, work: () => Promise<T>): Promise<T> => {
+    const next = p.chain.then(work, work);
+    p.chain = next.catch(() => {});
+    return next;
+  };
+  const stateOf = (topic: string, partition: number): PartitionState => {
+    const key = `${topic}/${partition}`;
+    let p = partitions.get(key);
+    if (p === undefined) {
+      p = { topic, partition, key, held: 0, dirty: false, lastBatchAt: -Infinity, stream: -Infinity, clockless: false, chain: Promise.resolve() };
+      partitions.set(key, p);
+    }
+    return p;
+  };
+
+  async function handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void> {
+    if (events.length === 0) return;
+    const p = stateOf(ctx.topic, ctx.partition);
+    await serialize(p, async () => {
+      p.dirty = true;
+      await partitionPass(p, events, ctx.messages, false);
+      p.dirty = false;
+    });
+  }
+
+  async function tick(): Promise<WatermarkStatus[]> {
+    const topics = new Set([...(opts.topic !== undefined ? [opts.topic] : []), ...[...partitions.values()].map((p) => p.topic)]);
+    if (topics.size === 0) return [];
+    let first = await store.load([]);
+    // Held events are judged again when the stream moved on elsewhere, or (no clock yet) once the partition is quiet.
+    let passes = 0;
+    for (const p of partitions.values()) {
+      if (p.held === 0 || p.dirty) continue;
+      const quiet = first.now - Math.max(p.lastBatchAt, firstSeenAt.get(p.topic) ?? first.now) > idleMs;
+      if (streamNewest(first.partitions, p.topic) > p.stream || (p.clockless && quiet)) {
+        await serialize(p, () => partitionPass(p, [], undefined, true));
+        passes++;
+      }
+    }
+    if (passes > 0) first = await store.load([]);
+    const out: WatermarkStatus[] = [];
+    for (const topic of topics) out.push(await settlePass(topic, first));
+    return out;
+  }
+
+  async function pendingByKind(after: number): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const member of await store.pendingTimers(after)) {
+      const kind = member.slice(0, member.indexOf(':'));
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  return { handle, tick, pendingByKind, stats };
 }

@@ -88,8 +88,9 @@ const R_COMPENSATION = 33;
 const R_FOR_EVENT = 34;
 const R_KIND = 35;
 const R_REASON = 36;
+const R_LINE = 37; // where the event came from (the replay reports refused events by line)
 /** Numbers per event. */
-export const RECORD_SIZE = 37;
+export const RECORD_SIZE = 38;
 
 // A string code: -1 absent; a slot (≥ 0): the value in that slot; −2: the next new string, not kept;
 // ≤ −3: the next new string, kept in slot (−code − 3).
@@ -103,6 +104,8 @@ export interface EventBatch {
   count: number;
   /** The new strings, in the order the records use them. */
   strs: string[];
+  /** Bad lines among the batch's (line number, why), in order: the reader reports them in line order with the events. */
+  bad: [number, string][];
 }
 
 function indexer(values: readonly string[]): Map<string, number> {
@@ -132,6 +135,7 @@ export class EventBatchWriter {
   private nums: Float64Array;
   private count = 0;
   private strs: string[] = [];
+  private bad: [number, string][] = [];
   private readonly capacity: number;
   /** Buffers of batches read, given back (recycle). */
   private readonly spare: ArrayBuffer[] = [];
@@ -149,8 +153,13 @@ export class EventBatchWriter {
     return this.count >= this.capacity;
   }
 
-  /** Adds one event (as validateEvent returned it). */
-  add(e: ValidEvent): void {
+  /** A bad line (not JSON, not a valid event) between the events added: read back in line order. */
+  addBad(line: number, reason: string): void {
+    this.bad.push([line, reason]);
+  }
+
+  /** Adds one event (as validateEvent returned it), with the line it came from. */
+  add(e: ValidEvent, line = 0): void {
     if (this.count >= this.capacity) throw new Error('event batch is full');
     const r = this.nums;
     const o = this.count * RECORD_SIZE;
@@ -158,6 +167,7 @@ export class EventBatchWriter {
     r[o + R_TYPE] = typeIndex.get(e.type)!;
     r[o + R_OCCURRED_AT] = this.unkept(e.occurredAt);
     r[o + R_TS] = e.ts;
+    r[o + R_LINE] = line;
     r[o + R_USER] = this.str(USER, e.userId);
     r[o + R_AGENT] = this.str(AGENT, e.agentId);
     r[o + R_AGENT_VERSION] = this.str(AGENT_VERSION, e.agentVersion);
@@ -211,11 +221,12 @@ export class EventBatchWriter {
 
   /** The batch so far (its array is handed over: transfer it), and a fresh one started. */
   take(): EventBatch {
-    const batch: EventBatch = { nums: this.nums, count: this.count, strs: this.strs };
+    const batch: EventBatch = { nums: this.nums, count: this.count, strs: this.strs, bad: this.bad };
     const spare = this.spare.pop();
     this.nums = spare !== undefined ? new Float64Array(spare) : new Float64Array(this.capacity * RECORD_SIZE);
     this.count = 0;
     this.strs = [];
+    this.bad = [];
     return batch;
   }
 
@@ -298,12 +309,23 @@ export class EventBatchReader {
   private strs: string[] = [];
   private next = 0;
 
-  /** Calls `each` with every event of the batch, in order. */
-  read(batch: EventBatch, each: (e: ValidEvent) => void): void {
+  /**
+   * Calls `each` with every event of the batch and its line, in order, and `bad` with each bad line of
+   * the batch where it falls among them (line order).
+   */
+  read(batch: EventBatch, each: (e: ValidEvent, line: number) => void, bad?: (line: number, reason: string) => void): void {
     const r = batch.nums;
     this.strs = batch.strs;
     this.next = 0;
-    for (let i = 0; i < batch.count; i++) each(this.event(r, i * RECORD_SIZE));
+    const bads = batch.bad ?? [];
+    let b = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const o = i * RECORD_SIZE;
+      const line = r[o + R_LINE]!;
+      while (b < bads.length && bads[b]![0] < line) bad?.(...bads[b++]!);
+      each(this.event(r, o), line);
+    }
+    while (b < bads.length) bad?.(...bads[b++]!);
     if (this.next !== this.strs.length) throw new Error(`event batch out of step: ${this.strs.length - this.next} strings left`);
   }
 

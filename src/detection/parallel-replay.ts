@@ -1,8 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ValidEvent } from '../../processors/core/events.ts';
-import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
 import { EventBatchReader } from './event-batch.ts';
-import type { ReplayStreamOptions, ReplayStreamStats } from './replay-stream.ts';
+import { endReplay, replayEngineOf, type ReplayStreamOptions, type ReplayStreamStats } from './replay-stream.ts';
 import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.ts';
 
 /** Batches the reading thread may run ahead of the detectors (about 2,000 events each). */
@@ -16,7 +15,7 @@ const MAX_AHEAD = 8;
  * and validating cost about as much as the detectors.
  */
 export async function parallelReplay(file: string, opts: ReplayStreamOptions): Promise<ReplayStreamStats> {
-  const engine = new ReplayEngine({ detectors: opts.detectors, rules: opts.rules, onFinding: opts.onFinding });
+  const engine = replayEngineOf(opts);
   const flow = new SharedArrayBuffer(4);
   const done = new Int32Array(flow);
   const data: ReplayWorkerData = { file, flow, maxAhead: MAX_AHEAD };
@@ -47,9 +46,14 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
   });
 
   const reader = new EventBatchReader();
-  const push = (e: ValidEvent) => engine.push(e);
+  const push = (e: ValidEvent, line: number) => engine.push(e, line);
   let lines = 0;
   let bad = 0;
+  // Bad lines come inside the batches, so they are reported among the events in line order, as with one thread.
+  const onBad = (lineNo: number, reason: string) => {
+    bad++;
+    opts.onBadLine(lineNo, reason);
+  };
   try {
     for (let head = 0; ; ) {
       if (head === queue.length) {
@@ -62,16 +66,13 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
       const m = queue[head]!;
       queue[head++] = undefined as never;
       if (m.t === 'batch') {
-        reader.read(m.batch, push);
+        reader.read(m.batch, push, onBad);
         Atomics.add(done, 0, 1);
         Atomics.notify(done, 0);
         const buffer = m.batch.nums.buffer as ArrayBuffer;
         worker.postMessage(buffer, [buffer]); // written again by the reading thread
         lines = m.lines;
         if (opts.afterChunk && !(await opts.afterChunk(lines))) break;
-      } else if (m.t === 'bad') {
-        bad++;
-        opts.onBadLine(m.lineNo, m.reason);
       } else if (m.t === 'done') {
         ({ lines, bad } = m);
         break;
@@ -83,6 +84,6 @@ export async function parallelReplay(file: string, opts: ReplayStreamOptions): P
   } finally {
     await worker.terminate();
   }
-  engine.finish();
-  return { lines, bad, ...engine.stats };
+  const watermark = endReplay(engine, opts);
+  return { lines, bad, ...engine.stats, watermark };
 }

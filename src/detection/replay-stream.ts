@@ -6,6 +6,7 @@ import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { validateEvent } from '../../processors/core/validate-event.ts';
 import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
+import type { OutOfBoundsReason } from '../../processors/engine/event-time-guard.ts';
 import type { RuleSet } from '../../processors/engine/rule-set.ts';
 
 export interface ReplayStreamOptions {
@@ -14,6 +15,17 @@ export interface ReplayStreamOptions {
   onFinding(f: Finding): void;
   /** A line that is not JSON or not a valid event: its number and why. */
   onBadLine(lineNo: number, reason: string): void;
+  /** An event refused for its event time (a hostile clock: EventTimeGuard): its line, reason and why. */
+  onOutOfBounds?(lineNo: number, reason: OutOfBoundsReason, detail: string): void;
+  /** An event still held at the end of the input (its time never confirmed): it never ran. */
+  onHeldAtEnd?(lineNo: number, detail: string): void;
+  /**
+   * At the end, settle every pending decision into findings, as if time went on with no other event.
+   * Default false: decisions not due by the input's last watermark are undecided and go to onUndecided.
+   */
+  settleAtEnd?: boolean;
+  /** What settling at the end would find (only without settleAtEnd). */
+  onUndecided?(f: Finding): void;
   /** After each chunk of input (lines read so far); may wait (output backpressure). Returning false stops the replay. */
   afterChunk?(linesRead: number): Promise<boolean> | boolean;
 }
@@ -24,15 +36,48 @@ export interface ReplayStreamStats {
   duplicates: number;
   bad: number;
   findings: number;
+  /** Events refused for their event time. */
+  outOfBounds: number;
+  /** Events still held at the end (never ran). */
+  heldAtEnd: number;
+  /** Decisions not due by the last watermark (without settleAtEnd). */
+  undecided: number;
+  /** The watermark the input reached (before any settling at the end); −Infinity for an empty input. */
+  watermark: number;
+}
+
+/** The engine of a replay, reporting refused events by line (shared by the one- and two-thread replays). */
+export function replayEngineOf(opts: ReplayStreamOptions): ReplayEngine {
+  const onOut = opts.onOutOfBounds;
+  return new ReplayEngine({
+    detectors: opts.detectors,
+    rules: opts.rules,
+    onFinding: opts.onFinding,
+    ...(onOut ? { onOutOfBounds: (r: { at: number; reason: OutOfBoundsReason; detail: string }) => onOut(r.at, r.reason, r.detail) } : {}),
+  });
+}
+
+/** Ends a replay's input: held events reported, pending decisions settled or reported as undecided. Returns the last watermark. */
+export function endReplay(engine: ReplayEngine, opts: ReplayStreamOptions): number {
+  const onHeld = opts.onHeldAtEnd;
+  const held = (h: { at: number; detail: string }) => onHeld?.(h.at, h.detail);
+  let watermark = engine.watermark;
+  engine.finish({
+    held,
+    ...(opts.settleAtEnd ? {} : { undecided: opts.onUndecided ?? (() => {}) }),
+    // a short input starts its clock only now: its watermark is the one it reached then
+    beforeSettle: () => (watermark = engine.watermark),
+  });
+  return watermark;
 }
 
 /**
  * The replay loop: streams JSON Lines (never the whole input), validates each line, runs the pure
- * engine, and settles everything at the end. Shared by `vigil replay` and its worker threads.
+ * engine, and ends the input (endReplay). `vigil replay` with one thread; parallel-replay.ts with two.
  * @throws the input stream's error (e.g. a read error).
  */
 export async function replayStream(input: AsyncIterable<Buffer | string>, opts: ReplayStreamOptions): Promise<ReplayStreamStats> {
-  const engine = new ReplayEngine({ detectors: opts.detectors, rules: opts.rules, onFinding: opts.onFinding });
+  const engine = replayEngineOf(opts);
   let lines = 0;
   let bad = 0;
   outer: for await (const chunk of readLines(input)) {
@@ -46,12 +91,12 @@ export async function replayStream(input: AsyncIterable<Buffer | string>, opts: 
         opts.onBadLine(lines, event);
         continue;
       }
-      engine.push(event);
+      engine.push(event, lines);
     }
     if (opts.afterChunk && !(await opts.afterChunk(lines))) break outer;
   }
-  engine.finish();
-  return { lines, bad, ...engine.stats };
+  const watermark = endReplay(engine, opts);
+  return { lines, bad, ...engine.stats, watermark };
 }
 
 /**

@@ -17,7 +17,6 @@ export interface ReplayWorkerData {
 /** Messages the reading thread posts, in input order. */
 export type ReplayWorkerMessage =
   | { t: 'batch'; batch: EventBatch; lines: number }
-  | { t: 'bad'; lineNo: number; reason: string }
   | { t: 'done'; lines: number; bad: number }
   | { t: 'error'; message: string; syscall?: string; code?: string };
 
@@ -51,10 +50,10 @@ try {
       const event = parseEventLine(line);
       if (typeof event === 'string') {
         bad++;
-        post({ t: 'bad', lineNo: lines, reason: event });
+        writer.addBad(lines, event);
         continue;
       }
-      writer.add(event);
+      writer.add(event, lines);
       if (writer.full) send();
     }
     send(); // one batch (at least) per chunk read, as the one-thread replay reports progress per chunk

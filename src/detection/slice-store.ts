@@ -13,7 +13,15 @@ export const DETECTOR_STATE_BUCKETS = 16;
  * attempt saved: the eventId the batch started with (`a`), the last event of it applied to this
  * slice's saved state (`z`), and the slice's findings in that batch (`f`).
  */
-export type BatchMarks = Record<string, { a: string; z: string; f: Finding[] }>;
+export type BatchMarks = Record<string, BatchMark>;
+
+/** See BatchMarks; `h`: ids of held events the pass released (applied to the saved state, or skipped as already in it). */
+export interface BatchMark {
+  a: string;
+  z: string;
+  f: Finding[];
+  h?: string[];
+}
 
 /** A slice as Redis holds it (state undefined when the key does not exist). */
 export interface StoredSlice {
@@ -35,11 +43,20 @@ export interface SliceWrite {
   due: number | undefined;
 }
 
-/** One partition's watermark and when (Redis time, ms) its last batch saved it. */
-export interface PartitionWatermark {
+/** One input partition's event-time record (savePartition-2.lua). */
+export interface PartitionRecord {
+  /** `<topic>/<partition>`. */
   partition: string;
+  /** Its watermark (ms): newest accepted − lateness; −Infinity before it accepted any event. */
   watermark: number;
+  /** Redis time (ms) it last accepted events; −Infinity when never. */
   at: number;
+  /** Newest event time it accepted; −Infinity when none. */
+  newest: number;
+  /** The stream's newest event time as it last read it (the reference of its future bound). */
+  stream: number;
+  /** Record version (0: no record). */
+  version: number;
 }
 
 /** What `SliceStore.load` returns. */
@@ -47,9 +64,28 @@ export interface LoadResult {
   slices: StoredSlice[];
   /** Due timers: [<kind>:<key>, due event time]. */
   due: [string, number][];
-  partitions: PartitionWatermark[];
+  partitions: PartitionRecord[];
+  /** Per topic, the watermark up to which decisions were settled. */
+  settled: Map<string, number>;
+  /** The held events of the partition asked for (JSON), or null. */
+  held: string | null;
   /** Redis's clock (ms). */
   now: number;
+}
+
+/** What to write for a partition after its batch (savePartition-2.lua). */
+export interface PartitionWrite {
+  partition: string;
+  expectedVersion: number;
+  watermark: number;
+  newest: number;
+  stream: number;
+  /** The batch accepted events: the partition is active (stamped with Redis's clock). */
+  active: boolean;
+  /** Held events JSON; '' when none. */
+  held: string;
+  /** The watermark the batch settled decisions up to (the topic's settled watermark never goes back). */
+  settled: number;
 }
 
 /** A slice address: the kind and key the detector gave. */
@@ -61,7 +97,8 @@ export interface SliceRef {
 /**
  * Detector state in Redis: loads and saves many slices in one pipelined round trip (one pipeline per
  * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlice-2.lua),
- * due timers in a sorted set per bucket, and the shared watermark (advanceWatermark-1.lua).
+ * due timers in a sorted set per bucket, and each input partition's event-time record and held events
+ * (savePartition-2.lua) with the settled watermark (raiseSettled-1.lua).
  */
 export class SliceStore {
   private readonly redis: RedisClient;
@@ -86,37 +123,47 @@ export class SliceStore {
   }
 
   /**
-   * One round trip: the slices, every partition's watermark with Redis's clock and, when `dueUpTo` is
-   * given, the timer members (`<kind>:<key>`) due at or before it, with their due times.
+   * One round trip: the slices, every partition's record with Redis's clock, the held events of
+   * `opts.held` (a `<topic>/<partition>`), and the timer members (`<kind>:<key>`) due after `opts.dueFrom`
+   * (exclusive; default −Infinity) up to `dueUpTo`, with their due times.
    */
-  async load(refs: readonly SliceRef[], dueUpTo?: number): Promise<LoadResult> {
+  async load(refs: readonly SliceRef[], dueUpTo?: number, opts: { held?: string; dueFrom?: number } = {}): Promise<LoadResult> {
     const batch = this.batch();
     batch.add('wm', (p) => p.hgetall(this.keys.detectorWatermarks()));
     batch.add('wm', (p) => p.time());
+    batch.add('wm', (p) => (opts.held !== undefined ? p.get(this.keys.detectorHeld(opts.held)) : p.echo('')));
     for (const r of refs) {
       const b = this.bucketOf(r.kind, r.key);
       batch.add(String(b), (p) => p.hmget(this.keys.detectorSlice(b, r.kind, r.key), 'v', 's', 'k', 'm'));
     }
-    if (dueUpTo !== undefined && dueUpTo > -Infinity) {
+    const from = opts.dueFrom ?? -Infinity;
+    if (dueUpTo !== undefined && dueUpTo > -Infinity && dueUpTo > from) {
+      const min = from === -Infinity ? '-inf' : `(${from}`;
       const max = dueUpTo === Infinity ? '+inf' : String(dueUpTo);
       for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) {
-        batch.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTimers(b), '-inf', max, 'WITHSCORES'));
+        batch.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTimers(b), min, max, 'WITHSCORES'));
       }
     }
     const res = await batch.exec('load detector state');
     const all = (res[0] ?? {}) as Record<string, string>;
     const time = res[1] as [string, string];
-    const partitions = Object.entries(all).map(([partition, v]) => {
-      const [wm, at] = v.split('|');
-      return { partition, watermark: Number(wm), at: Number(at) };
-    });
-    const slices = refs.map((_, i) => parseSlice(res[i + 2] as (string | null)[]));
+    const { partitions, settled } = parseRecords(all);
+    const slices = refs.map((_, i) => parseSlice(res[i + 3] as (string | null)[]));
     const due: [string, number][] = [];
-    for (let i = refs.length + 2; i < res.length; i++) {
+    for (let i = refs.length + 3; i < res.length; i++) {
       const flat = res[i] as string[];
       for (let j = 0; j < flat.length; j += 2) due.push([flat[j]!, Number(flat[j + 1])]);
     }
-    return { slices, due, partitions, now: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) };
+    const held = opts.held !== undefined ? ((res[2] as string | null) ?? null) : null;
+    return { slices, due, partitions, settled, held, now: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) };
+  }
+
+  /** Every pending timer member (`<kind>:<key>`) due after `after` (exclusive), in one round trip: pending decisions. */
+  async pendingTimers(after: number): Promise<string[]> {
+    const batch = this.batch();
+    const min = after === -Infinity ? '-inf' : `(${after}`;
+    for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) batch.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTimers(b), min, '+inf'));
+    return ((await batch.exec('read pending timers')) as string[][]).flat();
   }
 
   /** One round trip: every write through saveSlice-2.lua. Returns per write the new version, 0 (deleted) or −1 (conflict). */
@@ -142,19 +189,56 @@ export class SliceStore {
     return (await batch.exec('save detector state')) as number[];
   }
 
-  /** Moves a partition's watermark forward (never back) and marks the partition active. */
-  async advanceWatermark(partition: string, watermark: number): Promise<void> {
+  /** Saves a partition's record and held events (savePartition-2.lua): the new version, or −1 on a conflict. */
+  async savePartition(w: PartitionWrite): Promise<number> {
+    const batch = this.batch();
+    const cmd = commandName('savePartition');
+    const int = (x: number) => (Number.isFinite(x) ? String(Math.floor(x)) : '');
+    const topic = w.partition.slice(0, w.partition.lastIndexOf('/'));
+    const args = [
+      this.keys.detectorWatermarks(), this.keys.detectorHeld(w.partition),
+      w.partition, String(w.expectedVersion), int(w.watermark), int(w.newest), int(w.stream), w.active ? '1' : '0', w.held, SETTLED_PREFIX + topic, int(w.settled),
+    ];
+    batch.add('wm', (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
+    const [version] = (await batch.exec('save the partition watermark')) as number[];
+    return version!;
+  }
+
+  /** Moves a topic's settled watermark forward, never back (raiseSettled-1.lua). */
+  async raiseSettled(topic: string, watermark: number): Promise<void> {
     if (!Number.isFinite(watermark)) return;
     const batch = this.batch();
-    const cmd = commandName('advanceWatermark');
-    const args = [this.keys.detectorWatermarks(), partition, String(Math.floor(watermark))];
+    const cmd = commandName('raiseSettled');
+    const args = [this.keys.detectorWatermarks(), SETTLED_PREFIX + topic, String(Math.floor(watermark))];
     batch.add('wm', (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
-    await batch.exec('save the watermark');
+    await batch.exec('save the settled watermark');
   }
 
   private batch(): GroupedPipeline {
     return new GroupedPipeline(this.redis, this.cluster, this.timeoutMs);
   }
+}
+
+/** Field prefix of a topic's settled watermark in the watermarks hash. */
+export const SETTLED_PREFIX = '~settled:';
+
+/** The watermarks hash as records (an old `<watermark>|<at>` record reads as version 0). */
+export function parseRecords(all: Record<string, string>): { partitions: PartitionRecord[]; settled: Map<string, number> } {
+  const partitions: PartitionRecord[] = [];
+  const settled = new Map<string, number>();
+  const num = (v: string | undefined) => (v === undefined || v === '' ? -Infinity : Number(v));
+  for (const [field, v] of Object.entries(all)) {
+    if (field.startsWith(SETTLED_PREFIX)) {
+      settled.set(field.slice(SETTLED_PREFIX.length), Number(v));
+      continue;
+    }
+    const [wm, at, newest, stream, version] = v.split('|');
+    const watermark = num(wm);
+    // a record written before newest was kept: its watermark is the best lower bound of it
+    const n = newest === undefined ? watermark : num(newest);
+    partitions.push({ partition: field, watermark, at: num(at), newest: n, stream: stream === undefined ? n : num(stream), version: Number(version ?? 0) || 0 });
+  }
+  return { partitions, settled };
 }
 
 function parseSlice(r: (string | null)[]): StoredSlice {

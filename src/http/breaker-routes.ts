@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isBreakerError } from '../breakers/errors.ts';
+import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView } from '../breakers/view.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
-import { HttpError, readJson, requireAdmin, sendJson, type HttpDeps } from './http-server.ts';
+import type { CheckQuery } from '@vigil/breaker-client';
+import { bearerToken, HttpError, readJson, requireAdmin, requireClient, sendJson, tokenIs, type HttpDeps } from './http-server.ts';
 
 const CHECK_PARAMS = ['vendor', 'agent', 'user', 'action'] as const;
 
@@ -29,10 +29,10 @@ function method(req: IncomingMessage, m: string): void {
 /**
  * The /v1/breakers routes. Returns false when the path is not one of them.
  *   GET  /v1/breakers?scope=&state=            list (filters optional)
- *   GET  /v1/breakers/check?vendor=&agent=&user=&action=
+ *   GET  /v1/breakers/check?vendor=&agent=&user=&action=   trial permits only with the bearer client token
  *   GET  /v1/breakers/{scope}/{id}             one breaker
  *   POST /v1/breakers/{scope}/{id}/force-open|force-close|reset   {actor, reason, ttlSeconds}; bearer admin token
- *   POST /v1/breakers/{scope}/{id}/trial       {success}: outcome of a half-open trial the check permitted
+ *   POST /v1/breakers/{scope}/{id}/trial       {success}: outcome of a half-open trial the check permitted; bearer client token
  */
 export async function handleBreakerRoute(req: IncomingMessage, res: ServerResponse, url: URL, deps: HttpDeps): Promise<boolean> {
   const parts = url.pathname.split('/').filter((p, i) => i > 0 || p !== '');
@@ -57,8 +57,14 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       if (v === '') throw new HttpError(400, `${k} is empty: give an id or leave the parameter out`);
       q[k] = v;
     }
+    // Trial permits go only to callers that can report the trial (the client token); without a token
+    // the check is read-only and a breaker due for a trial denies.
+    const token = bearerToken(req, 'client token');
+    if (token !== undefined && !(deps.clientToken && tokenIs(token, deps.clientToken))) {
+      throw new HttpError(403, deps.clientToken ? 'the bearer token is not the client token' : 'no client token is configured (VIGIL_CLIENT_TOKEN): check without a token');
+    }
     try {
-      sendJson(res, 200, await deps.checker.check(q));
+      sendJson(res, 200, await deps.checker.check(q, { takePermits: token !== undefined }));
     } catch (e) {
       if (isBreakerError(e) && e.code === 'invalid_argument') throw new HttpError(400, e.message.replace(/^check on [^:]+:[^:]*: /, ''));
       throw e;
@@ -77,8 +83,9 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       return true;
     }
     if (rest[2] === 'trial') {
-      // The outcome of a call a half-open permit (from /v1/breakers/check) let through; no admin token.
+      // The outcome of a call a half-open permit (from /v1/breakers/check) let through: the client token.
       method(req, 'POST');
+      requireClient(req, deps.clientToken);
       onlyParams(url, []);
       if (!ref.ok) throw new HttpError(400, ref.error);
       const body = await readJson(req);

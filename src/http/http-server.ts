@@ -1,22 +1,32 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
-import type { CheckAnswer } from '../breakers/check.ts';
-import type { CheckQuery } from '../client/breaker-client.ts';
+import type { CheckAnswer } from '@vigil/breaker-client/protocol';
+import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
+import { isOperatorAction } from './operator-paths.ts';
+import { RateLimiter } from './rate-limit.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
   store: BreakerStore;
-  checker: { check(q: CheckQuery): Promise<CheckAnswer> };
+  checker: { check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer> };
   /** config.http.adminToken: without one, every operator action is refused (403). */
   adminToken: string | undefined;
+  /**
+   * config.http.clientToken, the upstream services' token: POST …/trial needs it (without one configured,
+   * trial reports are refused), and GET …/check takes half-open trial permits only for a caller bearing it.
+   */
+  clientToken?: string | undefined;
   host?: string;
   /** 0 picks a free port. */
   port: number;
   /** Readiness probe; default: Redis answers PING within 1 s. */
   ready?: () => Promise<void>;
+  /** Shown as `details` in /readyz (`vigil run`: where event time stands). */
+  details?: () => unknown;
+  /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
+  adminRateLimit?: { perMinute: number; burst: number };
 }
 
 /** An error answer: status and a message saying what is wrong. */
@@ -56,16 +66,7 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** 401 without a bearer token, 403 with a wrong one or when no admin token is configured. */
-export function requireAdmin(req: IncomingMessage, adminToken: string | undefined): void {
-  if (!adminToken) throw new HttpError(403, 'operator actions are disabled: no admin token is configured (VIGIL_ADMIN_TOKEN)');
-  const h = req.headers.authorization;
-  const m = h ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-  if (!m) throw new HttpError(401, 'an "Authorization: Bearer <admin token>" header is required', { 'www-authenticate': 'Bearer realm="vigil"' });
-  if (!timingSafeEqual(digest(m[1]!), digest(adminToken))) throw new HttpError(403, 'the bearer token is not the admin token');
-}
+export { bearerToken, requireAdmin, requireClient, tokenIs } from './auth.ts';
 
 async function defaultReady(store: BreakerStore): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -87,22 +88,29 @@ async function defaultReady(store: BreakerStore): Promise<void> {
  */
 export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; close(): Promise<void> }> {
   const ready = deps.ready ?? (() => defaultReady(deps.store));
+  const limiter = deps.adminRateLimit && deps.adminRateLimit.perMinute > 0 ? new RateLimiter(deps.adminRateLimit) : undefined;
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestTarget(req.url);
+        if (limiter && isOperatorAction(req, url)) {
+          // before the token is checked: guessing tokens is limited too
+          const r = limiter.take(req.socket.remoteAddress ?? 'unknown');
+          if (!r.allowed) throw new HttpError(429, `too many operator actions from this address: retry in ${r.retryAfterSeconds} s`, { 'retry-after': String(r.retryAfterSeconds) });
+        }
         if (url.pathname === '/healthz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
           return sendJson(res, 200, { status: 'ok' });
         }
         if (url.pathname === '/readyz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
+          const details = deps.details?.();
           try {
             await ready();
           } catch (e) {
-            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message });
+            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(details !== undefined ? { details } : {}) });
           }
-          return sendJson(res, 200, { status: 'ready' });
+          return sendJson(res, 200, { status: 'ready', ...(details !== undefined ? { details } : {}) });
         }
         if (await handleBreakerRoute(req, res, url, deps)) return;
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
@@ -112,6 +120,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
       }
     })();
   });
+  server.on('clientError', answerMalformed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.port, deps.host ?? '127.0.0.1', () => resolve());
@@ -125,4 +134,28 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         server.close(() => resolve());
       }),
   };
+}
+
+/** A request Node's HTTP parser refuses (malformed, headers too large): a JSON error too, not a bare 400. */
+function answerMalformed(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  // A response already under way on this socket (the unread rest of a refused request's body parsed as
+  // a next request): another answer would corrupt it; close, as Node's own handler does.
+  const sent = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || sent) return void socket.destroy();
+  const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  // an answer to HEAD has no body (the request was not parsed, but its first bytes say which it was)
+  const head = String((err as { rawPacket?: unknown }).rawPacket ?? '').startsWith('HEAD ');
+  const body = head ? '' : JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** The request's path and query as a URL; 400 when it is not an origin-form target (`//x`, `*`, garbage). */
+function requestTarget(target: string | undefined): URL {
+  if (target === undefined || !target.startsWith('/')) throw new HttpError(400, 'the request target must be a path starting with /');
+  try {
+    // prefixed, not resolved against a base: "//x" is then a path, not another host
+    return new URL(`http://localhost${target}`);
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid path');
+  }
 }

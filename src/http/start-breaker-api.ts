@@ -1,25 +1,45 @@
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import type { BreakerTransition } from '../breakers/transition.ts';
-import { createBreakerClient } from '../client/breaker-client.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
+import { createBreakerClient } from '@vigil/breaker-client';
 import type { Config } from '../config/config.ts';
-import { connectRedis, type RedisClient } from '../redis/connection.ts';
+import { connectRedis, redisConnectionOf, type RedisClient } from '../redis/connection.ts';
 import { KeyBuilder } from '../redis/keys.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { IngestMetrics } from '../observability/metrics.ts';
+import { degradedCheckRecorder } from './degraded-checks.ts';
 import { startHttpServer } from './http-server.ts';
 
 /**
- * The breaker HTTP API wired from configuration (config.http host, port and admin token; config.redis):
- * what `vigil run` starts next to the monitor. Pass the monitor's Redis client to share it, and its
- * publishTransition to send operator transitions to Kafka as well.
+ * The breaker HTTP API wired from configuration (config.http host, port, tokens and fail mode;
+ * config.redis): what `vigil run` starts next to the monitor. Pass the monitor's Redis client to share
+ * it, its publishTransition to send operator transitions to Kafka as well, and its metrics and logger to
+ * count and log the checks answered by the fail mode.
  */
 export async function startBreakerApi(
   config: Config,
-  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void } = {},
+  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger; status?: () => unknown } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
-  const redis = opts.redis ?? connectRedis({ url: config.redis.url, cluster: config.redis.cluster, connectionName: 'vigil-http' });
+  const redis = opts.redis ?? connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-http' });
+  // Its own client's connection errors surface as degraded checks (counted, logged) and in /readyz.
+  if (!opts.redis) redis.on('error', () => {});
   const keys = new KeyBuilder(config.redis.keyPrefix);
   const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
-  const checker = createBreakerClient({ redis, keyPrefix: config.redis.keyPrefix, failMode: { default: 'open' } });
-  const server = await startHttpServer({ store, checker, adminToken: config.http.adminToken, host: config.http.host, port: config.http.port });
+  const checker = createBreakerClient({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    failMode: { default: config.http.failMode.default, perScope: { ...config.http.failMode.perScope } },
+    onDegraded: degradedCheckRecorder({ ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.logger ? { logger: opts.logger } : {}) }),
+  });
+  const server = await startHttpServer({
+    store,
+    checker,
+    adminToken: config.http.adminToken,
+    clientToken: config.http.clientToken,
+    host: config.http.host,
+    port: config.http.port,
+    adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
+    ...(opts.status ? { details: opts.status } : {}),
+  });
   return {
     port: server.port,
     store,

@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
 
 /** Where a batch came from, for logs, metrics and traces. */
@@ -13,6 +14,14 @@ export interface BatchContext {
    * crash can never leave events handled but unmarked (handed on twice) or marked but unhandled (lost).
    */
   markSeen(commands: ChainableCommander): void;
+  /**
+   * The Kafka message each event came from (same index as the events): timestamps and headers, for
+   * metrics and traces, and the original to dead-letter when a handler refuses an event later (e.g. for
+   * its event time). Absent in tests that make batches by hand.
+   */
+  messages?: readonly KafkaMessage[];
+  /** Messages in the Kafka batch (valid, bad and duplicate alike). */
+  consumed?: number;
 }
 
 /**
@@ -27,6 +36,8 @@ export interface BatchHandler {
   handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void>;
   /** Flushes and releases resources on shutdown. */
   close?(): Promise<void>;
+  /** What the handler wants shown in /readyz details (e.g. where event time stands). */
+  status?(): unknown;
 }
 
 /** The handler used before any detector is wired in: it only counts. */

@@ -2,6 +2,14 @@ import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.ts';
 import { SEEN_BUCKETS, seenBucketOf, type KeyBuilder } from '../redis/keys.ts';
 import { runScript } from '../redis/scripts.ts';
+import { VigilError } from '../errors/vigil-error.ts';
+
+/** Redis did not answer a dedupe command in time (down or unreachable): retriable, the batch waits. */
+export class DedupeUnavailableError extends VigilError {
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
 
 /**
  * Remembers which eventIds have been handed on, in Redis, shared by every monitor instance.
@@ -18,11 +26,31 @@ export class EventDedupe {
   private readonly redis: RedisClient;
   private readonly keys: KeyBuilder;
   private readonly ttlSeconds: number;
+  private readonly timeoutMs: number;
 
-  constructor(redis: RedisClient, keys: KeyBuilder, ttlSeconds: number) {
+  /**
+   * `commandTimeoutMs` (default 5000): a check or mark that Redis does not answer within it fails with
+   * DedupeUnavailableError (retriable), so ingest keeps heartbeating and retrying through an outage
+   * instead of hanging on the client's offline queue.
+   */
+  constructor(redis: RedisClient, keys: KeyBuilder, ttlSeconds: number, opts: { commandTimeoutMs?: number } = {}) {
     this.redis = redis;
     this.keys = keys;
     this.ttlSeconds = ttlSeconds;
+    this.timeoutMs = opts.commandTimeoutMs ?? 5000;
+  }
+
+  private async guard<T>(what: string, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DedupeUnavailableError(`Redis did not answer within ${this.timeoutMs} ms (${what})`)), this.timeoutMs);
+    });
+    work.catch(() => {}); // it may settle after the timeout won
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -56,7 +84,7 @@ export class EventDedupe {
         }),
       );
     }
-    await Promise.all(checks);
+    await this.guard('check eventIds', Promise.all(checks));
     return { fresh, markers };
   }
 
@@ -98,7 +126,7 @@ export class EventDedupe {
   /** One markSeen-n.lua call per group of one bucket's marker keys. */
   private async mark(groups: readonly (readonly string[])[]): Promise<void> {
     if (groups.length === 0) return;
-    await Promise.all(groups.map((keys) => runScript(this.redis, 'markSeen', keys, [this.ttlSeconds])));
+    await this.guard('mark eventIds', Promise.all(groups.map((keys) => runScript(this.redis, 'markSeen', keys, [this.ttlSeconds]))));
   }
 
   /** The marker keys per bucket (sparse: a bucket without ids is undefined); `keep` may skip some ids. */

@@ -4,7 +4,9 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IngestMetrics } from '../observability/metrics.ts';
 import type { BatchHandler } from './batch-handler.ts';
-import { processBatch, type BatchOutcome } from './batch-processor.ts';
+import { processBatch, type BatchOutcome, type BatchStage, type PoisonReport } from './batch-processor.ts';
+import { BatchFailures } from './batch-failures.ts';
+import { Backoff, sleep } from '../errors/retry-policy.ts';
 import { sendToDeadLetter } from './dead-letter.ts';
 import type { EventDedupe } from './dedupe.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
@@ -36,8 +38,11 @@ export interface IngestStats {
 
 /**
  * `vigil run`'s consumer: a kafkajs consumer group on the input topic, processed a batch at a time,
- * offsets committed only after the batch's effects are durable. Retriable failures (Redis, registry,
- * broker) retry the same batch with backoff while the partition is still ours; nothing is skipped.
+ * offsets committed only after the batch's effects are durable. A dependency that is down (Redis, registry,
+ * broker) makes it retry the same batch, with backoff and jitter, for as long as the partition is ours:
+ * nothing is skipped. A handler that fails on the batch for another reason (a bug a single event
+ * triggers) is retried a few times, then the batch is handled in isolation and only the events that
+ * fail on their own are dead-lettered (`processing_failed`, logged with stack and cause): batch-failures.ts.
  * A consumer CRASH that kafkajs will not restart itself, and a stalled fetch loop, restart the consumer.
  */
 export class IngestService {
@@ -116,7 +121,7 @@ export class IngestService {
   private restart(why: string): Promise<void> {
     if (this.restarting || this.stopping) return this.restarting ?? Promise.resolve();
     this.restarting = (async () => {
-      let delay = 500;
+      const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
       while (!this.stopping) {
         try {
           await this.consumer?.disconnect().catch(() => {});
@@ -125,9 +130,9 @@ export class IngestService {
           this.watchdog.progress();
           return;
         } catch (e) {
+          const delay = backoff.next();
           this.log.error('consumer restart failed; retrying', { error: e as Error, retryInMs: delay });
           await sleep(delay);
-          delay = Math.min(delay * 2, 10_000);
         }
       }
     })().finally(() => {
@@ -140,10 +145,21 @@ export class IngestService {
     if (batch.messages.length === 0) return;
     const { config, metrics } = this.deps;
     const topic = batch.topic;
+    const partition = batch.partition;
     const endTimer = metrics.batchDuration.startTimer({ topic });
     this.watchdog.batchStarted();
     try {
-      let delay = 100;
+      const failures = new BatchFailures({ maxAttempts: config.kafka.batchMaxAttempts });
+      const progress: { stage: BatchStage } = { stage: 'decode' };
+      const budget = { left: config.kafka.poisonLimit, limit: config.kafka.poisonLimit };
+      const pause = async () => {
+        await sleep(failures.pauseMs());
+        await heartbeat().catch(() => {});
+      };
+      const onPoison = (p: PoisonReport) =>
+        this.log.error('event dead-lettered: processing it failed', {
+          reason: 'processing_failed', eventId: p.eventId, partition, offset: p.offset, dlq: config.kafka.topics.dlq, error: p.error as Error,
+        });
       let outcome: BatchOutcome | undefined;
       while (outcome === undefined) {
         if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes the batch
@@ -153,19 +169,29 @@ export class IngestService {
             dedupe: this.deps.dedupe,
             handler: this.deps.handler,
             sendDeadLetters: (letters) => sendToDeadLetter(this.producer!, config.kafka.topics.dlq, batch, letters),
+            progress,
+            onPoison,
+            ...(failures.mode === 'isolate' ? { isolate: { budget, confirmAttempts: 1, pause } } : {}),
           });
         } catch (e) {
           this.stats.retries++;
           metrics.batchRetries.inc({ topic, error: (e as Error)?.name ?? 'Error' });
-          this.log.warn('batch failed; retrying it', { error: e as Error, partition: batch.partition, firstOffset: batch.firstOffset(), retryInMs: delay });
-          await sleep(delay);
+          const at = { partition, firstOffset: batch.firstOffset(), stage: progress.stage };
+          const d = failures.decide(e, progress.stage);
+          if (d.action === 'isolate') {
+            this.log.error('the handler keeps failing on this batch, not because a dependency is down: isolating the events it fails on', { ...at, error: e as Error });
+            continue;
+          }
+          if (d.why === 'dependency') this.log.warn('batch failed: a dependency is down or refusing; retrying it', { ...at, error: e as Error, retryInMs: d.delayMs });
+          else if (d.why === 'handler') this.log.warn('batch failed in the handler; retrying it', { ...at, error: e as Error, retryInMs: d.delayMs, attempt: failures.retries });
+          else this.log.error(d.why === 'held' ? 'partition held: retrying the batch, dead-lettering nothing more' : 'batch failed (a bug, not a dependency); retrying it', { ...at, error: e as Error, retryInMs: d.delayMs });
+          await sleep(d.delayMs);
           await heartbeat().catch(() => {});
-          delay = Math.min(delay * 2, 5000);
         }
       }
       const lastOffset = batch.lastOffset();
       resolveOffset(lastOffset);
-      await this.consumer!.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      await this.consumer!.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
       await heartbeat();
 
       this.stats.batches++;
@@ -182,8 +208,8 @@ export class IngestService {
       if (outcome.deadLettered.length) {
         this.log.warn('bad events dead-lettered', { count: outcome.deadLettered.length, reasons: countBy(outcome.deadLettered.map((d) => d.reason)), dlq: config.kafka.topics.dlq });
       }
-      this.log.debug('batch committed', { partition: batch.partition, lastOffset, consumed: outcome.consumed, handled: outcome.handled });
-      this.deps.onBatchCommitted?.({ ...outcome, topic, partition: batch.partition });
+      this.log.debug('batch committed', { partition, lastOffset, consumed: outcome.consumed, handled: outcome.handled });
+      this.deps.onBatchCommitted?.({ ...outcome, topic, partition });
     } finally {
       endTimer();
       this.watchdog.batchEnded();
@@ -197,6 +223,3 @@ function countBy(xs: string[]): Record<string, number> {
   return r;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import type { Config } from '../config/config.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import { avroSchema } from './schemas.ts';
+import { redact } from '../observability/redact.ts';
 
 /** The registry could not be reached or answered with a server error: retry later. */
 export class RegistryUnavailableError extends VigilError {
@@ -21,12 +26,51 @@ export function registryStatus(e: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
+/** How to reach the registry: its URL, and HTTP basic credentials and a CA to trust when it needs them. */
+export interface RegistryConnection {
+  url: string;
+  auth?: { username: string; password: string } | undefined;
+  /** A PEM CA file for an https:// registry whose certificate the system does not trust. */
+  caFile?: string | undefined;
+}
+
+/** The registry connection of a configuration, or undefined when none is configured (JSON only). */
+export function registryConnection(config: Config): RegistryConnection | undefined {
+  const { url, auth, caFile } = config.schemaRegistry;
+  return url === undefined ? undefined : { url, auth, caFile };
+}
+
+/** The client's arguments for a connection: basic auth, and an agent trusting the CA for https. */
+function clientArgs(conn: RegistryConnection): ConstructorParameters<typeof SchemaRegistry>[0] {
+  return {
+    host: conn.url,
+    retry: { retries: 3, initialRetryTimeInSecs: 0.2 },
+    ...(conn.auth ? { auth: conn.auth } : {}),
+    ...(agentOf(conn) ? { agent: agentOf(conn) as never } : {}),
+  };
+}
+
+const agents = new Map<string, HttpsAgent>();
+function agentOf(conn: RegistryConnection): HttpsAgent | undefined {
+  if (!conn.caFile || !conn.url.startsWith('https:')) return undefined;
+  let a = agents.get(conn.caFile);
+  if (!a) agents.set(conn.caFile, (a = new HttpsAgent({ ca: readFileSync(conn.caFile, 'utf8'), keepAlive: true })));
+  return a;
+}
+
+/** A registry client for a connection (a URL alone is a connection without credentials). */
+export function createRegistryClient(conn: RegistryConnection | string): SchemaRegistry {
+  return new SchemaRegistry(clientArgs(typeof conn === 'string' ? { url: conn } : conn));
+}
+
 /**
  * Registers each schema under `<topic>-value` (TopicNameStrategy) with BACKWARD compatibility: an
  * incompatible change to a schema file is refused at start, with the registry's reason.
  */
-export async function registerSchemas(url: string, subjects: Record<string, string>): Promise<RegisteredSchemas> {
-  const registry = new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } });
+export async function registerSchemas(connection: RegistryConnection | string, subjects: Record<string, string>): Promise<RegisteredSchemas> {
+  const conn = typeof connection === 'string' ? { url: connection } : connection;
+  const url = conn.url;
+  const registry = createRegistryClient(conn);
   const ids: Record<string, number> = {};
   for (const [stem, topic] of Object.entries(subjects)) {
     const subject = `${topic}-value`;
@@ -36,7 +80,7 @@ export async function registerSchemas(url: string, subjects: Record<string, stri
     } catch (e) {
       if ((e as Error).name === 'ConfluentSchemaRegistryCompatibilityError') {
         // The subject exists with another (or no explicit) rule: set BACKWARD on it, then register.
-        await setCompatibility(url, subject, 'BACKWARD');
+        await setCompatibility(conn, subject, 'BACKWARD');
         ids[stem] = (await registry.register(schema, { subject, compatibility: COMPATIBILITY.BACKWARD })).id;
       } else {
         throw wrapRegistryError(e, `registering schemas/${stem}.avsc as ${subject} at ${url}`);
@@ -46,18 +90,28 @@ export async function registerSchemas(url: string, subjects: Record<string, stri
   return { registry, ids };
 }
 
-async function setCompatibility(url: string, subject: string, level: string): Promise<void> {
-  const res = await fetch(`${url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ compatibility: level }),
+async function setCompatibility(conn: RegistryConnection, subject: string, level: string): Promise<void> {
+  const target = new URL(`${conn.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`);
+  const body = JSON.stringify({ compatibility: level });
+  const headers: Record<string, string | number> = { 'content-type': 'application/vnd.schemaregistry.v1+json', 'content-length': Buffer.byteLength(body) };
+  if (conn.auth) headers.authorization = `Basic ${Buffer.from(`${conn.auth.username}:${conn.auth.password}`).toString('base64')}`;
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'PUT', headers, ...(agentOf(conn) ? { agent: agentOf(conn) } : {}) }, (res) => {
+      let t = '';
+      res.setEncoding('utf8').on('data', (c: string) => (t += c)).on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+    });
+    req.on('error', (e) => reject(new RegistryUnavailableError(`setting ${level} on ${subject} failed: ${e.message}`, e)));
+    req.end(body);
   });
-  if (!res.ok) throw new RegistryUnavailableError(`setting ${level} on ${subject} failed: HTTP ${res.status} ${await res.text()}`);
+  if (status < 200 || status >= 300) {
+    const msg = `setting ${level} on ${subject} failed: HTTP ${status} ${text.slice(0, 500)}`;
+    throw status >= 500 ? new RegistryUnavailableError(msg) : new VigilError(msg, { retriable: false });
+  }
 }
 
 export function wrapRegistryError(e: unknown, doing: string): Error {
   const status = registryStatus(e);
-  const msg = `${doing}: ${(e as Error)?.message ?? String(e)}`;
+  const msg = redact(`${doing}: ${(e as Error)?.message ?? String(e)}`);
   if (status === undefined || status >= 500) return new RegistryUnavailableError(msg, e);
   return new VigilError(msg, { retriable: false, cause: e });
 }

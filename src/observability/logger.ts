@@ -1,7 +1,10 @@
+import { redact, redactFields } from './redact.ts';
+
 /**
  * A small structured logger: one JSON object per line on stderr (what log pipelines ingest), or a
  * readable line when stderr is a terminal. Fields are flat key/values; errors are rendered with their
- * message, retriable flag and stack (debug level only).
+ * message, retriable flag and, at error and debug level, their stack and cause chain. Secrets never get
+ * out: credentials in URLs and fields named like secrets are redacted (redact.ts).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -27,8 +30,9 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   const pretty = opts.pretty ?? (opts.write === undefined && process.stderr.isTTY === true);
   const log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const all = { ...base, ...fields };
-    for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = renderError(v, level === 'debug');
+    const all = redactFields({ ...base, ...fields });
+    for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = renderError(v, level === 'debug' || level === 'error', 0);
+    msg = redact(msg);
     if (pretty) {
       const kv = Object.entries(all).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
       write(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? '  ' + kv : ''}`);
@@ -45,10 +49,14 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   };
 }
 
-function renderError(e: Error, withStack: boolean): Record<string, unknown> {
-  const r: Record<string, unknown> = { name: e.name, message: e.message };
+function renderError(e: Error, withStack: boolean, depth: number): Record<string, unknown> {
+  const r: Record<string, unknown> = { name: e.name, message: redact(String(e.message)) };
   if ('retriable' in e) r.retriable = (e as { retriable: unknown }).retriable;
-  if (withStack) r.stack = e.stack;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' || typeof code === 'number') r.code = code;
+  if (withStack && e.stack) r.stack = redact(e.stack);
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause !== undefined && depth < 3) r.cause = cause instanceof Error ? renderError(cause, withStack, depth + 1) : redact(String(cause));
   return r;
 }
 

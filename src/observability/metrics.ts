@@ -18,12 +18,17 @@ export class IngestMetrics {
   readonly lastBatchTimestamp: Gauge;
   readonly eventTimeLag: Gauge<'topic'>;
   readonly findings: Counter<'kind' | 'severity' | 'shadow'>;
-  readonly breakerTransitions: Counter<'scope' | 'to' | 'cause'>;
+  readonly breakerTransitions: Counter<'scope' | 'from' | 'to' | 'cause'>;
   readonly sideEffectFailures: Counter<'effect'>;
+  readonly breakerCheckDegraded: Counter<'scope_type' | 'answer' | 'reason'>;
 
   constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
+    if (opts.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
+      // Gauges named like counters (promtool check metrics refuses them); vigil_nodejs_active_handles etc. say the same by type.
+      for (const n of ['vigil_nodejs_active_handles_total', 'vigil_nodejs_active_requests_total', 'vigil_nodejs_active_resources_total']) this.registry.removeSingleMetric(n);
+    }
     const r = [this.registry];
     this.eventsConsumed = new Counter({ name: 'vigil_events_consumed_total', help: 'Kafka messages read from the input topic.', labelNames: ['topic'], registers: r });
     this.eventsHandled = new Counter({ name: 'vigil_events_handled_total', help: 'Valid, new events handed to the detectors.', labelNames: ['topic'], registers: r });
@@ -41,8 +46,14 @@ export class IngestMetrics {
     this.watchdogRestarts = new Counter({ name: 'vigil_watchdog_restarts_total', help: 'Consumer restarts by the stall watchdog.', registers: r });
     this.lastBatchTimestamp = new Gauge({ name: 'vigil_last_batch_timestamp_seconds', help: 'Wall-clock time of the last committed batch.', registers: r });
     this.findings = new Counter({ name: 'vigil_findings_total', help: 'Findings raised, by anomaly kind, severity and whether the rule runs in shadow mode.', labelNames: ['kind', 'severity', 'shadow'], registers: r });
-    this.breakerTransitions = new Counter({ name: 'vigil_breaker_transitions_total', help: 'Circuit-breaker state changes made by this instance, by scope, new state and cause.', labelNames: ['scope', 'to', 'cause'], registers: r });
+    this.breakerTransitions = new Counter({ name: 'vigil_breaker_transitions_total', help: 'Circuit-breaker state changes seen by this instance (its own, and the ones upstream clients made, forwarded from pub/sub), by scope type, previous and new state, and cause.', labelNames: ['scope', 'from', 'to', 'cause'], registers: r });
     this.sideEffectFailures = new Counter({ name: 'vigil_side_effect_failures_total', help: 'Side effects (publish, trip, notify) that failed and were retried with their batch.', labelNames: ['effect'], registers: r });
+    this.breakerCheckDegraded = new Counter({
+      name: 'vigil_breaker_check_degraded_total',
+      help: 'Breaker checks of the HTTP API answered by the fail mode because Redis could not be asked: by the scope whose fail mode denied (none when allowed), the answer, and why (timeout, redis_error).',
+      labelNames: ['scope_type', 'answer', 'reason'],
+      registers: r,
+    });
     this.eventTimeLag = new Gauge({ name: 'vigil_event_time_lag_seconds', help: 'Wall clock minus the newest occurredAt handled: how far behind real time the monitor is.', labelNames: ['topic'], registers: r });
   }
 }

@@ -19,6 +19,12 @@ export class WatermarkMetrics {
   readonly pendingDecisions: Gauge<'kind'>;
   /** Events refused because their event time is implausible, by reason (too far ahead or behind). */
   readonly eventsOutOfBounds: Counter<'topic' | 'reason'>;
+  /** Input partitions that have never sent an event (idle once the idle time has passed since the monitor saw the topic). */
+  readonly partitionsNeverSpoke: Gauge<'topic'>;
+  /** Events held until later events confirm their time (a far-ahead clock, or the first events of a stream). */
+  readonly heldEvents: Gauge<'topic'>;
+  /** Seconds since the watermark last moved (by Redis's clock). */
+  readonly watermarkStalledSeconds: Gauge<'topic'>;
 
   constructor(registry: Registry) {
     const r = [registry];
@@ -29,5 +35,8 @@ export class WatermarkMetrics {
     this.idlePartitions = new Gauge({ name: 'vigil_idle_partitions', help: 'Input partitions that are idle and no longer hold the watermark back.', labelNames: ['topic'], registers: r });
     this.pendingDecisions = new Gauge({ name: 'vigil_pending_decisions', help: 'Decisions waiting for the watermark to pass their due time, by anomaly kind.', labelNames: ['kind'], registers: r });
     this.eventsOutOfBounds = new Counter({ name: 'vigil_events_out_of_bounds_total', help: 'Events refused because their occurredAt is implausible (too far ahead of or behind the stream), by reason.', labelNames: ['topic', 'reason'], registers: r });
+    this.partitionsNeverSpoke = new Gauge({ name: 'vigil_partitions_never_spoke', help: 'Input partitions that have never sent an event (they stop holding the watermark back after the idle time).', labelNames: ['topic'], registers: r });
+    this.heldEvents = new Gauge({ name: 'vigil_events_held', help: 'Events held until later events confirm their event time (a clock far ahead, or the first events of a stream), on the partitions this instance runs.', labelNames: ['topic'], registers: r });
+    this.watermarkStalledSeconds = new Gauge({ name: 'vigil_watermark_stalled_seconds', help: 'Seconds since the event-time watermark last moved (Redis clock).', labelNames: ['topic'], registers: r });
   }
 }

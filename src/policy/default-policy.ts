@@ -1,5 +1,6 @@
 import type { Detector } from '../../processors/core/detector.ts';
 import type { AnomalyKind } from '../../processors/core/finding.ts';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../processors/engine/event-time-guard.ts';
 import { DEFAULT_LATENESS_MS } from '../../processors/engine/rule-set.ts';
 import { DEFAULT_RULE_SCOPES } from '../breakers/breaker-policy.ts';
 import { DEFAULT_SETTINGS } from '../breakers/state.ts';
@@ -51,6 +52,13 @@ export function renderDefaultPolicy(detectors: readonly Detector<any, any>[]): s
   const lines = [HEADER];
   lines.push('# Events may arrive this much later than newer ones (event time) and still count.');
   lines.push(`latenessMs: ${DEFAULT_LATENESS_MS}`);
+  lines.push('');
+  lines.push('# What one event with a wrong clock can do to event time (README: "How the monitor handles events").');
+  lines.push('# maxFutureSkewMs: an event further ahead of the newest event time accepted is held until jumpQuorum');
+  lines.push('#   later events confirm its time (as after a quiet gap), or refused when as many refute it;');
+  lines.push('# maxPastMs: an event further behind its partition\'s newest event time is refused (dead-lettered live).');
+  lines.push('eventTime:');
+  for (const [k, v] of Object.entries(DEFAULT_EVENT_TIME_BOUNDS)) lines.push(`  ${k}: ${v}`);
   lines.push('');
   lines.push('detectors:');
   if (detectors.length === 0) lines[lines.length - 1] += ' {}';

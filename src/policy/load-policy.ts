@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Detector } from '../../processors/core/detector.ts';
 import { createRuleSet, type RuleSet } from '../../processors/engine/rule-set.ts';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../processors/engine/event-time-guard.ts';
 import { PolicyError } from './policy-error.ts';
 import { validatePolicy, type PolicyDocument, type SectionValidator } from './validate-policy.ts';
 
@@ -41,6 +42,7 @@ export function parsePolicy(text: string, file: string, opts: PolicyOptions): Po
     detectors: opts.detectors,
     version,
     ...(doc.latenessMs !== undefined ? { latenessMs: doc.latenessMs } : {}),
+    eventTime: { ...DEFAULT_EVENT_TIME_BOUNDS, ...doc.eventTime },
     ...(opts.env !== undefined ? { env: opts.env } : {}),
     rules: doc.rules,
     overrides: doc.overrides,

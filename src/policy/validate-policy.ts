@@ -2,11 +2,14 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type { Detector, Params } from '../../processors/core/detector.ts';
 import { SEVERITIES, type Severity } from '../../processors/core/finding.ts';
 import { RULE_MODES, type RuleMatch, type RuleMode, type RuleOverride, type RuleSpec } from '../../processors/engine/rule-set.ts';
+import type { EventTimeBounds } from '../../processors/engine/event-time-guard.ts';
 import type { PolicyProblem } from './policy-error.ts';
 
 /** A validated policy document, before it is compiled into a RuleSet. */
 export interface PolicyDocument {
   latenessMs: number | undefined;
+  /** The `eventTime:` section: bounds on what one event's clock can do (missing keys: the defaults). */
+  eventTime: Partial<EventTimeBounds>;
   rules: Record<string, RuleSpec>;
   overrides: RuleOverride[];
   /** Other top-level sections (e.g. `breakers`), as plain data, checked by their section validators. */
@@ -19,7 +22,13 @@ export interface PolicyDocument {
  */
 export type SectionValidator = (value: unknown) => readonly { field: string; message: string }[];
 
-const ROOT_KEYS = ['latenessMs', 'detectors', 'overrides'];
+const ROOT_KEYS = ['latenessMs', 'eventTime', 'detectors', 'overrides'];
+/** `eventTime:` keys, each a whole number within its range. */
+const EVENT_TIME_KEYS: Record<keyof EventTimeBounds, { min: number; max: number; unit: string }> = {
+  maxFutureSkewMs: { min: 1000, max: 366 * 86_400_000, unit: 'ms' },
+  maxPastMs: { min: 1000, max: 3660 * 86_400_000, unit: 'ms' },
+  jumpQuorum: { min: 1, max: 1000, unit: 'events' },
+};
 const RULE_KEYS = ['mode', 'severity', 'params'];
 const OVERRIDE_KEYS = ['name', 'match', 'detectors'];
 const MATCH_KEYS = ['env', 'plan', 'agent', 'vendor'];
@@ -41,7 +50,7 @@ export function validatePolicy(
   const problems: PolicyProblem[] = [];
   const lineOf = (n: Node | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 0);
   const report = (n: Node | null | undefined, field: string, message: string) => problems.push({ file, line: lineOf(n), field, message });
-  const out: PolicyDocument = { latenessMs: undefined, rules: {}, overrides: [], sections: {} };
+  const out: PolicyDocument = { latenessMs: undefined, eventTime: {}, rules: {}, overrides: [], sections: {} };
 
   for (const err of ydoc.errors) {
     problems.push({ file, line: err.linePos?.[0].line ?? 0, field: '', message: `invalid YAML: ${err.message.split('\n')[0]}` });
@@ -65,6 +74,8 @@ export function validatePolicy(
       const v = scalar(value);
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) report(value ?? keyNode, 'latenessMs', `must be a whole number of ms ≥ 0, got ${show(v)}`);
       else out.latenessMs = v;
+    } else if (key === 'eventTime') {
+      out.eventTime = eventTimeOf(value ?? keyNode);
     } else if (key === 'detectors') {
       out.rules = rulesOf(value ?? keyNode, 'detectors');
     } else if (key === 'overrides') {
@@ -87,6 +98,30 @@ export function validatePolicy(
     }
   }
   return { doc: out, problems };
+
+  function eventTimeOf(node: Node): Partial<EventTimeBounds> {
+    const bounds: { -readonly [K in keyof EventTimeBounds]?: number } = {};
+    if (isScalar(node) && node.value === null) return bounds;
+    if (!isMap(node)) {
+      report(node, 'eventTime', `must be a mapping with ${Object.keys(EVENT_TIME_KEYS).join(', ')}`);
+      return bounds;
+    }
+    for (const pair of node.items) {
+      const key = keyOf(pair.key);
+      const range = EVENT_TIME_KEYS[key as keyof EventTimeBounds];
+      if (!range) {
+        report(pair.key as Node, `eventTime.${key}`, `unknown key (expected one of ${Object.keys(EVENT_TIME_KEYS).join(', ')})`);
+        continue;
+      }
+      const v = scalar(pair.value as Node | null);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < range.min || v > range.max) {
+        report((pair.value as Node | null) ?? (pair.key as Node), `eventTime.${key}`, `must be a whole number of ${range.unit} from ${range.min} to ${range.max}, got ${show(v)}`);
+      } else {
+        bounds[key as keyof EventTimeBounds] = v;
+      }
+    }
+    return bounds;
+  }
 
   function rulesOf(node: Node, path: string): Record<string, RuleSpec> {
     const rules: Record<string, RuleSpec> = {};

@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/config.ts';
+import { VigilError } from '../errors/vigil-error.ts';
+import { redact } from '../observability/redact.ts';
+import { backoffDelay } from '../errors/retry-policy.ts';
 import { registerScripts, variableKeyCommands } from './scripts.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -11,6 +16,17 @@ export interface RedisConnectionOptions {
   connectionName?: string;
   /** Fail commands at once while disconnected instead of queueing them (the client's fail-open/closed path). */
   failFast?: boolean;
+  /** ACL user and password (AUTH); they win over any in the URL. */
+  username?: string | undefined;
+  password?: string | undefined;
+  /** A PEM CA file to trust for TLS (rediss://, or TLS on any URL when given). */
+  tlsCaFile?: string | undefined;
+}
+
+/** The connection settings of a configuration (spread them into connectRedis's options). */
+export function redisConnectionOf(config: Config): Pick<RedisConnectionOptions, 'url' | 'cluster' | 'username' | 'password' | 'tlsCaFile'> {
+  const { url, cluster, username, password, tlsCaFile } = config.redis;
+  return { url, cluster, username, password, tlsCaFile };
 }
 
 /**
@@ -20,7 +36,16 @@ export interface RedisConnectionOptions {
  */
 export function connectRedis(opts: RedisConnectionOptions): RedisClient {
   const urls = opts.url.split(',').map((u) => u.trim()).filter(Boolean);
+  const first = new URL(urls[0] ?? 'redis://127.0.0.1:6379');
+  // Explicit credentials win over the URL's (ioredis would let the URL's win): take them out of it.
+  const explicit = opts.username !== undefined || opts.password !== undefined;
+  const auth: RedisOptions = explicit
+    ? { ...(opts.username ? { username: opts.username } : {}), ...(opts.password ? { password: opts.password } : {}) }
+    : { ...(first.username ? { username: decodeURIComponent(first.username) } : {}), ...(first.password ? { password: decodeURIComponent(first.password) } : {}) };
+  const tls = opts.tlsCaFile ? { tls: { ca: readFileSync(opts.tlsCaFile, 'utf8') } } : first.protocol === 'rediss:' ? { tls: {} } : {};
   const common: RedisOptions = {
+    ...auth,
+    ...tls,
     connectionName: opts.connectionName ?? 'vigil',
     lazyConnect: false,
     // Commands issued in the same tick go out as one pipeline per node: a batch's many reads are one
@@ -29,7 +54,8 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
     autoPipeliningIgnoredCommands: variableKeyCommands(),
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    // Jittered, so instances that lost Redis together do not reconnect in lockstep.
+    retryStrategy: (times) => backoffDelay(times, 50, 2000),
   };
   let client: RedisClient;
   if (opts.cluster || urls.length > 1) {
@@ -39,8 +65,46 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
     });
     client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: !opts.failFast, enableAutoPipelining: true, autoPipeliningIgnoredCommands: variableKeyCommands() });
   } else {
-    client = new Redis(urls[0] ?? 'redis://127.0.0.1:6379', common);
+    const bare = new URL(first.href);
+    bare.username = '';
+    bare.password = '';
+    client = new Redis(bare.href, common);
   }
   registerScripts(client);
   return client;
+}
+
+/**
+ * Waits until the client is ready, up to `timeoutMs`, failing at once with a clear, non-retriable error
+ * when Redis refuses its credentials or its ACL user (WRONGPASS, NOAUTH, NOPERM): a wrong password is
+ * found at start, not as a stall later. Unreachable past the timeout: resolves anyway (commands wait
+ * and retry, as during an outage).
+ */
+export async function checkRedisCredentials(client: RedisClient, what: string, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      if (!/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(String(e?.message))) return;
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('error', onError);
+      reject(new RedisAuthError(`Redis (${redact(what)}) refused vigil's credentials: ${e.message}. Check REDIS_USERNAME, REDIS_PASSWORD(_FILE) or the URL, and the ACL user's rights (SECURITY.md)`, e));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    client.on('ready', done);
+    client.on('error', onError);
+  });
+}
+
+/** Redis refused the credentials or the ACL user's rights: a configuration problem, not an outage. */
+export class RedisAuthError extends VigilError {
+  constructor(message: string, cause: unknown) {
+    super(message, { retriable: false, cause });
+  }
 }

@@ -1,3 +1,5 @@
+import { BreakerKeys } from '@vigil/breaker-client/protocol';
+
 /**
  * Hash-tag buckets of the ingest seen-markers. Part of the key layout: changing it (or seenBucketOf)
  * moves every marker, so events redelivered across such a deploy would be handed on again.
@@ -25,9 +27,12 @@ export function seenBucketOf(eventId: string): number {
  */
 export class KeyBuilder {
   readonly prefix: string;
+  /** The breaker keys: their layout is @vigil/breaker-client's (the protocol), delegated to. */
+  readonly breakers: BreakerKeys;
   constructor(prefix = 'vigil') {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid Redis key prefix "${prefix}"`);
     this.prefix = prefix;
+    this.breakers = new BreakerKeys(prefix);
   }
 
   // ── ingest ────────────────────────────────────────────────────────────────
@@ -54,33 +59,45 @@ export class KeyBuilder {
   }
 
   /**
-   * Hash of the event-time watermark of every partition, shared by every monitor instance: field
-   * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms of its last batch>`. The detectors run
-   * by the lowest watermark among the partitions that are not idle.
+   * Hash of the event-time record of every input partition, shared by every monitor instance: field
+   * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms it last accepted events>|<newest event
+   * time accepted>|<the stream's newest as it last read it>|<version>` (savePartition-2.lua); and field
+   * `~settled:<topic>`, the watermark up to which decisions were settled. The detectors run by the
+   * lowest watermark among the partitions that are not idle (processors/engine/partition-watermarks.ts).
    */
   detectorWatermarks(): string {
     return `${this.prefix}:ds:{ds:wm}:watermarks`;
   }
 
-  // ── breakers (protocol v1, docs/breaker-protocol.md) ─────────────────────
+  /** The events one input partition holds until later events confirm their time (JSON), same hash tag as the watermarks. */
+  detectorHeld(partition: string): string {
+    return `${this.prefix}:ds:{ds:wm}:held:${partition}`;
+  }
+
+  // ── breakers (protocol v1, docs/breaker-protocol.md; layout in @vigil/breaker-client) ──
   /** The hash holding one breaker's state: `<prefix>:brk:{<scope>:<id>}:state`. */
   breakerState(scope: string, id: string): string {
-    return `${this.prefix}:brk:{${scope}:${id}}:state`;
+    return this.breakers.state(scope, id);
   }
 
   /** Hash of the findings applied to one breaker (findingId → trip transition JSON or ''): trip idempotency; same hash tag as its state. */
   breakerFindings(scope: string, id: string): string {
-    return `${this.prefix}:brk:{${scope}:${id}}:findings`;
+    return this.breakers.findings(scope, id);
   }
 
-  /** SCAN MATCH pattern of every breaker state hash under this prefix. */
+  /** The set indexing every stored breaker (`<scope>:<id>`), read by BreakerStore.list(). */
+  breakerIndex(): string {
+    return this.breakers.index();
+  }
+
+  /** SCAN MATCH pattern of every breaker state hash under this prefix (BreakerStore.reindex() only). */
   breakerStatePattern(): string {
     return `${this.prefix}:brk:*:state`;
   }
 
   /** Pub/sub channel on which every breaker transition is published (JSON). */
   breakerTransitionsChannel(): string {
-    return `${this.prefix}:brk:transitions`;
+    return this.breakers.transitionsChannel();
   }
 
   // ── compensations (sagas) ─────────────────────────────────────────────────

@@ -3,7 +3,7 @@
  * JSON {redisUrl, prefix, query, report?}) and, when given a half-open permit and `report`, reports a
  * successful trial. Prints the answer as one JSON line.
  */
-import { createBreakerClient } from '../../src/client/index.ts';
+import { createBreakerClient } from '@vigil/breaker-client';
 
 const job = JSON.parse(process.argv[2]!);
 const client = createBreakerClient({ redisUrl: job.redisUrl, keyPrefix: job.prefix, failMode: { default: 'closed' }, timeoutMs: 2000 });

@@ -38,8 +38,8 @@ describe('vigil breakers (CLI)', () => {
   });
 
   it('prints help for the command and each subcommand', async () => {
-    expect(await run('--help')).toMatchObject({ code: 0, out: expect.stringContaining('vigil breakers <list|show|open|close|reset>') });
-    for (const sub of ['list', 'show', 'open', 'close', 'reset']) {
+    expect(await run('--help')).toMatchObject({ code: 0, out: expect.stringContaining('vigil breakers <list|show|open|close|reset|reindex>') });
+    for (const sub of ['list', 'show', 'open', 'close', 'reset', 'reindex']) {
       const r = await run(sub, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toContain(`vigil breakers ${sub}`);
@@ -64,6 +64,14 @@ describe('vigil breakers (CLI)', () => {
     const missing = await run('show', 'agent', 'nobody');
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no breaker agent nobody');
+  });
+
+  it('reindex adds breakers stored without an index entry (an older vigil), and takes no arguments', async () => {
+    await redis.srem(keys.breakerIndex(), 'vendor:acme-air');
+    expect((await run('list', '--scope', 'vendor')).out).toBe('no breakers stored (all closed)\n');
+    expect(await run('reindex')).toMatchObject({ code: 0, out: 'indexed 1 breakers\n' });
+    expect((await run('list', '--scope', 'vendor')).out).toMatch(/vendor\s+acme-air\s+open/);
+    expect(await run('reindex', 'now')).toMatchObject({ code: 2, err: expect.stringContaining('reindex takes no arguments') });
   });
 
   it('opens, closes and resets with actor, reason and ttl', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient, isBreakerError, type BreakerTransition } from '../../src/client/index.ts';
+import { createBreakerClient, isBreakerError, type BreakerTransition } from '@vigil/breaker-client';
 import { startRedisServer } from '../helpers/redis-server.ts';
 import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';
 
@@ -18,7 +18,7 @@ async function until<T>(f: () => T | undefined, what: string, timeoutMs = 5000):
   }
 }
 
-describe('breaker client (vigil/client)', () => {
+describe('breaker client (@vigil/breaker-client)', () => {
   let redis: RedisClient;
   const keys = uniqueKeys('client');
   let store: BreakerStore;

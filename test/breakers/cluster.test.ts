@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient, type BreakerTransition } from '../../src/client/index.ts';
+import { createBreakerClient, type BreakerTransition } from '@vigil/breaker-client';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { cleanup, sampleReason, uniqueKeys } from './helpers.ts';
 import { opsArbitrary } from './ops.ts';

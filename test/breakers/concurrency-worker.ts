@@ -5,7 +5,7 @@
  * It waits until startAt (epoch ms) so that all workers hit Redis together, then prints one JSON line.
  */
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient } from '../../src/client/index.ts';
+import { createBreakerClient } from '@vigil/breaker-client';
 import { connectRedis } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { sampleReason } from './helpers.ts';

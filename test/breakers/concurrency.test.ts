@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import type { BreakerTransition } from '../../src/breakers/transition.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 import { runTs } from '../helpers/child-process.ts';
 import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient, type BreakerClient } from '../../src/client/index.ts';
+import { createBreakerClient, type BreakerClient } from '@vigil/breaker-client';
 import { startHttpServer } from '../../src/http/http-server.ts';
 import { startRedisServer } from '../helpers/redis-server.ts';
 import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';
 
 const TOKEN = 's3cret-admin-token';
+const CLIENT = 'upstream-client-token';
 
 describe('HTTP API', () => {
   let redis: RedisClient;
@@ -21,7 +22,7 @@ describe('HTTP API', () => {
     redis = connectRedis({ url: TEST_REDIS_URL, connectionName: 'test-breakers-http' });
     store = new BreakerStore({ redis, keys });
     client = createBreakerClient({ redis, keyPrefix: keys.prefix, failMode: { default: 'open' } });
-    server = await startHttpServer({ store, checker: client, adminToken: TOKEN, port: 0 });
+    server = await startHttpServer({ store, checker: client, adminToken: TOKEN, clientToken: CLIENT, port: 0 });
     noToken = await startHttpServer({ store, checker: client, adminToken: undefined, port: 0 });
     base = `http://127.0.0.1:${server.port}`;
     await store.trip('vendor', 'acme-air', { findingId: 'f_http', reason: sampleReason('f_http'), settings: { baseMs: 600_000, capMs: 600_000, jitter: 0, trials: 1, trialTimeoutMs: 1000 } });
@@ -34,8 +35,8 @@ describe('HTTP API', () => {
     await redis.quit();
   });
 
-  const get = async (path: string) => {
-    const r = await fetch(base + path);
+  const get = async (path: string, opts: { token?: string } = {}) => {
+    const r = await fetch(base + path, opts.token ? { headers: { authorization: `Bearer ${opts.token}` } } : {});
     return { status: r.status, body: (await r.json()) as any, headers: r.headers };
   };
   const post = async (path: string, body: unknown, opts: { token?: string | null; raw?: string; port?: number } = {}) => {
@@ -138,20 +139,41 @@ describe('HTTP API', () => {
     expect((await post('/v1/breakers/agent/never-seen/reset', { actor: 'alice', reason: 'x' })).status).toBe(404);
   });
 
-  it('POST /trial reports a half-open trial taken through GET /check (no admin token needed)', async () => {
+  it('POST /trial needs the client token: 401 without, 403 with another token (the admin one too) or none configured', async () => {
+    const path = '/v1/breakers/vendor/someone-elses-air/trial';
+    const none = await post(path, { success: true }, { token: null });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+    expect(none.body.error).toContain('client token');
+    expect((await post(path, { success: true }, { token: 'wrong' })).status).toBe(403);
+    expect((await post(path, { success: true }, { token: TOKEN })).body).toEqual({ error: 'the bearer token is not the client token' });
+    expect(await post(path, { success: true }, { token: CLIENT, port: noToken.port })).toMatchObject({ status: 403, body: { error: expect.stringContaining('no client token is configured') } });
+  });
+
+  it('GET /check takes half-open permits only for callers with the client token; others are denied a trial, and nothing changes', async () => {
+    await store.trip('vendor', 'due-air', { findingId: 'f_http_due', reason: sampleReason('f'), settings: { baseMs: 50, capMs: 50, jitter: 0, trials: 1, trialTimeoutMs: 60_000 } });
+    await new Promise((r) => setTimeout(r, 80));
+    const anonymous = await get('/v1/breakers/check?vendor=due-air');
+    expect(anonymous.body).toMatchObject({ allowed: false, state: 'open', blockingScope: { scope: 'vendor', id: 'due-air' }, retryAfterMs: null, permits: [] });
+    expect(anonymous.body.reason).toContain('trial');
+    expect((await store.get('vendor', 'due-air'))!.status.kind).toBe('open');
+    expect((await get('/v1/breakers/check?vendor=due-air', { token: 'wrong' })).status).toBe(403);
+  });
+
+  it('POST /trial reports a half-open trial taken through GET /check with the client token', async () => {
     await store.trip('vendor', 'trial-air', { findingId: 'f_http_trial', reason: sampleReason('f'), settings: { baseMs: 50, capMs: 50, jitter: 0, trials: 1, trialTimeoutMs: 60_000 } });
     await new Promise((r) => setTimeout(r, 80));
-    const c = await get('/v1/breakers/check?vendor=trial-air');
+    const c = await get('/v1/breakers/check?vendor=trial-air', { token: CLIENT });
     expect(c.body).toMatchObject({ allowed: true, state: 'half_open', permits: [{ scope: 'vendor', id: 'trial-air' }] });
     const bad = [undefined, { success: 'yes' }, { success: true, extra: 1 }, [true]];
     for (const b of bad) {
-      const r = await post('/v1/breakers/vendor/trial-air/trial', b, { token: null, ...(b === undefined ? { raw: '' } : {}) });
+      const r = await post('/v1/breakers/vendor/trial-air/trial', b, { token: CLIENT, ...(b === undefined ? { raw: '' } : {}) });
       expect(r.status, JSON.stringify(b)).toBe(400);
     }
-    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: null })).body).toMatchObject({ outcome: 'applied', state: 'closed' });
-    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: null })).body).toMatchObject({ outcome: 'ignored', state: 'closed' });
+    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: CLIENT })).body).toMatchObject({ outcome: 'applied', state: 'closed' });
+    expect((await post('/v1/breakers/vendor/trial-air/trial', { success: true }, { token: CLIENT })).body).toMatchObject({ outcome: 'ignored', state: 'closed' });
     expect((await get('/v1/breakers/vendor/trial-air/trial')).status).toBe(405);
-    expect((await post('/v1/breakers/tenant/x/trial', { success: true }, { token: null })).status).toBe(400);
+    expect((await post('/v1/breakers/tenant/x/trial', { success: true }, { token: CLIENT })).status).toBe(400);
   });
 
   it('POST refuses every kind of bad input with 400 naming it', async () => {

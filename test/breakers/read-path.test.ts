@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkFieldsFrom, CHECK_FIELDS, evaluate } from '../../src/breakers/check.ts';
+import { checkFieldsFrom, CHECK_FIELDS, evaluate } from '@vigil/breaker-client/protocol';
 import { BreakerModel } from '../../src/breakers/model.ts';
 import { breakerToHash, type BreakerScope } from '../../src/breakers/state.ts';
 import { sampleReason } from './helpers.ts';
 import { BREAKERS, opsArbitrary } from './ops.ts';
 
 /**
- * The plain-read path (HMGET + evaluate, what vigil/client and any Go or Python reader do) agrees with
+ * The plain-read path (HMGET + evaluate, what @vigil/breaker-client and any Go or Python reader do) agrees with
  * the takePermit script's decision for every reachable breaker state and time: allow ⇔ allowed,
  * deny ⇔ denied with the same retry-after, and "probe" exactly where the script hands out a trial permit.
  */

@@ -2,7 +2,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
-import { createBreakerClient } from '../../src/client/index.ts';
+import { createBreakerClient } from '@vigil/breaker-client';
 import { cleanup, sampleReason, uniqueKeys } from './helpers.ts';
 
 /**

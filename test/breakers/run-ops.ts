@@ -3,7 +3,7 @@ import type { RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
 import { BreakerModel } from '../../src/breakers/model.ts';
 import { breakerToHash, type BreakerScope } from '../../src/breakers/state.ts';
-import { isBreakerError } from '../../src/breakers/errors.ts';
+import { isBreakerError } from '@vigil/breaker-client/protocol';
 import type { OpResult } from '../../src/breakers/machine.ts';
 import { sampleReason, uniqueKeys } from './helpers.ts';
 import { type Op, BREAKERS } from './ops.ts';

@@ -3,7 +3,7 @@ import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { BreakerModel } from '../../src/breakers/model.ts';
 import { BREAKER_SCOPES, BREAKER_STATES } from '../../src/breakers/state.ts';
-import { TRANSITION_CAUSES, type BreakerTransition } from '../../src/breakers/transition.ts';
+import { TRANSITION_CAUSES, type BreakerTransition } from '@vigil/breaker-client/protocol';
 import { sampleReason } from './helpers.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../schemas/breaker-transition.avsc', import.meta.url), 'utf8'));

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { startBreakerApi } from '../../src/http/start-breaker-api.ts';
 import { describeOpenBreakers } from '../../src/breakers/summary.ts';
-import type { BreakerTransition } from '../../src/breakers/transition.ts';
+import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 import { cleanup, sampleReason, TEST_REDIS_URL, uniqueKeys } from './helpers.ts';
 
 describe('startBreakerApi (from config) and describeOpenBreakers', () => {

@@ -3,12 +3,12 @@ import type { ValidEvent } from '../../processors/core/events.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { SliceStore } from '../../src/detection/slice-store.ts';
-import { defaultPolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { batchCtx, chunks, MemorySink, tally } from './fixtures/live-helpers.ts';
-import { ev, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+import { ev, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+
 
 let cluster: RedisClusterHandle;
 let redis: RedisClient;
@@ -30,7 +30,7 @@ describe('live detection handler on a three-master Redis Cluster', () => {
       events.push(ev('action.requested', i * 10_000, { agentId, intentId: `i-${i}`, userId: `u_${i % 9}`, attempt: i % 3 === 0 ? 2 : 1 }));
       if (i % 5 !== 2) events.push(ev('action.succeeded', i * 10_000 + 1_000, { agentId, intentId: `i-${i}`, userId: `u_${i % 9}`, attempt: i % 3 === 0 ? 2 : 1 }));
     }
-    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const policy = openPolicy(TEST_DETECTORS);
     const lastTs = events.at(-1)!.ts;
     const expected = replayAll(TEST_DETECTORS, events, policy.rules)
       .filter((f) => f.kind !== 'orphaned_action' || Date.parse(f.detectedAt) + 300_000 <= lastTs - 5_000)
@@ -48,7 +48,7 @@ describe('live detection handler on a three-master Redis Cluster', () => {
 
   it('two handlers racing on one agent slice lose no update', async () => {
     const keys = new KeyBuilder('vigil-cluster-race');
-    const policy = defaultPolicy({ detectors: [tally] });
+    const policy = openPolicy([tally]);
     const sink = new MemorySink();
     const h1 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
     const h2 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });

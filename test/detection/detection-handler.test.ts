@@ -10,8 +10,9 @@ import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
-import { ev, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
 import { batchCtx, chunks, MemorySink, tally } from './fixtures/live-helpers.ts';
+
 
 let redis: RedisClient;
 const prefixes: string[] = [];
@@ -76,7 +77,7 @@ describe('live detection handler (Redis)', () => {
 
   it('settles a pending decision on another instance once the watermark passes it', async () => {
     const keys = newKeys();
-    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const policy = openPolicy(TEST_DETECTORS);
     const sinkA = new MemorySink();
     const sinkB = new MemorySink();
     const req = ev('action.requested', 0, { intentId: 'i-lonely' });
@@ -94,7 +95,7 @@ describe('live detection handler (Redis)', () => {
 
   it('a partition that runs ahead does not settle what a slower one still feeds; an idle one stops holding back', async () => {
     const keys = newKeys();
-    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const policy = openPolicy(TEST_DETECTORS);
     const sink = new MemorySink();
     const h = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink });
     const slowUser = { userId: 'u_slow', intentId: 'i-slow' };
@@ -117,7 +118,7 @@ describe('live detection handler (Redis)', () => {
 
   it('two handlers racing on one agent slice lose no update', async () => {
     const keys = newKeys();
-    const policy = defaultPolicy({ detectors: [tally] });
+    const policy = openPolicy([tally]);
     const sink = new MemorySink();
     const h1 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
     const h2 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
@@ -137,7 +138,7 @@ describe('live detection handler (Redis)', () => {
   it('a retried batch is idempotent: saved slices are not applied twice and their findings are re-sent', async () => {
     const keys = newKeys();
     const detectors = [tally, ...TEST_DETECTORS];
-    const policy = defaultPolicy({ detectors });
+    const policy = openPolicy(detectors);
     const sink = new MemorySink();
     const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
     const retries = [0, 1, 2].map((i) => ev('action.requested', i * 1000, { attempt: 2, intentId: `i-r${i}`, agentId: 'retrier' }));
@@ -156,7 +157,7 @@ describe('live detection handler (Redis)', () => {
   it('a redelivery with other batch boundaries applies each event once (longer, then shorter)', async () => {
     const keys = newKeys();
     const detectors = [tally, ...TEST_DETECTORS];
-    const policy = defaultPolicy({ detectors });
+    const policy = openPolicy(detectors);
     const sink = new MemorySink();
     const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
     const evs = Array.from({ length: 9 }, (_, i) => ev('action.requested', i * 1000, { attempt: 2, intentId: `i-b${i}`, agentId: 'redelivered' }));
@@ -180,7 +181,7 @@ describe('live detection handler (Redis)', () => {
 
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
     const keys = newKeys();
-    const policy = defaultPolicy({ detectors: TEST_DETECTORS });
+    const policy = openPolicy(TEST_DETECTORS);
     const h = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink: new MemorySink() });
     await h.handle([ev('action.requested', 0, { attempt: 2, agentId: 'ttl-agent', intentId: 'i-ttl' })], batchCtx());
     const key = keys.detectorSlice(bucketOf('retry_spike', 'agent:ttl-agent'), 'retry_spike', 'agent:ttl-agent');
@@ -196,7 +197,7 @@ describe('live detection handler (Redis)', () => {
   it('deletes a slice whose timer settles and that expires in the same batch', async () => {
     const keys = newKeys();
     const sink = new MemorySink();
-    const h = createDetectionHandler({ redis, keys, policy: defaultPolicy({ detectors: TEST_DETECTORS }), detectors: TEST_DETECTORS, sink });
+    const h = createDetectionHandler({ redis, keys, policy: openPolicy(TEST_DETECTORS), detectors: TEST_DETECTORS, sink });
     const req = ev('action.requested', 0, { intentId: 'i-gone', agentId: 'del-agent' });
     await h.handle([req], batchCtx());
     const id = 'intent:u_1:i-gone:1';
@@ -209,7 +210,7 @@ describe('live detection handler (Redis)', () => {
 
   it('fails the batch with a retriable error when a slice keeps changing under it, and publishes nothing', async () => {
     const keys = newKeys();
-    const policy = defaultPolicy({ detectors: [tally] });
+    const policy = openPolicy([tally]);
     const sliceKey = keys.detectorSlice(bucketOf('runaway_agent', 'agent:hot'), 'runaway_agent', 'agent:hot');
     await redis.hset(sliceKey, 'v', 1, 's', '{"n":0}', 'k', '', 'm', '{}');
     // another writer that bumps the slice's version just before each of our round trips
@@ -243,7 +244,7 @@ describe('live detection handler (Redis)', () => {
 
   it('runs by the policy: shadow and policyVersion on the findings', async () => {
     const keys = newKeys();
-    const policy = parsePolicy('detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
+    const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
     const sink = new MemorySink();
     const h = createDetectionHandler({ redis, keys, policy: { current: () => policy }, detectors: TEST_DETECTORS, sink });
     await h.handle([0, 1].map((i) => ev('action.requested', i, { attempt: 2, intentId: `i-p${i}`, agentId: 'pol' })), batchCtx());

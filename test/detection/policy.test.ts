@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../processors/engine/event-time-guard.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
 import { checkBreakerPolicy, validateBreakerSection } from '../../src/breakers/breaker-policy.ts';
 import { renderDefaultPolicy } from '../../src/policy/default-policy.ts';
@@ -55,6 +56,11 @@ describe('policy file', () => {
     expect(p.sections.breakers).toEqual({ anything: ['goes', 'until', 'validated'] });
   });
 
+  it('reads the event-time bounds, the defaults filling what is not given', () => {
+    expect(parsePolicy('', 'x', opts).rules.eventTime).toEqual(DEFAULT_EVENT_TIME_BOUNDS);
+    expect(parsePolicy('eventTime:\n  maxFutureSkewMs: 60000\n  jumpQuorum: 3\n', 'x', opts).rules.eventTime).toEqual({ ...DEFAULT_EVENT_TIME_BOUNDS, maxFutureSkewMs: 60000, jumpQuorum: 3 });
+  });
+
   it('an empty file means every detector at its defaults', () => {
     const p = parsePolicy('', 'x', opts);
     expect(p.rules.latenessMs).toBe(5000);
@@ -75,6 +81,11 @@ describe('policy file', () => {
     ['bad mode', 'detectors:\n  retry_spike:\n    mode: on\n', /^vigil\.policy\.yaml:3: detectors\.retry_spike\.mode: must be one of enabled, disabled, shadow, got "on"/],
     ['bad severity', 'detectors:\n  retry_spike:\n    severity: high\n', /detectors\.retry_spike\.severity: must be one of info, warning, critical, got "high"/],
     ['bad lateness', 'latenessMs: -1\n', /^vigil\.policy\.yaml:1: latenessMs: must be a whole number of ms ≥ 0, got -1/],
+    ['eventTime not a mapping', 'eventTime: 5\n', /^vigil\.policy\.yaml:1: eventTime: must be a mapping with maxFutureSkewMs, maxPastMs, jumpQuorum/],
+    ['unknown eventTime key', 'eventTime:\n  maxSkewMs: 1000\n', /^vigil\.policy\.yaml:2: eventTime\.maxSkewMs: unknown key \(expected one of maxFutureSkewMs, maxPastMs, jumpQuorum\)/],
+    ['eventTime skew too small', 'eventTime:\n  maxFutureSkewMs: 10\n', /^vigil\.policy\.yaml:2: eventTime\.maxFutureSkewMs: must be a whole number of ms from 1000 to \d+, got 10/],
+    ['eventTime past not a number', 'eventTime:\n  maxPastMs: 1d\n', /^vigil\.policy\.yaml:2: eventTime\.maxPastMs: must be a whole number of ms from 1000 to \d+, got "1d"/],
+    ['eventTime quorum zero', 'eventTime:\n  jumpQuorum: 0\n', /^vigil\.policy\.yaml:2: eventTime\.jumpQuorum: must be a whole number of events from 1 to 1000, got 0/],
     ['detectors not a mapping', 'detectors: [retry_spike]\n', /^vigil\.policy\.yaml:1: detectors: must be a mapping/],
     ['params not a mapping', 'detectors:\n  retry_spike:\n    params: 3\n', /detectors\.retry_spike\.params: must be a mapping/],
     ['overrides not a list', 'overrides: {plan: free}\n', /^vigil\.policy\.yaml:1: overrides: must be a list/],

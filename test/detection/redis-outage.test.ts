@@ -9,12 +9,12 @@ import { createDetectionHandler } from '../../src/detection/detection-handler.ts
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import type { BatchContext } from '../../src/ingest/batch-handler.ts';
-import { defaultPolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
 import { batchCtx, MemorySink, tally } from './fixtures/live-helpers.ts';
-import { ev, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+import { ev, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-outage-'));
 let child: ChildProcess | undefined;
@@ -44,7 +44,7 @@ describe('live detection handler during a Redis outage', () => {
     client = connectRedis({ url: `redis://127.0.0.1:${port}`, connectionName: 'vigil-outage-test' });
     client.on('error', () => {}); // refused connections while it is down are expected
     const detectors = [tally, ...TEST_DETECTORS];
-    const policy = defaultPolicy({ detectors });
+    const policy = openPolicy(detectors);
     const sink = new MemorySink();
     const keys = new KeyBuilder('vigil-outage');
     const handler = createDetectionHandler({ redis: client, keys, policy, detectors, sink, commandTimeoutMs: 1000 });

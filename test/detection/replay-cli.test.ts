@@ -40,14 +40,35 @@ const file = join(dir, 'events.jsonl');
 writeFileSync(file, toJsonl(events));
 
 describe('vigil replay', () => {
-  it('prints the same findings as the pure engine, as JSON Lines when stdout is not a terminal', async () => {
+  it('prints the same findings as the pure engine, as JSON Lines when stdout is not a terminal; decisions not due by the end are undecided', async () => {
     const { code, out, err } = await run([file]);
     expect(code).toBe(0);
     const got = out.trim().split('\n').map((l) => JSON.parse(l) as Finding);
-    const want = replayAll(TEST_DETECTORS, events, defaultPolicy({ detectors: TEST_DETECTORS }).rules);
-    expect(got).toEqual(want);
-    expect(got.map((f) => f.kind).sort()).toEqual(['orphaned_action', 'retry_spike']);
-    expect(err).toMatch(/^replayed 5 events \(0 duplicates, 0 bad lines\) in [\d.]+ s, \d+ events\/s; policy p-[0-9a-f]{12}; 2 findings: (retry_spike 1, orphaned_action 1|orphaned_action 1, retry_spike 1)\n$/);
+    const settled = replayAll(TEST_DETECTORS, events, defaultPolicy({ detectors: TEST_DETECTORS }).rules);
+    // r3 (at 2 s) waits 5 min for an outcome: the file ends 2 s in, so that decision is not due
+    expect(settled.map((f) => f.kind).sort()).toEqual(['orphaned_action', 'retry_spike']);
+    expect(got).toEqual(settled.filter((f) => f.kind !== 'orphaned_action'));
+    expect(err).toMatch(
+      /^replayed 5 events \(0 duplicates, 0 bad lines\) in [\d.]+ s, \d+ events\/s; policy p-[0-9a-f]{12}; 1 findings: retry_spike 1; 1 undecided \(not due by the last watermark 2026-11-20T09:59:57.000Z: orphaned_action 1; --show-undecided lists them, --settle-at-end makes them findings\)\n$/,
+    );
+  });
+
+  it('--settle-at-end settles what is pending as findings (the end of the file as the end of time)', async () => {
+    const { code, out, err } = await run([file, '--settle-at-end']);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n').map((l) => JSON.parse(l) as Finding)).toEqual(replayAll(TEST_DETECTORS, events, defaultPolicy({ detectors: TEST_DETECTORS }).rules));
+    expect(err).toMatch(/; 2 findings: (retry_spike 1, orphaned_action 1|orphaned_action 1, retry_spike 1)\n$/);
+  });
+
+  it('--show-undecided lists the undecided after the findings, marked', async () => {
+    const { out, err } = await run([file, '--show-undecided']);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Finding & { undecided?: boolean });
+    expect(lines.map((f) => [f.kind, f.undecided])).toEqual([['retry_spike', undefined], ['orphaned_action', true]]);
+    expect(lines[1]!.eventIds).toEqual(['r3']);
+    expect(err).toContain('1 undecided (not due by the last watermark 2026-11-20T09:59:57.000Z: orphaned_action 1; listed after the findings');
+    const table = await run([file, '--show-undecided', '--format', 'table']);
+    expect(table.out).toMatch(/orphaned_action\s+critical \(undecided\)/);
+    expect((await run([file, '--show-undecided', '--settle-at-end'])).code).toBe(2);
   });
 
   it('reports bad lines with their numbers, skips them, and exits 0', async () => {
@@ -60,13 +81,13 @@ describe('vigil replay', () => {
     expect(err).toContain('line 5: invalid event: (root): must be an object, got array');
     expect(err).not.toMatch(/line 3:/);
     expect(err).toMatch(/replayed 5 events \(0 duplicates, 3 bad lines\)/);
-    expect(out.trim().split('\n')).toHaveLength(2);
+    expect(out.trim().split('\n')).toHaveLength(1);
   });
 
   it('counts and skips duplicates', async () => {
     const { out, err } = await run(['-'], { stdin: toJsonl([...events, ...events]) });
     expect(err).toMatch(/replayed 5 events \(5 duplicates, 0 bad lines\)/);
-    expect(out.trim().split('\n')).toHaveLength(2);
+    expect(out.trim().split('\n')).toHaveLength(1);
   });
 
   it('prints a table on a terminal, or with --format table', async () => {
@@ -75,7 +96,7 @@ describe('vigil replay', () => {
       expect(code).toBe(0);
       const rows = out.trim().split('\n');
       expect(rows[0]).toMatch(/^DETECTED AT\s+KIND\s+SEVERITY\s+SCOPE\s+SUMMARY$/);
-      expect(rows).toHaveLength(3);
+      expect(rows).toHaveLength(2);
       expect(out).toMatch(/retry_spike\s+warning\s+agent:travel-assistant\s+3 retries in 60000 ms \[f_[0-9a-f]{32}\]/);
     }
   });

@@ -91,9 +91,9 @@ describe('Avro schemas match the TypeScript types', () => {
     expect(type.fromBuffer(type.toBuffer(fullEvent))).toEqual(fullEvent);
   });
 
-  it('every event of the shared sample, and every event type, encodes', () => {
+  it('every event of samples/normal-traffic.jsonl, and every event type, encodes', () => {
     const type = avro.Type.forSchema(eventSchema as avro.Schema);
-    const lines = readFileSync(new URL('../../../shared/samples/agent-actions.sample.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync(new URL('../../samples/normal-traffic.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
     for (const line of lines) {
       const e = JSON.parse(line) as Record<string, unknown>;
       const withNulls = Object.fromEntries(names(eventSchema).map((n) => [n, e[n] ?? null]));

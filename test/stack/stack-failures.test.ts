@@ -82,6 +82,8 @@ describe('stack failures and fallbacks', () => {
       timeout: 120_000,
       env: {
         ...process.env,
+        // Kafka must be the stack's to fetch: a KAFKA_BROKERS exported in the caller's shell would make it external.
+        KAFKA_BROKERS: '',
         VIGIL_STACK_DIR: join(scratch, 'nokafka'),
         VIGIL_CACHE_DIR: join(scratch, 'cache'),
         VIGIL_KAFKA_VERSION: '4.0.999',

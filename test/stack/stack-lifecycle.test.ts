@@ -107,6 +107,25 @@ describe('stack lifecycle', () => {
     expect(isAlive(recorded)).toBe(false);
   });
 
+  it('an override naming the address of a piece this stack runs keeps that piece (the export lines up prints), it is not stopped', async () => {
+    const e = stackEndpoints();
+    const runtimeDir = join(scratch, 'same-address');
+    const env: NodeJS.ProcessEnv = { ...process.env, VIGIL_STACK_DIR: runtimeDir, KAFKA_BROKERS: e.kafkaBrokers, SCHEMA_REGISTRY_URL: e.schemaRegistryUrl };
+    delete env['SMTP_URL'];
+    delete env['VIGIL_MAIL_DIR'];
+    const first = await ensureStack({ quiet: true, env });
+    const sinkPid = (await stackStatus({ env })).find((s) => s.piece === 'smtp')?.pid as number;
+    expect(isAlive(sinkPid)).toBe(true);
+    // The user exports what `up` printed and runs again: the same sink is used and still ours.
+    const again = await ensureStack({ quiet: true, env: { ...env, SMTP_URL: first.smtpUrl } });
+    expect(again.smtpUrl).toBe(first.smtpUrl);
+    expect(isAlive(sinkPid)).toBe(true);
+    const status = await stackStatus({ env });
+    expect(status.find((s) => s.piece === 'smtp')).toMatchObject({ state: 'running', pid: sinkPid });
+    expect((await stopStack({ quiet: true, env })).stopped).toContain('smtp');
+    expect(isAlive(sinkPid)).toBe(false);
+  });
+
   it('overrides are used as they are; down stops what this stack started (the sink) and removes its runtime dir', async () => {
     const e = stackEndpoints();
     const runtimeDir = join(scratch, 'own');

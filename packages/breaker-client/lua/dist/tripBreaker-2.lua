@@ -1,0 +1,210 @@
+-- tripBreaker: a finding trips a breaker (closed or half_open -> open, with exponential backoff).
+-- Idempotent per findingId: a finding already applied to this breaker changes nothing ('duplicate'), and
+-- the transition it caused the first time, if any, is returned again (not re-published on pub/sub) so
+-- that a caller that crashed before handing it on can hand it on now (same transitionId).
+-- A forced breaker records the finding and stays forced ('overridden'); an open one counts it ('already_open').
+-- KEYS
+--   KEYS[1] breaker state hash   (BreakerKeys.state)
+--   KEYS[2] applied findings hash (BreakerKeys.findings): findingId -> the trip transition JSON it
+--           caused ('' if none), kept 7 days after the last trip
+-- ARGV
+--   ARGV[1] now override in epoch ms, '' in production (time then comes from Redis TIME; tests pass a virtual clock)
+--   ARGV[2] pub/sub channel for transitions (BreakerKeys.transitionsChannel())
+--   ARGV[3] scope: global | vendor | agent | user | action
+--   ARGV[4] scope id
+--   ARGV[5] findingId
+--   ARGV[6] reason JSON {ruleId, kind, policyVersion, observed, threshold, findingIds, traceIds, summary}
+--   ARGV[7..11] baseMs, capMs, jitter (0..1), trials (>= 1), trialTimeoutMs (>= 1)
+-- Returns
+--   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
+--   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
+--   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
+--   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
+-- Outcomes: tripped | duplicate | already_open | overridden
+
+-- The shared prologue (arguments, loading, state changes, result; protocol v1):
+-- >>> includes/open
+-- Opening a breaker: backoff(k), the deterministic open duration of the k-th consecutive trip, and
+-- openBreaker(), which counts the trip and moves to open.
+-- >>> status
+-- State changes: clearStatus() drops the fields of one state, move() records a transition (and its
+-- deterministic id), normalize() turns an expired forced override into closed.
+-- >>> load
+-- Loads the breaker hash into the table `b` (a missing hash is a fresh closed breaker; another protocol
+-- version, or a state v1 does not know, returns -1 and changes nothing), and the helpers every script uses: n(field) as a number, fmt(x) as an integer
+-- string; `transitions` and `dirty` collect what the script changes.
+-- >>> args
+-- The arguments every breaker script takes (protocol v1, docs/breaker-protocol.md): KEYS[1] the state
+-- hash, ARGV[1] the time override ('' in production: Redis TIME), ARGV[2] the transitions channel,
+-- ARGV[3..4] scope and id. Defines stateKey, channel, scope, id and now (epoch ms).
+-- Returns -2 (an argument is invalid) for a scope the protocol does not have, an id it does not allow
+-- (empty, whitespace or braces, more than 800 bytes; the global breaker's id is 'all'), or a KEYS[1] that
+-- is not this breaker's state hash: a client in any language gets the same refusal.
+
+local stateKey = KEYS[1]
+local channel = ARGV[2]
+local scope = ARGV[3]
+local id = ARGV[4]
+
+local SCOPES = { global = true, vendor = true, agent = true, user = true, action = true }
+if not SCOPES[scope] or id == nil or id == '' or #id > 800 or string.find(id, '[%s{}]') then return -2 end
+if scope == 'global' and id ~= 'all' then return -2 end
+local keySuffix = ':brk:{' .. scope .. ':' .. id .. '}:state'
+if #stateKey <= #keySuffix or string.sub(stateKey, -#keySuffix) ~= keySuffix then return -2 end
+
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+  if not now then return -2 end
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- <<< args
+
+local raw = redis.call('HGETALL', stateKey)
+local exists = #raw > 0
+local b = {}
+for i = 1, #raw, 2 do b[raw[i]] = raw[i + 1] end
+if exists and b.v ~= '1' then return -1 end
+local STATES = { closed = true, open = true, half_open = true, forced_open = true, forced_closed = true }
+if exists and not STATES[b.state] then return -1 end
+if not exists then
+  b = { v = '1', scope = scope, id = id, state = 'closed', seq = '0', trips = '0', closedAt = '0', findings = '0',
+        baseMs = '30000', capMs = '900000', jitter = '0.2', trials = '3', trialTimeoutMs = '30000' }
+end
+
+local transitions = {}
+local dirty = false
+
+local function n(f) return tonumber(b[f] or '0') or 0 end
+local function fmt(x) return string.format('%d', x) end
+-- <<< load
+
+-- Removes the fields that belong to one state only.
+local function clearStatus()
+  b.since = nil; b['until'] = nil; b.reason = nil; b.permits = nil; b.inflight = nil; b.successes = nil
+  b.actor = nil; b.note = nil
+end
+
+-- Records a transition to `to` (the caller has already set the new state's fields).
+local function move(to, cause, at, findingId, actor, note)
+  local from = b.state
+  b.seq = fmt(n('seq') + 1)
+  b.state = to
+  dirty = true
+  local tid
+  if findingId then
+    tid = redis.sha1hex(scope .. '\0' .. id .. '\0' .. 'finding' .. '\0' .. findingId)
+  else
+    tid = redis.sha1hex(scope .. '\0' .. id .. '\0' .. 'seq' .. '\0' .. b.seq .. '\0' .. fmt(at))
+  end
+  local untilV = cjson.null
+  if to ~= 'closed' then untilV = n('until') end
+  local t = { transitionId = 'tr_' .. string.sub(tid, 1, 32), protocolVersion = 1, scope = scope, scopeId = id,
+    from = from, to = to, cause = cause, at = at, ['until'] = untilV, trips = n('trips'),
+    findingId = findingId or cjson.null, actor = actor or cjson.null, note = note or cjson.null }
+  local reason = 'null'
+  if to == 'open' and cause == 'trip' then reason = b.reason end
+  transitions[#transitions + 1] = string.sub(cjson.encode(t), 1, -2) .. ',"reason":' .. reason .. '}'
+end
+
+-- A forced override past its expiry becomes closed (never half_open).
+local function normalize()
+  local st = b.state
+  if (st == 'forced_open' or st == 'forced_closed') and now >= n('until') then
+    local at = n('until')
+    clearStatus()
+    move('closed', 'override_expired', at)
+  end
+end
+-- <<< status
+
+-- Open duration of the k-th consecutive trip: min(cap, base*2^(k-1)) minus deterministic jitter.
+local function backoff(k)
+  local d = tonumber(b.baseMs) * (2 ^ (k - 1))
+  local cap = tonumber(b.capMs)
+  if d > cap then d = cap end
+  local h = redis.sha1hex(scope .. '\0' .. id .. '\0' .. fmt(k))
+  local u = tonumber(string.sub(h, 1, 8), 16) / 4294967296
+  return math.floor(d - d * tonumber(b.jitter) * u)
+end
+
+local function openBreaker(reasonRaw, cause, findingId)
+  b.trips = fmt(n('trips') + 1)
+  local untilV = now + backoff(n('trips'))
+  clearStatus()
+  b.since = fmt(now); b['until'] = fmt(untilV); b.reason = reasonRaw
+  move('open', cause, now, findingId)
+end
+-- <<< includes/open
+-- >>> includes/finish
+-- finish(): saves the hash if it changed, publishes the transitions, returns the result as JSON.
+-- (load is included above)
+
+-- Saves (whole hash) if changed, publishes the transitions, returns the result as JSON.
+local function finish(outcome, retry, replay)
+  if dirty then
+    redis.call('DEL', stateKey)
+    local args = {}
+    for k, v in pairs(b) do args[#args + 1] = k; args[#args + 1] = v end
+    redis.call('HSET', stateKey, unpack(args))
+  end
+  for _, t in ipairs(transitions) do redis.call('PUBLISH', channel, t) end
+  local st = b.state
+  local res = { outcome = outcome, state = st, ['until'] = cjson.null, retryAfterMs = cjson.null,
+    actor = cjson.null, note = cjson.null }
+  if st ~= 'closed' then res['until'] = n('until') end
+  if retry and st ~= 'closed' then
+    local r = n('until') - now
+    if r < 0 then r = 0 end
+    res.retryAfterMs = r
+  end
+  if st == 'forced_open' or st == 'forced_closed' then res.actor = b.actor; res.note = b.note end
+  local reason = 'null'
+  if st == 'open' or st == 'half_open' then reason = b.reason end
+  -- A replayed transition (a duplicate finding's original trip) is returned, not published again.
+  local list = table.concat(transitions, ',')
+  if replay and replay ~= '' then
+    if list ~= '' then list = list .. ',' end
+    list = list .. replay
+  end
+  return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. list .. ']}'
+end
+-- <<< includes/finish
+
+local findingsKey = KEYS[2]
+local findingId = ARGV[5]
+local reasonRaw = ARGV[6]
+local baseMs, capMs, jitter, trials, trialTimeoutMs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+-- KEYS[2] must be this breaker's findings hash (same hash tag, so also the same slot).
+if string.sub(findingsKey, -9) ~= ':findings' or string.sub(findingsKey, 1, -10) ~= string.sub(stateKey, 1, -7) then return -2 end
+if findingId == '' or not baseMs or not capMs or not jitter or not trials or not trialTimeoutMs then return -2 end
+if baseMs < 1 or capMs < baseMs or jitter < 0 or jitter > 1 or trials < 1 or trialTimeoutMs < 1 then return -2 end
+local ok, decoded = pcall(cjson.decode, reasonRaw)
+if not ok or type(decoded) ~= 'table' then return -2 end
+
+normalize()
+local prior = redis.call('HGET', findingsKey, findingId)
+if prior then return finish('duplicate', false, prior) end
+local function remember(transition)
+  redis.call('HSET', findingsKey, findingId, transition)
+  redis.call('EXPIRE', findingsKey, 604800)
+end
+local st = b.state
+if st == 'forced_open' or st == 'forced_closed' then
+  remember('')
+  return finish('overridden')
+end
+if st == 'open' and now < n('until') then
+  b.findings = fmt(n('findings') + 1)
+  dirty = true
+  remember('')
+  return finish('already_open')
+end
+if st == 'closed' and not (n('closedAt') > 0 and now - n('closedAt') < n('capMs')) then b.trips = '0' end
+b.baseMs = ARGV[7]; b.capMs = ARGV[8]; b.jitter = ARGV[9]; b.trials = ARGV[10]; b.trialTimeoutMs = ARGV[11]
+b.findings = '1'
+openBreaker(reasonRaw, 'trip', findingId)
+remember(transitions[#transitions])
+return finish('tripped')

@@ -1,0 +1,211 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Detector } from '../../processors/core/detector.ts';
+import type { ValidEvent } from '../../processors/core/events.ts';
+import type { Finding } from '../../processors/core/finding.ts';
+import type { RuleSet } from '../../processors/engine/rule-set.ts';
+import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-runner.ts';
+import { DetectionStoreError } from './detection-store-error.ts';
+import type { BatchMarks, SliceRef, SliceStore, SliceWrite, StoredSlice } from './slice-store.ts';
+import { EventProcessingError } from '../errors/vigil-error.ts';
+
+/** A slice loaded for a pass. */
+export interface Loaded {
+  ref: SliceRef & { det: number };
+  stored: StoredSlice;
+}
+
+/** What a pass does per slice (redelivery skips, marks to save); refreshed after conflicted slices are reloaded. */
+export interface PassPlan {
+  /** May event `i` of the pass apply to this slice (false: an earlier attempt already applied it)? */
+  admit(id: string, i: number): boolean;
+  /** Findings this slice made in an earlier attempt of the same pass (sent again). */
+  earlier(id: string): Finding[];
+  /** The marks to save with the slice, given its findings in this pass. */
+  marks(id: string, stored: StoredSlice | undefined, findings: Finding[]): BatchMarks;
+  /** These slices were reloaded (another instance changed them): look at their marks again. */
+  refresh(ids: ReadonlySet<string>): void;
+  /** Whether admit/earlier can skip anything (false: every event applies everywhere, the fast path). */
+  readonly skips: boolean;
+}
+
+export interface PassInput {
+  rules: RuleSet;
+  detectors: readonly Detector<any, any>[];
+  store: SliceStore;
+  loaded: Map<string, Loaded>;
+  /** Watermark the runner starts at, and the most the events may move it to. */
+  watermark: number;
+  cap: number;
+  events: readonly ValidEvent[];
+  /** After the events, move the watermark to this (the settle pass of idle partitions). */
+  advanceTo?: number;
+  /** Timer members found due: those whose slice is gone from Redis are removed. */
+  dueIds: ReadonlySet<string>;
+  plan: PassPlan;
+  maxRetries: number;
+  maxTtlMs: number;
+  stats: { slicesSaved: number; conflicts: number };
+}
+
+/**
+ * Runs one pass of the live engine — the pure SliceRunner over slices loaded from Redis, exactly as
+ * `vigil replay` runs them — and saves every changed slice with its version check. A slice another
+ * instance changed meanwhile is reloaded and its events run again (its findings from the failed attempt
+ * dropped), up to `maxRetries` times. Returns the findings (one per id) and the watermark reached.
+ */
+export async function runAndSave(input: PassInput): Promise<{ findings: Finding[]; watermark: number }> {
+  const { detectors, store, loaded, plan } = input;
+  const findingsOf = new Map<string, Finding[]>();
+  let only: ReadonlySet<string> | undefined; // undefined: the first run covers every slice
+  let watermark = input.watermark;
+  for (let attempt = 0; ; attempt++) {
+    const { runner, found } = runOnce(input, only);
+    watermark = runner.watermark;
+    const writes: SliceWrite[] = [];
+    const ids: string[] = [];
+    for (const slot of runner.touched) {
+      const d = detectors[slot.det]!;
+      const id = sliceId(d.kind, slot.key);
+      const mine = [...plan.earlier(id), ...(found.get(slot) ?? [])];
+      findingsOf.set(id, mine);
+      if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete (its findings still count)
+      const stored = loaded.get(id)?.stored;
+      ids.push(id);
+      writes.push({
+        kind: d.kind,
+        key: slot.key,
+        expectedVersion: slot.version,
+        state: slot.dropped ? undefined : slot.state,
+        matchKey: slot.matchKey,
+        marks: plan.marks(id, stored, mine),
+        ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, input.rules.latenessMs, input.maxTtlMs),
+        due: Number.isFinite(slot.due) ? slot.due : undefined,
+      });
+    }
+    // Slices not run again: their earlier findings still go out.
+    for (const id of loaded.keys()) if (!findingsOf.has(id) && (only === undefined || only.has(id))) {
+      const e = plan.earlier(id);
+      if (e.length > 0) findingsOf.set(id, e);
+    }
+    // Timers whose slice expired from Redis: remove them.
+    if (attempt === 0 && input.dueIds.size > 0) {
+      const touchedIds = new Set(ids);
+      for (const [id, l] of loaded) {
+        if (l.stored.version === 0 && input.dueIds.has(id) && !touchedIds.has(id)) {
+          ids.push(id);
+          writes.push({ kind: l.ref.kind, key: l.ref.key, expectedVersion: 0, state: undefined, matchKey: '', marks: {}, ttlMs: 1, due: undefined });
+        }
+      }
+    }
+    const results = await store.save(writes);
+    const conflicts = new Set<string>();
+    results.forEach((r, i) => {
+      if (r === -1) conflicts.add(ids[i]!);
+      else input.stats.slicesSaved++;
+    });
+    if (conflicts.size === 0) break;
+    input.stats.conflicts += conflicts.size;
+    if (attempt >= input.maxRetries) {
+      throw new DetectionStoreError(`${conflicts.size} detector state slices kept changing under this batch after ${input.maxRetries} re-runs (e.g. ${[...conflicts][0]})`);
+    }
+    // A short random pause so two instances that keep colliding on a hot slice fall out of step.
+    await sleep(Math.random() * Math.min(50, 2 ** attempt));
+    const again = [...conflicts].map((id) => loaded.get(id)!.ref);
+    const fresh = await store.load(again);
+    again.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: fresh.slices[i]! }));
+    for (const id of conflicts) findingsOf.delete(id);
+    plan.refresh(conflicts);
+    only = conflicts;
+  }
+  const byId = new Map<string, Finding>();
+  for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
+  const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
+  return { findings, watermark };
+}
+
+/**
+ * What a redelivered batch (same first event: ingest commits only after success) or a re-released
+ * held event may find in a slice an earlier attempt saved: batch events up to the one that attempt
+ * ended with, and the held events it released, are not applied again; its findings are sent again.
+ */
+export function batchPlan(partKey: string, events: readonly ValidEvent[], run: readonly { e: ValidEvent; i: number }[], loaded: Map<string, Loaded>): PassPlan & { replayed: number } {
+  const batchStart = events[0]?.eventId ?? '';
+  const batchEnd = events.at(-1)?.eventId ?? '';
+  const indexOf = new Map<string, number>();
+  events.forEach((e, i) => indexOf.set(e.eventId, i));
+  const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);
+  const applied = new Map<string, { upTo: number; h: Set<string>; f: Finding[] }>();
+  const note = (ids: Iterable<string>) => {
+    for (const id of ids) {
+      const l = loaded.get(id);
+      const mark = l?.stored.marks[partKey];
+      applied.delete(id);
+      if (l === undefined || l.stored.state === undefined || mark === undefined) continue;
+      const same = batchStart !== '' && mark.a === batchStart;
+      if (!same && !mark.h?.length) continue;
+      applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
+    }
+  };
+  note(loaded.keys());
+  return {
+    replayed: applied.size,
+    get skips() {
+      return applied.size > 0;
+    },
+    admit(id, i) {
+      const a = applied.get(id);
+      if (a === undefined) return true;
+      const r = run[i]!;
+      return r.i >= 0 ? r.i > a.upTo : !a.h.has(r.e.eventId);
+    },
+    earlier: (id) => applied.get(id)?.f ?? [],
+    marks: (_id, stored, findings) => ({ ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: findings, ...(released.length > 0 ? { h: released } : {}) } }),
+    refresh: note,
+  };
+}
+
+/** Runs the events over the loaded slices (only the `only` ones on a conflict re-run). */
+function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
+  const { plan, loaded } = input;
+  const found = new Map<Slot, Finding[]>();
+  const at = { i: 0 };
+  const admit = only === undefined && !plan.skips ? undefined : (id: string) => (only === undefined || only.has(id)) && plan.admit(id, at.i);
+  const runner = new SliceRunner({
+    detectors: input.detectors,
+    rules: input.rules,
+    watermark: input.watermark,
+    watermarkCap: input.cap,
+    track: true,
+    ...(admit ? { admit } : {}),
+    onFinding(f, slot) {
+      const list = found.get(slot);
+      if (list) list.push(f);
+      else found.set(slot, [f]);
+    },
+  });
+  for (const [id, l] of loaded) {
+    if (l.stored.state === undefined || (only !== undefined && !only.has(id))) continue;
+    runner.preload({ det: l.ref.det, key: l.ref.key, state: l.stored.state, matchKey: l.stored.matchKey, version: l.stored.version });
+  }
+  const events = input.events;
+  for (let i = 0; i < events.length; i++) {
+    at.i = i;
+    try {
+      runner.process(events[i]!);
+    } catch (e) {
+      // Pure code threw (a detector bug this event triggers); nothing of this attempt is saved yet.
+      throw new EventProcessingError(events[i]!.eventId, 'a detector', e);
+    }
+  }
+  if (input.advanceTo !== undefined) {
+    runner.advance(Math.min(input.advanceTo, input.cap));
+    runner.settleDue();
+  }
+  return { runner, found };
+}
+
+/** TTL of a slice key: the event time left until it expires, plus the lateness and a minute of slack. */
+function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlMs: number): number {
+  const left = Number.isFinite(expiresAt) && Number.isFinite(watermark) ? expiresAt - watermark : maxTtlMs;
+  return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
+}
