@@ -91,6 +91,8 @@ export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState,
         [latest, r],
         `user ${s.userId}: agent ${r.ag} requested ${r.action} at ${r.vendor} ${formatDuration(r.t - latest.t)} after the user revoked consent (${new Date(latest.t).toISOString()}, not granted since); it must not proceed`,
         { observed: 1, threshold: 1, sinceRevokeMs: r.t - latest.t },
+        undefined,
+        { eventId: r.id, action: r.action, vendor: r.vendor },
       );
     }
     return s;

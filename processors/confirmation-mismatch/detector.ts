@@ -96,6 +96,8 @@ export const confirmationMismatch: Detector<ConfirmationMismatchState, Confirmat
         [conf, r],
         `agent ${r.ag} requested ${r.action} at ${r.vendor} with payload ${r.h}, but user ${s.userId} confirmed ${conf.h} (intent ${s.intentId}); the action is not what the user agreed to`,
         { observed: 1, threshold: 1 },
+        undefined,
+        { eventId: r.id, action: r.action, vendor: r.vendor },
       );
     }
     return s;

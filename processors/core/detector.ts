@@ -1,5 +1,5 @@
 import type { ValidEvent } from './events.ts';
-import type { AnomalyKind, Scope, Severity, Subjects } from './finding.ts';
+import type { ActionTarget, AnomalyKind, Scope, Severity, Subjects } from './finding.ts';
 
 /**
  * A detector: pure (state, event) → (state, detections), deciding on event time only. It imports
@@ -50,6 +50,8 @@ export interface Detection {
   metrics?: Record<string, number>;
   /** Distinct agents and users behind the evidence (bounded, sorted), where the slice knows them. */
   subjects?: Subjects;
+  /** The one action the detection is about, where there is one (what a compensation would undo). */
+  target?: ActionTarget;
 }
 
 export interface SettleContext {

@@ -33,6 +33,16 @@ export interface Scope {
   id: string;
 }
 
+/**
+ * The one action a finding is about, where it is about one (an unconfirmed or duplicated action): the
+ * event that a compensation would undo, with the action's name and vendor (who would undo it).
+ */
+export interface ActionTarget {
+  eventId: string;
+  action: string;
+  vendor: string;
+}
+
 export interface Finding {
   /** Deterministic: derived from kind, scope and evidence (see finding-id.ts). */
   findingId: string;
@@ -57,6 +67,8 @@ export interface Finding {
    * failures): the breakers use them for a quorum and to open a narrower scope.
    */
   subjects?: Subjects;
+  /** The action to undo, for findings about one action (duplicate_action: the later success). */
+  target?: ActionTarget;
 }
 
 export interface Subjects {

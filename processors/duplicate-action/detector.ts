@@ -73,6 +73,8 @@ export const duplicateAction: Detector<DuplicateActionState, DuplicateActionPara
         [a, b],
         `user ${s.userId}: agent ${b.ag} did ${s.action} at ${s.vendor} twice with the same payload ${formatDuration(Math.max(0, b.t - a.t))} apart ${how} (window ${formatDuration(s.W)}); one of them likely needs compensation`,
         { observed: 2, threshold: 2, windowMs: s.W, gapMs: b.t - a.t },
+        undefined,
+        { eventId: b.id, action: s.action, vendor: s.vendor },
       );
     }
     return s;

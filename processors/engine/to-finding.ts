@@ -23,5 +23,6 @@ export function toFinding(detector: Detector<any, any>, rule: ResolvedRule, poli
   if (d.traceIds && d.traceIds.length > 0) f.traceIds = [...d.traceIds];
   if (d.metrics) f.metrics = { ...d.metrics };
   if (d.subjects) f.subjects = { agents: [...d.subjects.agents], users: [...d.subjects.users] };
+  if (d.target) f.target = { ...d.target };
   return f;
 }

@@ -1,6 +1,6 @@
 import type { ValidEvent } from '../core/events.ts';
 import type { Detection, SettleContext } from '../core/detector.ts';
-import type { Scope, Subjects } from '../core/finding.ts';
+import type { ActionTarget, Scope, Subjects } from '../core/finding.ts';
 
 /**
  * One piece of evidence as a slice keeps it: event time, event id and trace id. Short field names
@@ -65,7 +65,8 @@ export function boundEvidence(evs: readonly Ev[], max = MAX_EVIDENCE): Ev[] {
 
 /**
  * Emits a detection whose evidence is `evs`: eventIds in event-time order, traceIds deduplicated,
- * detectedAt the event time of the latest evidence (the event that completed the case).
+ * detectedAt the event time of the latest evidence (the event that completed the case). `target`: the
+ * one action the detection is about, where there is one.
  */
 export function emitDetection(
   ctx: SettleContext,
@@ -74,6 +75,7 @@ export function emitDetection(
   summary: string,
   metrics?: Record<string, number>,
   subjects?: Subjects,
+  target?: ActionTarget,
 ): void {
   const list = boundEvidence(evs);
   const traceIds: string[] = [];
@@ -87,6 +89,7 @@ export function emitDetection(
   if (traceIds.length > 0) d.traceIds = traceIds;
   if (metrics !== undefined) d.metrics = metrics;
   if (subjects !== undefined && (subjects.agents.length > 0 || subjects.users.length > 0)) d.subjects = subjects;
+  if (target !== undefined) d.target = target;
   ctx.emit(d);
 }
 

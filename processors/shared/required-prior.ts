@@ -118,7 +118,11 @@ export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<Require
         if (s.p.some((t) => t <= r.t && t >= r.t - r.W)) continue;
         s.done = true;
         s.q = [];
-        emitDetection(ctx, { type: 'agent', id: r.ag }, [r], spec.summary(r, s), { observed: 0, threshold: 1, windowMs: r.W });
+        emitDetection(ctx, { type: 'agent', id: r.ag }, [r], spec.summary(r, s), { observed: 0, threshold: 1, windowMs: r.W }, undefined, {
+          eventId: r.id,
+          action: r.action,
+          vendor: r.vendor,
+        });
       }
       return s;
     },

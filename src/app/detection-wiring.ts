@@ -14,8 +14,11 @@ import { WatermarkMetrics } from '../observability/watermark-metrics.ts';
 import { KafkaFindingPublisher } from '../kafka/finding-publisher.ts';
 import { PolicyHolder } from '../policy/policy-holder.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
-import { checkBreakerPolicy, validateBreakerSection, type BreakerPolicy } from '../breakers/breaker-policy.ts';
+import { checkBreakerPolicy, type BreakerPolicy } from '../breakers/breaker-policy.ts';
 import { applyFinding } from '../breakers/apply-finding.ts';
+import { ResponseMetrics } from '../observability/response-metrics.ts';
+import { policySectionValidators, recipientGroups } from './policy-sections.ts';
+import { Responder, type ResponderDeps } from './response-wiring.ts';
 import type { BatchHandler } from '../ingest/batch-handler.ts';
 import type { HandlerContext, MonitorOptions } from './monitor.ts';
 
@@ -28,22 +31,36 @@ export function resolvePolicyPath(config: Config): string {
   throw new ConfigError(`policy file ${config.policyPath} (VIGIL_POLICY) does not exist`);
 }
 
-/** Loads the policy (refused at start when invalid) with the breakers section validated too. */
+/** Loads the policy (refused at start when invalid) with the breakers, compensations and notifications sections validated too. */
 export function loadPolicyHolder(config: Config): PolicyHolder {
-  return new PolicyHolder(resolvePolicyPath(config), { detectors: ALL_DETECTORS, env: config.env, sectionValidators: { breakers: validateBreakerSection } });
+  return new PolicyHolder(resolvePolicyPath(config), { detectors: ALL_DETECTORS, env: config.env, sectionValidators: policySectionValidators(recipientGroups(config)) });
 }
 
 export function breakerPolicyOf(holder: PolicyHolder): BreakerPolicy {
   return checkBreakerPolicy(holder.current().sections.breakers ?? {}).policy;
 }
 
+/** What tests (and embedders) can hook into the detection stage. */
+export interface DetectionHooks {
+  onFinding?: (f: Finding) => void;
+  /** Called with the responder (sagas, notifier, relay) once it runs. */
+  onResponder?: (r: Responder) => void;
+  /** A mailer of the caller's own instead of nodemailer on smtp.url. */
+  mailer?: ResponderDeps['mailer'];
+  onRelayStep?: ResponderDeps['onRelayStep'];
+  afterRelayCommit?: ResponderDeps['afterRelayCommit'];
+}
+
 /**
  * The stage after ingest in `vigil run`: every detector, live, with state in Redis; its findings are
  * published to `safety.findings` and applied to the circuit breakers (whose transitions go to
- * `safety.breaker-transitions` and Redis pub/sub). Every effect is keyed by findingId, so a retried
- * batch repeats none. The policy reloads on SIGHUP or file change; a bad file is refused and logged.
+ * `safety.breaker-transitions` and Redis pub/sub). The responder reads `safety.findings` back and acts
+ * on each finding: compensations (sagas, commands to `safety.compensations`) and on-call notifications
+ * (e-mail, Alertmanager); the batch's compensation.* events settle their sagas. Every effect is keyed
+ * by findingId (or by the event to undo), so a retried batch repeats none. The policy reloads on SIGHUP
+ * or file change; a bad file is refused and logged.
  */
-export function detectionHandlerFactory(config: Config, logger: Logger, hooks: { onFinding?: (f: Finding) => void } = {}): MonitorOptions['handler'] {
+export function detectionHandlerFactory(config: Config, logger: Logger, hooks: DetectionHooks = {}): MonitorOptions['handler'] {
   return async (ctx: HandlerContext): Promise<BatchHandler> => {
     const log = logger.child({ component: 'detection' });
     const policy = loadPolicyHolder(config);
@@ -60,6 +77,25 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
       keys: ctx.keys,
     });
     const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.publishTransition });
+    const commandSchema = ctx.schemas?.ids['compensation-command'];
+    const responder = new Responder({
+      config,
+      redis: ctx.redis,
+      keys: ctx.keys,
+      kafka: ctx.kafka,
+      registry: ctx.schemas?.registry,
+      avro: ctx.schemas && commandSchema !== undefined ? { registry: ctx.schemas.registry, schemaId: commandSchema } : undefined,
+      breakers,
+      policy,
+      breakerPolicy: () => breakerPolicyOf(policy),
+      logger,
+      metrics: ctx.observability?.metrics.response ?? ResponseMetrics.on(ctx.metrics.registry),
+      ...(hooks.mailer ? { mailer: hooks.mailer } : {}),
+      ...(hooks.onRelayStep ? { onRelayStep: hooks.onRelayStep } : {}),
+      ...(hooks.afterRelayCommit ? { afterRelayCommit: hooks.afterRelayCommit } : {}),
+    });
+    await responder.start();
+    hooks.onResponder?.(responder);
 
     const sink: FindingSink = {
       async publish(batch) {
@@ -101,12 +137,17 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: {
     eventTime.start();
     return {
       marksSeen: handler.marksSeen,
-      handle: (events, bctx) => handler.handle(events, bctx),
+      async handle(events, bctx) {
+        // Outcomes first: once the detection stage marks these events seen, a redelivery skips them.
+        await responder.onEvents(events);
+        await handler.handle(events, bctx);
+      },
       status: () => ({ eventTime: eventTime.status(), ...(eventTime.lastError ? { eventTimeError: eventTime.lastError.message } : {}) }),
       async close() {
         await eventTime.stop();
         policy.close();
         await handler.close?.();
+        await responder.stop();
       },
     };
   };

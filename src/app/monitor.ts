@@ -23,6 +23,7 @@ export function schemaSubjects(config: Config): Record<string, string> {
     'agent-action': config.kafka.topics.actions,
     finding: config.kafka.topics.findings,
     'breaker-transition': config.kafka.topics.breakerTransitions,
+    'compensation-command': config.kafka.topics.compensations,
   };
 }
 

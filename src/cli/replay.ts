@@ -7,13 +7,14 @@ import type { Readable, Writable } from 'node:stream';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
-import { validateBreakerSection } from '../breakers/breaker-policy.ts';
+import { policySectionValidators } from '../app/policy-sections.ts';
 import { parallelReplay } from '../detection/parallel-replay.ts';
 import { readLines, replayStream, type ReplayStreamOptions, type ReplayStreamStats } from '../detection/replay-stream.ts';
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
 import { PolicyError } from '../policy/policy-error.ts';
+import { planSummary, ResponsePlanner, writePlan } from './replay-plan.ts';
 
-const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--show-undecided | --settle-at-end]
+const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--show-undecided | --settle-at-end] [--plan]
 
 Runs every detector over agent action events read as JSON Lines from FILE ("-" for standard input),
 with in-memory state and no external service, and prints one finding per line: what the live monitor
@@ -33,6 +34,9 @@ Options:
   --settle-at-end  settle the decisions still pending at the end as findings, as if time went on with
                    no other event (an export cut mid-window then reports, e.g., actions requested just
                    before its end as orphaned)
+  --plan           print what the policy would have done instead of the findings: the breakers it
+                   would trip, the compensations it would ask for, the incidents it would notify
+                   (recipient groups, e-mails, alerts); nothing is sent
   -h, --help       this help
 
 Event time ends where FILE ends: a decision that waits for an absence (an outcome, a confirmation) and
@@ -75,6 +79,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
         workers: { type: 'string' },
         'show-undecided': { type: 'boolean' },
         'settle-at-end': { type: 'boolean' },
+        plan: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -106,7 +111,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   let policy: Policy;
   try {
     // The whole file is checked as `vigil run` checks it, the breakers' section included.
-    const opts = { detectors, sectionValidators: { breakers: validateBreakerSection }, ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
+    const opts = { detectors, sectionValidators: policySectionValidators(), ...(args.values.env !== undefined ? { env: args.values.env } : {}) };
     const path = args.values.policy ?? (deps.defaultPolicyPath !== undefined ? deps.defaultPolicyPath : defaultPolicyPath());
     policy = path !== null ? loadPolicyFile(path, opts) : defaultPolicy(opts);
   } catch (e) {
@@ -118,13 +123,15 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
   const byKind = new Map<string, number>();
   const undecidedByKind = new Map<string, number>();
   const out = new OutputWriter(io.stdout, format);
+  const planner = args.values.plan ? new ResponsePlanner(policy) : undefined;
   const add = (f: Finding) => {
     byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-    out.add(f);
+    if (planner) planner.add(f);
+    else out.add(f);
   };
   const undecided = (f: Finding) => {
     undecidedByKind.set(f.kind, (undecidedByKind.get(f.kind) ?? 0) + 1);
-    if (showUndecided) out.add(f, true);
+    if (showUndecided && !planner) out.add(f, true);
   };
   // A reader that goes away (`vigil replay f | head`) ends the replay quietly.
   const onOutError = () => {
@@ -182,6 +189,8 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
     throw e; // a bug, not bad input: main prints the stack
   }
   await out.flush();
+  const plan = planner?.finish();
+  if (plan && !out.closed) await writePlan(io.stdout, plan, format);
   io.stdout.off('error', onOutError);
   const seconds = (performance.now() - started) / 1000;
   const kinds = countsOf(byKind);
@@ -196,6 +205,7 @@ export async function replayCommand(argv: string[], io: ReplayIo, deps: ReplayDe
       `${Math.round(stats.events / Math.max(seconds, 1e-9))} events/s; policy ${policy.version}; ` +
       `${stats.findings} findings${kinds ? `: ${kinds}` : ''}${pending}${held}\n`,
   );
+  if (plan) io.stderr.write(planSummary(plan) + '\n');
   return 0;
 }
 

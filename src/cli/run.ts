@@ -10,7 +10,9 @@ export const RUN_HELP = `Usage: vigil run [--config FILE]
 Runs the monitor: consumes agent action events from Kafka (topic kafka.topics.actions, default
 agent.actions) in a consumer group, decodes (Avro via the schema registry, or JSON), validates,
 dead-letters bad events to agent.actions.dlq with a reason header, dedupes on eventId in Redis,
-runs the detectors, and commits offsets once each batch's effects are durable.
+runs the detectors, and commits offsets once each batch's effects are durable. Findings trip
+breakers, ask for compensations (commands on kafka.topics.compensations) and notify on-call
+(e-mail over SMTP_URL, Alertmanager at VIGIL_ALERTMANAGER_URLS), per the policy file.
 
 Configuration comes from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, …) and
 the optional file named by --config or VIGIL_CONFIG; see the README's Configuration table.

@@ -60,7 +60,37 @@ export interface Config {
     /** A PEM CA file to trust for rediss:// (else the system's). */
     readonly tlsCaFile: string | undefined;
   };
-  readonly smtp: { readonly url: string | undefined; readonly from: string; readonly to: readonly string[] };
+  readonly smtp: {
+    readonly url: string | undefined;
+    readonly from: string;
+    /** The `oncall` recipient group: who gets what no route of the policy sends elsewhere. */
+    readonly to: readonly string[];
+    /** Named recipient groups (`oncall` is smtp.to) that the policy's notification routes send to. */
+    readonly recipients: Readonly<Record<string, readonly string[]>>;
+    /** Connect, greeting and socket timeout of one SMTP send. */
+    readonly timeoutMs: number;
+  };
+  /** On-call notifications: links in e-mails and alerts, Alertmanager, the background loops. */
+  readonly notify: {
+    /** Base URL of docs/runbooks (`<base>/<kind>.md`); empty: the repository path is shown. */
+    readonly runbookBaseUrl: string;
+    /** The incident dashboard's URL (kind and scope are added as query parameters); empty: no link. */
+    readonly dashboardUrl: string;
+    /** Alertmanager base URLs, each pushed to (`POST <url>/api/v2/alerts`); empty: no pushes. */
+    readonly alertmanagerUrls: readonly string[];
+    /** How often the notification and compensation loops look for work. */
+    readonly pollMs: number;
+  };
+  /** Compensations (sagas): the relay of commands to Kafka and the optional webhook executors. */
+  readonly compensation: {
+    /** Vendor → webhook URL of the built-in executor (POSTs each command with an Idempotency-Key). */
+    readonly webhooks: Readonly<Record<string, string>>;
+    readonly webhookTimeoutMs: number;
+    /** How long the instance that relays commands keeps the job without renewing its lease. */
+    readonly leaseMs: number;
+    /** Commands per Kafka transaction. */
+    readonly batchSize: number;
+  };
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -159,6 +189,16 @@ export const SETTINGS = {
   'smtp.url': { env: 'SMTP_URL', def: '' },
   'smtp.from': { env: 'VIGIL_MAIL_FROM', def: 'vigil@localhost' },
   'smtp.to': { env: 'VIGIL_ONCALL_TO', def: 'oncall@localhost' },
+  'smtp.recipients': { env: 'VIGIL_MAIL_RECIPIENTS', def: '' },
+  'smtp.timeoutMs': { env: 'VIGIL_SMTP_TIMEOUT_MS', def: '10000' },
+  'notify.runbookBaseUrl': { env: 'VIGIL_RUNBOOK_BASE_URL', def: '' },
+  'notify.dashboardUrl': { env: 'VIGIL_DASHBOARD_URL', def: '' },
+  'notify.alertmanagerUrls': { env: 'VIGIL_ALERTMANAGER_URLS', def: '' },
+  'notify.pollMs': { env: 'VIGIL_NOTIFY_POLL_MS', def: '1000' },
+  'compensation.webhooks': { env: 'VIGIL_COMPENSATION_WEBHOOKS', def: '' },
+  'compensation.webhookTimeoutMs': { env: 'VIGIL_COMPENSATION_WEBHOOK_TIMEOUT_MS', def: '5000' },
+  'compensation.leaseMs': { env: 'VIGIL_COMPENSATION_LEASE_MS', def: '15000' },
+  'compensation.batchSize': { env: 'VIGIL_COMPENSATION_BATCH', def: '50' },
   'http.host': { env: 'VIGIL_HTTP_HOST', def: '127.0.0.1' },
   'http.port': { env: 'VIGIL_HTTP_PORT', def: '8088' },
   'http.adminToken': { env: 'VIGIL_ADMIN_TOKEN', def: '', secret: true },
@@ -185,8 +225,14 @@ export const SETTINGS = {
 
 type Key = keyof typeof SETTINGS;
 
+/** Settings whose file value may be a mapping (name → value or list), e.g. smtp.recipients. */
+const MAP_SETTINGS: ReadonlySet<string> = new Set(['smtp.recipients', 'compensation.webhooks']);
+
 function flatten(obj: unknown, prefix: string, out: FileValues): FileValues {
-  if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
+  if (MAP_SETTINGS.has(prefix) && typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
+    // `name: [a, b]` → `name=a b`, joined by `;`: the env var's form.
+    out[prefix] = Object.entries(obj).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' ') : String(v)}`).join(';');
+  } else if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) {
     for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else {
     out[prefix] = obj;
@@ -292,6 +338,47 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
     return value;
   };
 
+  const address = (k: Key, a: string): string => {
+    if (!EMAIL_ADDRESS.test(a)) throw new ConfigError(`${get(k).from}: "${a}" is not an e-mail address (local@domain, no spaces, quotes, angle brackets or line breaks)`);
+    return a;
+  };
+  const addresses = (k: Key, text: string): string[] => text.split(/[\s,]+/).filter(Boolean).map((a) => address(k, a));
+  const groups = (k: Key): Record<string, string[]> => {
+    const out: Record<string, string[]> = {};
+    for (const part of text(k).split(';').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/s.exec(part);
+      if (!m) throw new ConfigError(`${get(k).from}: "${part}" must be name=address [address…] (groups separated by ;)`);
+      const list = addresses(k, m[2]!);
+      if (list.length === 0) throw new ConfigError(`${get(k).from}: group "${m[1]}" has no address`);
+      out[m[1]!] = list;
+    }
+    return out;
+  };
+  const webhooks = (k: Key): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const part of text(k).split(/[,;]/).map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf('=');
+      const vendor = part.slice(0, at).trim();
+      const target = part.slice(at + 1).trim();
+      if (at <= 0 || !/^[^\s{}=]{1,200}$/u.test(vendor)) throw new ConfigError(`${get(k).from}: "${part}" must be vendor=URL`);
+      let u: URL;
+      try {
+        u = new URL(target);
+      } catch {
+        throw new ConfigError(`${get(k).from}: "${target}" (vendor ${vendor}) is not a URL`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${get(k).from}: "${target}" (vendor ${vendor}) must use http: or https:`);
+      out[vendor] = target;
+    }
+    return out;
+  };
+  const baseUrl = (k: Key): string => {
+    const v = text(k).trim();
+    if (v === '') return '';
+    url(k, ['http:', 'https:']);
+    return v.replace(/\/+$/, '');
+  };
+
   /** A readable file's path, or undefined when the setting is empty. */
   const readable = (k: Key): string | undefined => {
     const { value, from } = get(k);
@@ -392,7 +479,25 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
       password: opt('redis.password'),
       tlsCaFile: readable('redis.tlsCaFile'),
     },
-    smtp: { url: url('smtp.url', ['smtp:', 'smtps:']), from: text('smtp.from'), to: list('smtp.to') },
+    smtp: {
+      url: url('smtp.url', ['smtp:', 'smtps:']),
+      from: address('smtp.from', text('smtp.from').trim()),
+      to: addresses('smtp.to', text('smtp.to')),
+      recipients: groups('smtp.recipients'),
+      timeoutMs: int('smtp.timeoutMs', 100, 300000),
+    },
+    notify: {
+      runbookBaseUrl: baseUrl('notify.runbookBaseUrl'),
+      dashboardUrl: baseUrl('notify.dashboardUrl'),
+      alertmanagerUrls: (url('notify.alertmanagerUrls', ['http:', 'https:']) ?? '').split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean),
+      pollMs: int('notify.pollMs', 10, 60000),
+    },
+    compensation: {
+      webhooks: webhooks('compensation.webhooks'),
+      webhookTimeoutMs: int('compensation.webhookTimeoutMs', 100, 120000),
+      leaseMs: int('compensation.leaseMs', 1000, 600000),
+      batchSize: int('compensation.batchSize', 1, 1000),
+    },
     http: {
       host: text('http.host'),
       port: int('http.port', 0, 65535),
@@ -426,6 +531,9 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
   };
   return deepFreeze(config);
 }
+
+/** An address vigil will put in a header: local@domain, nothing that could start another header or address. */
+const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /** `<path>File` of a secret setting (a config-file key naming the file that holds it). */
 function isSecretFileKey(k: string): boolean {

@@ -49,5 +49,5 @@ export class KafkaFindingPublisher implements FindingSink {
 }
 
 function toAvro(f: Finding): Record<string, unknown> {
-  return { ...f, traceIds: f.traceIds ?? null, metrics: f.metrics ?? null, subjects: f.subjects ?? null };
+  return { ...f, traceIds: f.traceIds ?? null, metrics: f.metrics ?? null, subjects: f.subjects ?? null, target: f.target ?? null };
 }

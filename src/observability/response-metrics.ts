@@ -18,6 +18,22 @@ export class ResponseMetrics {
   /** Messages waiting in the notification outbox, by channel. */
   readonly outboxDepth: Gauge<'channel'>;
 
+  /**
+   * The response metrics of a registry: the ones already registered on it (another module created
+   * them first), else new ones. Lets several wirings share one registry without a duplicate registration.
+   */
+  static on(registry: Registry): ResponseMetrics {
+    const existing = registry.getSingleMetric('vigil_compensations_total');
+    if (existing === undefined) return new ResponseMetrics(registry);
+    const m = Object.create(ResponseMetrics.prototype) as { -readonly [K in keyof ResponseMetrics]: ResponseMetrics[K] };
+    m.compensations = existing as Counter<'kind' | 'outcome'>;
+    m.timeToCompensate = registry.getSingleMetric('vigil_time_to_compensate_seconds') as Histogram<'kind'>;
+    m.compensationsInFlight = registry.getSingleMetric('vigil_compensations_in_flight') as Gauge;
+    m.notifications = registry.getSingleMetric('vigil_notifications_total') as Counter<'channel' | 'outcome'>;
+    m.outboxDepth = registry.getSingleMetric('vigil_notification_outbox_depth') as Gauge<'channel'>;
+    return m as ResponseMetrics;
+  }
+
   constructor(registry: Registry) {
     const r = [registry];
     this.compensations = new Counter({

@@ -4,6 +4,8 @@ import { DEFAULT_EVENT_TIME_BOUNDS } from '../../processors/engine/event-time-gu
 import { DEFAULT_LATENESS_MS } from '../../processors/engine/rule-set.ts';
 import { DEFAULT_RULE_SCOPES } from '../breakers/breaker-policy.ts';
 import { DEFAULT_SETTINGS } from '../breakers/state.ts';
+import { DEFAULT_COMPENSATION_POLICY_TIMES, DEFAULT_COMPENSATION_RULES } from '../compensation/compensation-policy.ts';
+import { DEFAULT_NOTIFICATION_POLICY } from '../notify/notification-policy.ts';
 
 /** What each rule raises, as the contract (section 2) words it; printed above the rule in the file. */
 const RAISED_WHEN: Record<AnomalyKind, string> = {
@@ -41,7 +43,8 @@ const HEADER = `# vigil policy: what each detector looks for, how strongly, and 
 #   agentId and action.vendor. Precedence: detector defaults < detectors.<kind> < matching overrides,
 #   the more match fields the stronger; between overrides with as many fields, the later one wins.
 #
-# breakers: the circuit breakers' section (validated by the breakers module), at the end of the file.
+# breakers, compensations, notifications: what vigil does about a finding (circuit breakers, sagas that
+# undo an action, on-call e-mail and Alertmanager alerts), at the end of the file.
 `;
 
 /** Renders the documented default policy (every detector at the contract's defaults) as YAML. */
@@ -87,6 +90,42 @@ export function renderDefaultPolicy(detectors: readonly Detector<any, any>[]): s
   lines.push(`  defaults: { ${Object.entries(DEFAULT_SETTINGS).map(([k, v]) => `${k}: ${v}`).join(', ')} }`);
   lines.push('  rules:');
   for (const [kind, scope] of Object.entries(DEFAULT_RULE_SCOPES)) lines.push(`    ${kind}: { scope: ${scope} }`);
+  lines.push('');
+  lines.push('# Compensations (sagas): which findings ask the vendor to undo the action they name (cancel, refund,');
+  lines.push('# void_auth, release_hold or none), as a command on safety.compensations. vigil waits timeoutMs');
+  lines.push('# (wall clock) for compensation.succeeded or .failed, re-sends after min(capMs, baseMs·2^(n-1)) up');
+  lines.push('# to maxAttempts, then escalates (a critical e-mail and the vendor\'s breaker). byAction picks');
+  lines.push('# another kind for some action names ("prefix.*" matches a prefix); shadow: true plans, sends nothing.');
+  lines.push('# Only findings that name one action can be compensated: duplicate_action (the later success),');
+  lines.push('# unconfirmed_action, confirmation_mismatch, action_after_consent_revoked, missing_step_up.');
+  lines.push('compensations:');
+  const t = DEFAULT_COMPENSATION_POLICY_TIMES;
+  lines.push(`  timeoutMs: ${t.timeoutMs}`);
+  lines.push(`  resend: { baseMs: ${t.resend.baseMs}, capMs: ${t.resend.capMs}, maxAttempts: ${t.resend.maxAttempts} }`);
+  lines.push('  rules:');
+  for (const [kind, r] of Object.entries(DEFAULT_COMPENSATION_RULES)) {
+    const by = r.byAction && Object.keys(r.byAction).length > 0 ? `, byAction: { ${Object.entries(r.byAction).map(([k, v]) => `"${k}": ${v}`).join(', ')} }` : '';
+    lines.push(`    ${kind}: { action: ${r.action}${by} }`);
+  }
+  lines.push('');
+  lines.push('# On-call notifications. An incident is one kind on one scope; its findings make one e-mail (sent');
+  lines.push('# groupWaitMs after the first), a reminder every reminderMs while it stays open, and a "resolved"');
+  lines.push('# e-mail when its breakers close (no breaker: after resolveQuietMs without a finding). Each incident');
+  lines.push('# is also pushed to Alertmanager at once and again every alertRepushMs. Findings below minSeverity,');
+  lines.push('# and shadow findings, notify nobody. routes: every matching route adds its recipient groups');
+  lines.push('# (match on severity, kind, scope, scopeId; a value or a list); none matching: oncall. Groups are');
+  lines.push('# named here, their addresses come from the configuration only (oncall = VIGIL_ONCALL_TO, others');
+  lines.push('# from VIGIL_MAIL_RECIPIENTS).');
+  lines.push('notifications:');
+  const n = DEFAULT_NOTIFICATION_POLICY;
+  lines.push(`  minSeverity: ${n.minSeverity}`);
+  lines.push(`  groupWaitMs: ${n.groupWaitMs}`);
+  lines.push(`  reminderMs: ${n.reminderMs}`);
+  lines.push(`  resolveQuietMs: ${n.resolveQuietMs}`);
+  lines.push(`  alertRepushMs: ${n.alertRepushMs}`);
+  lines.push('  routes:');
+  lines.push('    - match: { severity: [warning, critical] }');
+  lines.push('      to: [oncall]');
   lines.push('');
   return lines.join('\n');
 }

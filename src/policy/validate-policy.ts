@@ -33,7 +33,7 @@ const RULE_KEYS = ['mode', 'severity', 'params'];
 const OVERRIDE_KEYS = ['name', 'match', 'detectors'];
 const MATCH_KEYS = ['env', 'plan', 'agent', 'vendor'];
 /** Sections other modules own; accepted as they are until their validator is registered. */
-const KNOWN_SECTIONS = ['breakers'];
+const KNOWN_SECTIONS = ['breakers', 'compensations', 'notifications'];
 
 /**
  * Parses and validates a policy file's text. Every problem is collected, with its line (yaml's

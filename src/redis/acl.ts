@@ -14,6 +14,12 @@ export const VIGIL_REDIS_COMMANDS = [
   'mget', 'set', 'exists', 'scan', 'sadd', 'sscan', 'srem', 'multi', 'exec', 'discard',
   // the transition forwarder (pub/sub)
   'subscribe', 'unsubscribe',
+  // the detection store's placeholder reply in a pipeline (slice-store.ts)
+  'echo',
+  // compensations and notifications (src/compensation, src/notify): sagas, the relay's lease and
+  // sequence, incidents (their scripts' own calls included), the outbox stream and its consumer group
+  'get', 'incr', 'hincrby', 'hdel', 'persist', 'zcard', 'zrange', 'zscore',
+  'xadd', 'xgroup', 'xreadgroup', 'xpending', 'xclaim', 'xrange', 'xack', 'xdel',
 ] as const;
 
 /**

@@ -100,6 +100,72 @@ export class KeyBuilder {
     return this.breakers.transitionsChannel();
   }
 
+  // ── compensations (sagas) ─────────────────────────────────────────────────
+  // Every saga key shares the hash tag {cmp}: compensations are rare (one per finding that undoes an
+  // action), and one slot lets each saga script see the relay's lease, queues and counter atomically.
+  /** One saga, by the event it undoes: hash {fe, fid, cmd, st, att, want, seq, sending, deadline, …}. */
+  sagaState(forEventId: string): string {
+    return `${this.prefix}:cmp:{cmp}:saga:${forEventId}`;
+  }
+
+  /** Sorted set: forEventId → when the relay must look at the saga next (send, re-send, time out). */
+  sagaDue(): string {
+    return `${this.prefix}:cmp:{cmp}:due`;
+  }
+
+  /** Sorted set: forEventId → the sequence number of its command in the Kafka transaction in flight. */
+  sagaInflight(): string {
+    return `${this.prefix}:cmp:{cmp}:inflight`;
+  }
+
+  /** Counter of command sequence numbers (the relay's transactional checkpoint counts in it). */
+  sagaSeq(): string {
+    return `${this.prefix}:cmp:{cmp}:seq`;
+  }
+
+  /** Sorted set: forEventId → when it was escalated (timed out after the last re-send), until handled. */
+  sagaEscalations(): string {
+    return `${this.prefix}:cmp:{cmp}:escalate`;
+  }
+
+  /** The command relay's lease: the one instance that produces commands holds it. */
+  compensationRelayLease(): string {
+    return `${this.prefix}:cmp:{cmp}:lease`;
+  }
+
+  // ── notifications (incidents and their outbox) ────────────────────────────
+  // Every key shares the hash tag {ntf}: notifications are rare, and one slot lets one script update an
+  // incident, its timer and the outbox together.
+  /** One incident (an anomaly kind on one scope): hash {kind, st, sid, state, win, opened, n, …}. */
+  incident(incidentId: string): string {
+    return `${this.prefix}:ntf:{ntf}:inc:${incidentId}`;
+  }
+
+  /** Sorted set of the findingIds of an incident's current window, scored by arrival (Redis time). */
+  incidentFindings(incidentId: string): string {
+    return `${this.prefix}:ntf:{ntf}:inc:${incidentId}:findings`;
+  }
+
+  /** Sorted set: incidentId → when it needs attention next (first e-mail, reminder, alert re-push, resolution). */
+  incidentTimers(): string {
+    return `${this.prefix}:ntf:{ntf}:timers`;
+  }
+
+  /** The notification outbox: a stream of jobs {ch, inc, win, type, n} read by a consumer group. */
+  notifyOutbox(): string {
+    return `${this.prefix}:ntf:{ntf}:outbox`;
+  }
+
+  /** Marks one e-mail job as sent (its Message-ID derives from the same job id). */
+  notifySent(jobId: string): string {
+    return `${this.prefix}:ntf:{ntf}:sent:${jobId}`;
+  }
+
+  /** A short lease on one e-mail job while a sender is talking to SMTP. */
+  notifySendLease(jobId: string): string {
+    return `${this.prefix}:ntf:{ntf}:sending:${jobId}`;
+  }
+
   // ── side effects keyed by findingId ───────────────────────────────────────
   /** Marks a finding's side effect (e-mail, compensation, breaker trip) as done. */
   findingEffect(effect: string, findingId: string): string {

@@ -54,6 +54,7 @@ const fullFinding: Required<Finding> = {
   traceIds: ['0123456789abcdef0123456789abcdef'],
   metrics: { observed: 2, threshold: 2 },
   subjects: { agents: ['travel-assistant'], users: ['u_1'] },
+  target: { eventId: 'e2', action: 'flight.book', vendor: 'acme-air' },
 };
 
 type Field = { name: string; type: unknown };
