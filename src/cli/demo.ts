@@ -70,6 +70,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
   const startedAt = Math.round(performance.timeOrigin);
   const tty = io.stdout.isTTY === true;
   const say = (s: string) => io.stdout.write(s + '\n');
+  if (durationS < 60) say(`(the scenarios need about 60 s of traffic: with --duration ${durationS} some may not be found)`);
   quietKnownKafkajsWarnings();
 
   const ctl = new AbortController();
@@ -104,6 +105,8 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
       VIGIL_ADMIN_TOKEN: adminToken,
       VIGIL_ONCALL_TO: mailTo,
       VIGIL_DEDUPE_TTL_SECONDS: '3600',
+      // when the traffic stops, event time moves to its end after 5 s (not 30 s): the last decisions settle
+      VIGIL_IDLE_PARTITION_MS: '5000',
     };
     const config = loadConfig(env);
     const logger = createLogger({ level: config.logLevel });

@@ -97,11 +97,11 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'rejected-confirmations',
     kind: 'confirmation_failure_spike',
-    story: 'the new gift-finder agent proposes orders users do not want: 14 of 24 confirmations rejected or expired',
-    spanMs: 70_000,
+    story: 'the new gift-finder agent proposes orders users do not want: 14 of 24 confirmations in 24 s rejected or expired',
+    spanMs: 55_000,
     inject(w, at) {
       for (let i = 0; i < 24; i++) {
-        const s = new IntentScript(w, at + i * 1500, w.reserveUser(at, at + 80_000), GIFT_FINDER, ORDER_PLACE, { vendor: 'mega-mart' });
+        const s = new IntentScript(w, at + i * 1000, w.reserveUser(at, at + 80_000), GIFT_FINDER, ORDER_PLACE, { vendor: 'mega-mart' });
         s.parse();
         const answer = i % 12 === 5 ? 'confirmation.expired' : i % 12 < 7 ? 'confirmation.rejected' : 'confirmation.accepted';
         s.confirm(answer);

@@ -48,7 +48,7 @@ export class Simulator {
 
   constructor(o: SimulatorOptions) {
     if (!(o.rate > 0)) throw new Error(`rate must be more than 0 events/s, got ${o.rate}`);
-    this.world = new World(o.seed, o.users ?? usersFor(o.rate));
+    this.world = new World(o.seed, o.users ?? usersFor(o.rate), o.start);
     this.start = o.start;
     this.rate = o.rate;
     this.end = o.durationMs === undefined ? Infinity : o.start + o.durationMs;

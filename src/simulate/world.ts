@@ -20,6 +20,8 @@ export type TargetContext = Pick<AgentEvent, 'userId' | 'agentId' | 'agentVersio
 /** Most retries (attempt > 1) of one agent within ±60 s of each other: far below retry_spike's 30 per minute. */
 export const RETRY_BUDGET = 10;
 const RETRY_WINDOW_MS = 60_000;
+/** Heap priority = ms since the origin × TIE_SLOTS + scheduling order (exact up to ~99 days of event time). */
+const TIE_SLOTS = 2 ** 20;
 /** Events remembered as possible compensation targets (for the simulated vendor adapter). */
 const MAX_TARGETS = 200_000;
 
@@ -38,9 +40,12 @@ export class World {
   readonly targets = new Map<string, TargetContext>();
   /** Events put on the timeline so far. */
   scheduled = 0;
+  /** Event time the heap's priorities count from. */
+  private readonly origin: number;
 
-  constructor(seed: number, userCount: number) {
+  constructor(seed: number, userCount: number, origin = 0) {
     this.rng = new Rng(seed);
+    this.origin = origin;
     this.users = [];
     for (let i = 0; i < userCount; i++) {
       this.users.push({ id: `u_${String(i + 1).padStart(5, '0')}`, plan: PLANS[i % PLANS.length]!, busyUntil: 0, session: '', sessionUntil: 0 });
@@ -48,14 +53,16 @@ export class World {
   }
 
   schedule(at: number, e: AgentEvent): void {
-    e.occurredAt = new Date(at).toISOString();
-    this.heap.push(at, e);
+    const ms = Math.floor(at);
+    e.occurredAt = new Date(ms).toISOString();
+    // ties in event time go by scheduling order, so the order never depends on when events are pulled
+    this.heap.push((ms - this.origin) * TIE_SLOTS + (this.scheduled % TIE_SLOTS), e);
     this.scheduled++;
   }
 
   /** Event time of the next scheduled event (+Infinity when none). */
   nextAt(): number {
-    return this.heap.peekPriority();
+    return Math.floor(this.heap.peekPriority() / TIE_SLOTS) + this.origin;
   }
 
   /** Removes and returns the next scheduled event. */
