@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureAptInstalled } from '../../scripts/tools/debian-tools.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { runTs, type Child } from '../helpers/child-process.ts';
 import { stackEndpoints } from '../helpers/stack-env.ts';
@@ -43,6 +44,8 @@ describe('npm run demo, and its console in a browser', () => {
   let token = '';
 
   beforeAll(async () => {
+    // first, so a fresh machine's Chromium install (apt, a minute or two) does not eat into the demo
+    await ensureAptInstalled('chromium');
     const s = stackEndpoints();
     demo = runTs('src/cli/main.ts', ['demo', '--duration', '60', '--rate', '40', '--seed', '14', '--report-json', reportFile], {
       KAFKA_BROKERS: s.kafkaBrokers, SCHEMA_REGISTRY_URL: s.schemaRegistryUrl, REDIS_URL: s.redisUrl, SMTP_URL: s.smtpUrl,
@@ -52,7 +55,7 @@ describe('npm run demo, and its console in a browser', () => {
     const m = await waitFor(() => /operator console (http:\/\/\S+\/console) +\(admin token for its overrides: ([0-9a-f]+)\)/.exec(out), { timeoutMs: 120_000, description: 'the demo to print its console URL' });
     consoleUrl = m[1]!;
     token = m[2]!;
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     if (demo && demo.proc.exitCode === null) {
