@@ -64,8 +64,8 @@ describe('vigil simulate', () => {
     expect(events.some((e) => e.type === 'action.requested' && (e.attempt ?? 1) > 1)).toBe(true);
   });
 
-  // VIGIL_SIM_LONG=1: six hours instead of forty minutes
-  const hours = process.env.VIGIL_SIM_LONG === '1' ? 6 : 2 / 3;
+  // VIGIL_SIM_LONG=1: six hours instead of twenty minutes
+  const hours = process.env.VIGIL_SIM_LONG === '1' ? 6 : 1 / 3;
   it(`normal traffic raises no finding (${hours} h at 60 events/s, replayed with every detector)`, async () => {
     const { events } = all({ seed: 2026, rate: 60, start: START, durationMs: hours * 3_600_000 });
     expect(events.length).toBeGreaterThan(hours * 3600 * 50);
