@@ -1,67 +1,60 @@
-import { PassThrough } from 'node:stream';
-import type { Config } from '../config/config.ts';
-import type { Monitor } from '../app/monitor.ts';
-import type { Finding } from '../../processors/core/finding.ts';
-import type { StackEndpoints } from '../../scripts/stack/index.ts';
-import { BreakerStore } from '../breakers/breaker-store.ts';
-import { createBreakerClient } from '@vigil/breaker-client';
-import { readFindings } from './read-findings.ts';
-import { replayCommand } from './replay.ts';
+import type { DemoSnapshot } from './demo-state.ts';
+import { printable } from './demo-view.ts';
 
-export interface DemoReportDeps {
-  config: Config;
-  monitor: Monitor;
-  stack: StackEndpoints;
-  /** Findings the monitor raised (from its sink), to know how many to read back from Kafka. */
-  raised: ReadonlyMap<string, Finding>;
-  say: (line: string) => void;
-  /** The traffic file the demo published, replayed in memory to compare. */
-  traffic: string;
+/** Where the demo's results can be read, for the final report. */
+export interface DemoPlaces {
+  run: string;
+  seed: number;
+  rate: number;
+  durationS: number;
+  consoleUrl: string | undefined;
+  metricsUrl: string | undefined;
+  adminToken: string;
+  mailDir: string;
+  mailTo: string;
+  mailFiles: string[];
+  kept: boolean;
 }
 
-const SEVERITY_MARK: Record<string, string> = { critical: '‼', warning: '!', info: '·' };
+const s1 = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** What the demo shows once the traffic is consumed: findings (read back from Kafka), breakers, a denied check. */
-export async function showDemoResults(d: DemoReportDeps): Promise<void> {
-  const { config, say } = d;
-  say(`\n▶ Findings on ${config.kafka.topics.findings} (read back from Kafka, Avro):`);
-  const findings = d.raised.size === 0 ? [] : await readFindings(config, d.raised.size);
-  if (findings.length === 0) say('  none');
-  for (const f of findings.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt))) {
-    say(`  ${SEVERITY_MARK[f.severity] ?? ' '} ${f.severity.padEnd(8)} ${f.kind.padEnd(29)} ${`${f.scope.type}:${f.scope.id}`.padEnd(26)} ${f.summary}`);
+/** The short report the demo ends with: what was caught, what was done, where to read more. */
+export function reportLines(s: DemoSnapshot, p: DemoPlaces): string[] {
+  const found = s.scenarios.filter((x) => x.foundAfterMs !== undefined);
+  const out: string[] = [];
+  out.push('', `━━ What vigil caught: ${found.length} of ${s.scenarios.length} injected scenarios; normal traffic raised ${s.unexpected.length} finding${s.unexpected.length === 1 ? '' : 's'} ━━`);
+  for (const x of s.scenarios) {
+    const f = s.findings.find((y) => y.findingId === x.findingIds[0]);
+    out.push(`  ${x.foundAfterMs !== undefined ? '✔' : '✘'} ${x.scenario.padEnd(23)} ${x.kind.padEnd(29)} ${printable(`${x.scope.type}:${x.scope.id}`).padEnd(24)} ${x.foundAfterMs !== undefined ? `found at ${s1(x.foundAfterMs)} (${x.findingIds.length} finding${x.findingIds.length === 1 ? '' : 's'})` : 'NOT FOUND'}`);
+    if (f) out.push(`      ${clip(printable(f.summary), 130)}`);
   }
-
-  await compareWithReplay(d.traffic, findings, say);
-
-  const store = new BreakerStore({ redis: d.monitor.redis, keys: d.monitor.keys });
-  const breakers = await store.list();
-  say(`\n▶ Circuit breakers in Redis (prefix ${config.redis.keyPrefix}):`);
-  if (breakers.length === 0) say('  none open');
-  for (const b of breakers) {
-    const s = b.status;
-    const until = 'until' in s && typeof s.until === 'number' ? ` until ${new Date(s.until).toISOString().slice(11, 19)}Z` : '';
-    const why = 'reason' in s && s.reason ? ` — ${(s.reason as { summary: string }).summary}` : '';
-    say(`  ${`${b.scope}:${b.id}`.padEnd(28)} ${s.kind}${until}${why}`);
-  }
-
-  const client = createBreakerClient({ redis: d.monitor.redis, keyPrefix: config.redis.keyPrefix, failMode: { default: 'closed' } });
-  const query = { vendor: 'acme-air', agent: 'travel-assistant', user: 'u_0300', action: 'flight.search' };
-  const answer = await client.check(query);
-  await client.close();
-  say(`\n▶ An upstream service asks before calling the vendor: check(${JSON.stringify(query)})`);
-  say(`  allowed=${answer.allowed}${answer.blockingScope ? ` blockingScope=${answer.blockingScope.scope}:${answer.blockingScope.id} state=${answer.state}` : ''}${answer.retryAfterMs !== null ? ` retryAfterMs=${answer.retryAfterMs}` : ''}`);
-  if (answer.reason) say(`  reason: ${answer.reason}`);
-  if (d.monitor.apiPort) say(`  (the same over HTTP: curl 'http://${config.http.host}:${d.monitor.apiPort}/v1/breakers/check?vendor=acme-air&agent=travel-assistant&user=u_0300&action=flight.search')`);
+  for (const f of s.unexpected) out.push(`  ! unexpected: ${f.kind} ${printable(`${f.scope.type}:${f.scope.id}`)}: ${clip(printable(f.summary), 110)}`);
+  out.push('', '━━ What it did ━━');
+  out.push(`  breakers opened: ${s.opened.length}${s.opened.length ? '' : ' (none)'}`);
+  for (const b of s.opened) out.push(`    ${printable(`${b.scope}:${b.id}`).padEnd(26)} ${b.kind.padEnd(29)} ${clip(printable(b.summary), 80)}`);
+  const c = s.compensations;
+  out.push(`  compensations: ${c.requested} asked of the vendors, ${c.succeeded} succeeded, ${c.failed} failed (the simulated vendor adapter answered ${c.answered})`);
+  out.push(`  e-mails: ${s.emails.sent} sent to ${p.mailTo}${s.emails.failed ? `, ${s.emails.failed} failed` : ''}`);
+  out.push(`  alerts: ${s.alerts ? `${s.alerts.sent} pushed to Alertmanager` : 'none (no Alertmanager configured: VIGIL_ALERTMANAGER_URLS)'}`);
+  out.push('', '━━ Where to look ━━');
+  if (p.mailDir) out.push(`  the e-mails: ${p.mailFiles.length} .eml files in ${p.mailDir}${p.mailFiles[0] ? ` (e.g. ${p.mailFiles[0]})` : ''}`);
+  else out.push('  the e-mails: at the SMTP server of SMTP_URL');
+  if (p.consoleUrl) out.push(`  operator console: ${p.consoleUrl}${p.kept ? '' : ' (served while the demo runs; --keep-running keeps it up)'}  admin token: ${p.adminToken}`);
+  if (p.metricsUrl) out.push(`  metrics: ${p.metricsUrl}`);
+  out.push(`  the same traffic again: --seed ${p.seed} --rate ${p.rate} --duration ${p.durationS}`);
+  out.push(`  first finding ${s1(s.firstFindingAfterMs)} after the command; ${s.published} events published, ${s.consumed} consumed`);
+  return out;
 }
 
-/** Runs `vigil replay` of the same file (in memory, no services) and says whether it found the same. */
-async function compareWithReplay(traffic: string, live: readonly Finding[], say: (line: string) => void): Promise<void> {
-  let out = '';
-  const stdout = Object.assign(new PassThrough(), { write: (c: string) => ((out += String(c)), true) });
-  const stderr = Object.assign(new PassThrough(), { write: () => true });
-  const code = await replayCommand([traffic, '--format', 'jsonl'], { stdout, stderr, stdin: process.stdin });
-  const replayed = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as Finding).findingId);
-  const liveIds = new Set(live.map((f) => f.findingId));
-  const same = code === 0 && replayed.length === liveIds.size && replayed.every((id) => liveIds.has(id));
-  say(`\n▶ The same file through \`vigil replay\` (in memory, no services): ${replayed.length} findings, ${same ? 'the same ids as live ✔' : `NOT the same as live (live ${[...liveIds].join(', ')}; replay ${replayed.join(', ')})`}`);
+/** The report as JSON (--report-json), for tests and scripts. */
+export function reportJson(s: DemoSnapshot, p: DemoPlaces): unknown {
+  return {
+    run: p.run, seed: p.seed, rate: p.rate, durationS: p.durationS,
+    firstFindingAfterMs: s.firstFindingAfterMs, published: s.published, consumed: s.consumed,
+    scenarios: s.scenarios, unexpected: s.unexpected, findings: s.findings,
+    breakersOpened: s.opened, breakersOpenAtEnd: s.breakers.map((b) => ({ scope: b.scope, id: b.id, state: b.effectiveState, until: b.until, kind: b.reason?.kind ?? null, actor: b.actor })),
+    compensations: s.compensations, emails: { ...s.emails, to: p.mailTo, mailDir: p.mailDir, files: p.mailFiles }, alerts: s.alerts ?? null,
+    consoleUrl: p.consoleUrl ?? null, metricsUrl: p.metricsUrl ?? null,
+  };
 }

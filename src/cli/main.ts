@@ -12,6 +12,7 @@ Commands:
   run                 run the monitor: consume agent.actions, detect, act
   produce FILE        publish agent action events from a JSON Lines file to Kafka
   replay FILE         run every detector over a JSON Lines file, offline, and print the findings
+  simulate            realistic agent traffic (and trouble) to Kafka, or to a JSON Lines file
   breakers …          list, show, open, close or reset circuit breakers
   demo                bring up the local stack, publish sample traffic, and show what vigil finds
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.ts')).runCommand,
   produce: async () => (await import('./produce.ts')).produceCommand,
   replay: async () => (await import('./replay.ts')).replayCommand,
+  simulate: async () => (await import('./simulate.ts')).simulateCommand,
   breakers: async () => (await import('./breakers.ts')).breakersCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
 };

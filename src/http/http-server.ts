@@ -27,6 +27,8 @@ export interface HttpDeps {
   details?: () => unknown;
   /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
   adminRateLimit?: { perMinute: number; burst: number };
+  /** More routes (the operator console): true when one answered. */
+  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
 /** An error answer: status and a message saying what is wrong. */
@@ -113,6 +115,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
           return sendJson(res, 200, { status: 'ready', ...(details !== undefined ? { details } : {}) });
         }
         if (await handleBreakerRoute(req, res, url, deps)) return;
+        if (deps.routes && (await deps.routes(req, res, url))) return;
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
       } catch (e) {
         if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message }, e.headers);

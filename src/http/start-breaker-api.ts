@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { IngestMetrics } from '../observability/metrics.ts';
 import { degradedCheckRecorder } from './degraded-checks.ts';
 import { startHttpServer } from './http-server.ts';
+import { createConsoleRoutes } from './console-routes.ts';
 
 /**
  * The breaker HTTP API wired from configuration (config.http host, port, tokens and fail mode;
@@ -30,6 +31,7 @@ export async function startBreakerApi(
     failMode: { default: config.http.failMode.default, perScope: { ...config.http.failMode.perScope } },
     onDegraded: degradedCheckRecorder({ ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.logger ? { logger: opts.logger } : {}) }),
   });
+  const operatorConsole = createConsoleRoutes(config, store);
   const server = await startHttpServer({
     store,
     checker,
@@ -39,11 +41,13 @@ export async function startBreakerApi(
     port: config.http.port,
     adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
     ...(opts.status ? { details: opts.status } : {}),
+    routes: operatorConsole.handle,
   });
   return {
     port: server.port,
     store,
     async close() {
+      await operatorConsole.close();
       await server.close();
       await checker.close();
       if (!opts.redis) redis.disconnect();
