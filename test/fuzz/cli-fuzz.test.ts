@@ -54,13 +54,20 @@ function isJson(s: string): boolean {
 }
 
 let fileNo = 0;
+/** Event time of the first good line of a file. */
+const BASE_MS = Date.parse('2026-11-20T09:00:00.000Z');
 
 describe('vigil replay on files of random lines', () => {
   it('reports each bad line by number, runs the good ones, exits 0, never a stack trace', async () => {
     let lines = 0;
     await checkAsync('cli: vigil replay files', fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 25 }), fc.boolean(), async (ls, unique) => {
-      // unique eventIds, so a good line is never a duplicate of another
-      const texts = ls.map((l, i) => (l.good && unique ? JSON.stringify({ ...JSON.parse(l.text), eventId: `e${i}` }) : l.text));
+      // good lines a second apart in event time (so the event-time guard has no reason to refuse them);
+      // unique eventIds if asked, so a good line is never a duplicate of another
+      const texts = ls.map((l, i) => {
+        if (!l.good) return l.text;
+        const e = { ...JSON.parse(l.text), occurredAt: new Date(BASE_MS + i * 1000).toISOString() };
+        return JSON.stringify(unique ? { ...e, eventId: `e${i}` } : e);
+      });
       const file = join(dir, `f${fileNo++}.jsonl`);
       writeFileSync(file, texts.join('\n') + '\n');
       const c = capture();
@@ -68,12 +75,17 @@ describe('vigil replay on files of random lines', () => {
       lines += ls.length;
       expect(code).toBe(0);
       expect(hasStackTrace(c.err())).toBe(false);
-      const reported = new Set([...c.err().matchAll(/^line (\d+): /gm)].map((m) => Number(m[1])));
+      // a bad line is reported as such; a valid event may be judged by its clock (refused, or held to
+      // the end), which is not a bad line: only a line of another clock can make a good one look wrong
+      const timeJudged = new Set([...c.err().matchAll(/^line (\d+): event (?:time out of bounds|held at the end)/gm)].map((m) => Number(m[1])));
+      const reported = new Set([...c.err().matchAll(/^line (\d+): /gm)].map((m) => Number(m[1])).filter((n) => !timeJudged.has(n)));
+      const otherClocks = ls.some((l) => l.good !== true);
       ls.forEach((l, i) => {
         if (l.good === true) expect(reported.has(i + 1), `line ${i + 1} is a valid event`).toBe(false);
+        if (l.good === true && !otherClocks) expect(timeJudged.has(i + 1), `line ${i + 1} is on time`).toBe(false);
         if (l.good === false) expect(reported.has(i + 1), `line ${i + 1} is not an event`).toBe(true);
       });
-      expect(c.err()).toMatch(new RegExp(`\\(\\d+ duplicates, ${reported.size} bad lines\\)`));
+      expect(c.err()).toMatch(new RegExp(`\\(\\d+ duplicates, ${reported.size} bad lines(, \\d+ out of bounds)?\\)`));
       for (const f of c.out().split('\n').filter(Boolean)) expect(JSON.parse(f).findingId).toMatch(/^f_/);
     }), cases(60, 400));
     record('cli: vigil replay lines', lines);
