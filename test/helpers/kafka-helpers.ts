@@ -56,6 +56,26 @@ export async function readTopic(config: Config, topic: string, count: number, ti
   return got;
 }
 
+/** How many messages a topic holds (the sum of its partitions' end offsets), once that number has not moved for `quietMs`. */
+export async function settledTopicSize(config: Config, topic: string, quietMs = 3_000, timeoutMs = 60_000): Promise<number> {
+  const admin = testKafka(config).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let last = -1;
+    let since = Date.now();
+    for (;;) {
+      const size = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      if (size !== last) [last, since] = [size, Date.now()];
+      else if (Date.now() - since >= quietMs) return size;
+      if (Date.now() > deadline) throw new Error(`${topic} still growing after ${timeoutMs} ms (${size} messages)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export const header = (m: KafkaMessage, name: string): string | undefined => {
   const v = m.headers?.[name];
   return v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
