@@ -39,6 +39,11 @@ export class BreakerStore {
     this.clock = opts.clock;
   }
 
+  /** True when this store hands each transition to publishTransition itself. */
+  get publishesTransitions(): boolean {
+    return this.publish !== undefined;
+  }
+
   private get isCluster(): boolean {
     return 'isCluster' in this.redis && (this.redis as Cluster).isCluster === true;
   }
