@@ -75,7 +75,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       redis: ctx.redis,
       keys: ctx.keys,
     });
-    const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.publishTransition });
+    const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.transitions.one });
     const commandSchema = ctx.schemas?.ids['compensation-command'];
     const responder = new Responder({
       config,
