@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyBuilder } from '../redis/keys.ts';
-import { commandName, runScript } from '../redis/scripts.ts';
+import { queueScript, runScript } from '../redis/scripts.ts';
 import { BreakerError, scriptError } from '@vigil/breaker-client/protocol';
 import type { ForceArgs, OpResult, TripArgs } from './machine.ts';
 import { breakerFromHash, scopeIdProblem } from './state.ts';
@@ -39,6 +39,11 @@ export class BreakerStore {
     this.clock = opts.clock;
   }
 
+  /** True when this store hands each transition to publishTransition itself. */
+  get publishesTransitions(): boolean {
+    return this.publish !== undefined;
+  }
+
   private get isCluster(): boolean {
     return 'isCluster' in this.redis && (this.redis as Cluster).isCluster === true;
   }
@@ -62,9 +67,7 @@ export class BreakerStore {
         await this.redis.sadd(this.keys.breakerIndex(), `${scope}:${id}`);
         ret = await runScript(this.redis, script, keys, argv);
       } else {
-        const tx = (this.redis as Redis).multi().sadd(this.keys.breakerIndex(), `${scope}:${id}`);
-        (tx as unknown as Record<string, (...a: unknown[]) => unknown>)[commandName(script)]!(...keys, ...argv);
-        const res = await tx.exec();
+        const res = await queueScript((this.redis as Redis).multi().sadd(this.keys.breakerIndex(), `${scope}:${id}`), script, keys, argv).exec();
         if (!res) throw new Error('MULTI was discarded');
         for (const [err] of res) if (err) throw err;
         ret = res[1]![1];
