@@ -120,11 +120,14 @@ async function main(): Promise<void> {
         say(`  ${Math.round(total / timed.wallS).toLocaleString('en-US')} events/s; waiting for the last findings (idle partitions settle)…`);
         // the findings topic exists once the monitor started; read it from the beginning
         const tail = await tailFindings(kafka, runEnv.VIGIL_TOPIC_FINDINGS!, registry, `${runEnv.KAFKA_GROUP_ID}-findings-reader`);
-        await waitQuiet(tail, 5000, 8000);
+        // idle partitions (2 s) let the watermark reach the last event; the next tick (1 s) settles
+        await waitQuiet(tail, QUICK ? 2500 : 5000, QUICK ? 5000 : 8000);
         await stopAll(children);
         await waitQuiet(tail, 1500, 0);
         await tail.stop();
-        return { timed, findingIds: [...tail.byId.keys()] };
+        const byKind: Record<string, number> = {};
+        for (const f of tail.byId.values()) byKind[f.finding.kind] = (byKind[f.finding.kind] ?? 0) + 1;
+        return { timed, findingIds: [...tail.byId.keys()], byKind };
       };
 
       if (SECTIONS.has('throughput')) {
@@ -141,6 +144,7 @@ async function main(): Promise<void> {
           rows,
           ratios: { runOverReplay: round(rows[1]!.eventsPerS / rows[2]!.eventsPerS, 3), runOverBare: round(rows[1]!.eventsPerS / rows[0]!.eventsPerS, 3), replayOverBare: round(rows[2]!.eventsPerS / rows[0]!.eventsPerS, 3) },
           findings: match,
+          findingsByKind: live.byKind,
           replaySummary: replay.summary,
         };
         say(`  findings: ${describeMatch(match)}`);
@@ -165,8 +169,8 @@ async function main(): Promise<void> {
       result.latency = await measureLatency({
         env: latEnv, kafka, admin, registry, redisUrl: stack.redisUrl, partitions: PARTITIONS,
         rate: num(values.rate, QUICK ? 1000 : 5000, 'rate'),
-        probes: num(values.probes, QUICK ? 6 : 60, 'probes'),
-        warmupS: QUICK ? 8 : 20,
+        probes: num(values.probes, QUICK ? 4 : 60, 'probes'),
+        warmupS: QUICK ? 5 : 20,
         seed: SEED,
       });
     }

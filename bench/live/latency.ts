@@ -156,6 +156,9 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
   const batches: SentBatch[] = [];
   const probes: Probe[] = [];
   let sentEvents = 0;
+  // the rate is counted once the warm-up is over (the re-timed traffic ramps up over its first seconds)
+  let sentAtWarm = -1;
+  let warmAt = 0;
   let inFlight = 0;
   let failure: Error | undefined;
   const c0 = monitor.sample().cpuS;
@@ -206,6 +209,10 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
       sentEvents += msgs.length;
       void send(msgs, tss, (parts) => batches.push({ parts }));
     }
+    if (sentAtWarm < 0 && now >= T0 + o.warmupS * 1000) {
+      sentAtWarm = sentEvents;
+      warmAt = now;
+    }
     // a probe: consent revoked a second ago, then an action for that user now
     if (probesSent < o.probes && now >= nextProbeAt) {
       nextProbeAt += probeEveryMs;
@@ -243,7 +250,7 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
-  const elapsedS = (Date.now() - T0) / 1000;
+  const measuredS = (Date.now() - warmAt) / 1000;
   const lagAtEnd = (await topicEnd(o.admin, topic)) - (await committed(o.admin, config.kafka.groupId, topic));
   const end = monitor.sample();
   await producer.disconnect();
@@ -279,7 +286,7 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
   }
   const result: LatencyResult = {
     rateTarget: o.rate,
-    rateAchieved: Math.round(sentEvents / elapsedS),
+    rateAchieved: Math.round((sentEvents - sentAtWarm) / measuredS),
     backgroundEvents: sentEvents,
     probes: probes.length,
     latenessMs,

@@ -32,6 +32,8 @@ export interface LiveBenchResult {
     rows: Row[];
     ratios: { runOverReplay: number; runOverBare: number; replayOverBare: number };
     findings: FindingMatch;
+    /** vigil run's findings by kind (every kind should be there in a full run). */
+    findingsByKind: Record<string, number>;
     replaySummary: string;
   };
   scaleOut?: { one: Row; two: Row; ratio: number; findings: FindingMatch };
@@ -70,7 +72,9 @@ export function renderMarkdown(r: LiveBenchResult): string {
       '',
       `Ratios (events/s): **run / replay ${t.ratios.runOverReplay}** (goal ≥ 0.8), run / bare ${t.ratios.runOverBare}, replay / bare ${t.ratios.replayOverBare}.`,
       '',
-      `Findings: ${matchLine(t.findings, 'vigil run', 'replay')} Replay: ${t.replaySummary}`,
+      `Findings: ${matchLine(t.findings, 'vigil run', 'replay')} By kind (vigil run, ${Object.keys(t.findingsByKind).length} kinds): ${Object.entries(t.findingsByKind).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${n(c)}`).join(', ')}.`,
+      '',
+      `Replay: ${t.replaySummary}`,
       '',
     );
   }
