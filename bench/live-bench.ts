@@ -70,6 +70,8 @@ const SEED = num(values.seed, 7, 'seed');
 const HOURS = Math.max(4, Math.round((60 * N) / 1_000_000));
 const SECTIONS = new Set((values.only ?? 'throughput,scale,latency,memory').split(','));
 for (const s of SECTIONS) if (!['throughput', 'scale', 'latency', 'memory'].includes(s)) throw new Error(`--only: unknown section "${s}" (throughput, scale, latency, memory)`);
+/** VIGIL_IDLE_PARTITION_MS of the monitors: the default 30 s, 3 s for --quick (see BenchEnv). */
+const IDLE_MS = QUICK ? 3000 : 30_000;
 const OUT = values.out ?? 'bench/results/live.json';
 const say = (s: string) => process.stdout.write(s + '\n');
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadStart = load();
   const stack = await ensureStack({ quiet: true });
-  const env = new BenchEnv(stack, PARTITIONS);
+  const env = new BenchEnv(stack, PARTITIONS, IDLE_MS);
   const adminConfig = loadConfig(env.run('admin'));
   const kafka = createKafka(adminConfig, silentLogger, '-bench');
   const admin = kafka.admin();
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   const result: LiveBenchResult = {
     meta: {
       startedAt, node: process.version, cpus: `${availableParallelism()} × ${cpus()[0]?.model.trim() ?? 'cpu'}`, loadStart, loadEnd: '',
-      command: `node bench/live-bench.ts ${process.argv.slice(2).join(' ')}`.trim(), events: N, partitions: PARTITIONS, hours: HOURS, seed: SEED, quick: QUICK, runId: env.id,
+      command: `node bench/live-bench.ts ${process.argv.slice(2).join(' ')}`.trim(), events: N, partitions: PARTITIONS, idlePartitionMs: IDLE_MS, hours: HOURS, seed: SEED, quick: QUICK, runId: env.id,
     },
   };
   say(`live bench ${env.id}: ${N.toLocaleString('en-US')} events, ${PARTITIONS} partitions, load average ${loadStart}`);
@@ -120,8 +122,9 @@ async function main(): Promise<void> {
         say(`  ${Math.round(total / timed.wallS).toLocaleString('en-US')} events/s; waiting for the last findings (idle partitions settle)…`);
         // the findings topic exists once the monitor started; read it from the beginning
         const tail = await tailFindings(kafka, runEnv.VIGIL_TOPIC_FINDINGS!, registry, `${runEnv.KAFKA_GROUP_ID}-findings-reader`);
-        // idle partitions (2 s) let the watermark reach the last event; the next tick (1 s) settles
-        await waitQuiet(tail, QUICK ? 2500 : 5000, QUICK ? 5000 : 8000);
+        // once every partition is idle (IDLE_MS after its last event) the watermark reaches the last
+        // event, and the next tick (1 s) settles what is due
+        await waitQuiet(tail, 3000, IDLE_MS + 4000);
         await stopAll(children);
         await waitQuiet(tail, 1500, 0);
         await tail.stop();

@@ -23,6 +23,7 @@ export interface LiveBenchResult {
     command: string;
     events: number;
     partitions: number;
+    idlePartitionMs: number;
     hours: number;
     seed: number;
     quick: boolean;
@@ -56,7 +57,7 @@ export function renderMarkdown(r: LiveBenchResult): string {
     '',
     `${m.startedAt} · Node ${m.node} · ${m.cpus} · load average ${m.loadStart} at the start, ${m.loadEnd} at the end · \`${m.command}\`${m.quick ? ' · **--quick: a smoke run, the figures mean little**' : ''}`,
     '',
-    `Kafka, the schema registry and Redis of the local stack run on this same machine: they share its cores with the monitor and the bench. \`vigil run\` runs as a child process (every detector, the bundled policy, its own consumer group, Redis prefix and output topics); its CPU and RSS are its own, from /proc.`,
+    `Kafka, the schema registry and Redis of the local stack run on this same machine: they share its cores with the monitor and the bench. \`vigil run\` runs as a child process (every detector, the bundled policy, its own consumer group, Redis prefix and output topics, VIGIL_IDLE_PARTITION_MS=${m.idlePartitionMs}); its CPU and RSS are its own, from /proc.`,
     '',
   ];
   if (r.throughput) {
