@@ -12,7 +12,7 @@ import { silentLogger } from '../src/observability/logger.ts';
 import { ensureEventsFile } from './gen-events.ts';
 import { BenchEnv } from './live/bench-env.ts';
 import { deleteTopics, forgetPrefix } from './live/cleanup.ts';
-import { matchFindings, tailFindings, waitQuiet, type FindingMatch } from './live/findings-tail.ts';
+import { briefOf, matchFindings, tailFindings, waitQuiet, type FindingMatch } from './live/findings-tail.ts';
 import { topicEnd } from './live/group-progress.ts';
 import { bareConsumer, replayFile, stopAll, vigilRunChildren, type Timed } from './live/throughput.ts';
 import { measureLatency, type LatencyResult } from './live/latency.ts';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
         await tail.stop();
         const byKind: Record<string, number> = {};
         for (const f of tail.byId.values()) byKind[f.finding.kind] = (byKind[f.finding.kind] ?? 0) + 1;
-        return { timed, findingIds: [...tail.byId.keys()], byKind };
+        return { timed, findings: new Map([...tail.byId].map(([id, f]) => [id, briefOf(f.finding)])), byKind };
       };
 
       if (SECTIONS.has('throughput')) {
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         say(`\n(c) vigil replay --workers 1 ${file}`);
         const replay = await replayFile(file, total);
         say(`  ${Math.round(total / replay.timed.wallS).toLocaleString('en-US')} events/s; ${replay.summary}`);
-        const match = matchFindings(live.findingIds, replay.findingIds);
+        const match = matchFindings(live.findings, replay.findings);
         const rows = [row('bare kafkajs consumer, count only', bare), row('vigil run, every detector (1 instance)', live.timed), row('vigil replay --workers 1, every detector', replay.timed)];
         result.throughput = {
           rows,
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
         say(`  findings: ${describeMatch(match)}`);
         if (SECTIONS.has('scale')) {
           const two = await liveRun('scale2', 2);
-          const scaleMatch = matchFindings(two.findingIds, replay.findingIds);
+          const scaleMatch = matchFindings(two.findings, replay.findings);
           const r2 = row('vigil run, 2 instances in one group', two.timed);
           result.scaleOut = { one: rows[1]!, two: r2, ratio: round(r2.eventsPerS / rows[1]!.eventsPerS, 3), findings: scaleMatch };
           say(`  two instances: ${r2.eventsPerS.toLocaleString('en-US')} events/s (× ${result.scaleOut.ratio} of one); findings: ${describeMatch(scaleMatch)}`);
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
         const two = await liveRun('scale2', 2);
         const r1 = row('vigil run, 1 instance', one.timed);
         const r2 = row('vigil run, 2 instances in one group', two.timed);
-        result.scaleOut = { one: r1, two: r2, ratio: round(r2.eventsPerS / r1.eventsPerS, 3), findings: matchFindings(two.findingIds, one.findingIds) };
+        result.scaleOut = { one: r1, two: r2, ratio: round(r2.eventsPerS / r1.eventsPerS, 3), findings: matchFindings(two.findings, one.findings) };
       }
     }
     if (SECTIONS.has('latency')) {
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
 function describeMatch(m: FindingMatch): string {
   return m.equal
     ? `live and replay agree: ${m.both} findings, the same ids`
-    : `MISMATCH: live ${m.live}, replay ${m.replay}, both ${m.both} (only live: ${m.live - m.both}, e.g. ${m.onlyLive.slice(0, 3).join(' ')}; only replay: ${m.replay - m.both}, e.g. ${m.onlyReplay.slice(0, 3).join(' ')})`;
+    : `MISMATCH: live ${m.live}, replay ${m.replay}, both ${m.both} (only live: ${m.live - m.both}, e.g. ${m.onlyLive.slice(0, 3).join('; ')}; only replay: ${m.replay - m.both}, e.g. ${m.onlyReplay.slice(0, 3).join('; ')})`;
 }
 
 main().then(

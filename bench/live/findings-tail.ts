@@ -61,20 +61,31 @@ export async function waitQuiet(tail: FindingsTail, quietMs: number, minMs: numb
   }
 }
 
-/** How two sets of finding ids compare. */
+/** A finding in a line: what a mismatch lists (`<findingId> <kind> <scope> <detectedAt>`). */
+export function briefOf(f: { findingId: string; kind: string; scope: { type: string; id: string }; detectedAt: string }): string {
+  return `${f.findingId} ${f.kind} ${f.scope.type}:${f.scope.id} ${f.detectedAt}`;
+}
+
+/** How two sets of findings (id → brief) compare. */
 export interface FindingMatch {
   live: number;
   replay: number;
   both: number;
+  /** The first 20 found by one side only, as briefOf lines. */
   onlyLive: string[];
   onlyReplay: string[];
   equal: boolean;
 }
 
-export function matchFindings(live: Iterable<string>, replay: Iterable<string>): FindingMatch {
-  const l = new Set(live);
-  const r = new Set(replay);
-  const onlyLive = [...l].filter((id) => !r.has(id));
-  const onlyReplay = [...r].filter((id) => !l.has(id));
-  return { live: l.size, replay: r.size, both: l.size - onlyLive.length, onlyLive: onlyLive.slice(0, 20), onlyReplay: onlyReplay.slice(0, 20), equal: onlyLive.length === 0 && onlyReplay.length === 0 };
+export function matchFindings(live: Map<string, string>, replay: Map<string, string>): FindingMatch {
+  const onlyLive = [...live.keys()].filter((id) => !replay.has(id));
+  const onlyReplay = [...replay.keys()].filter((id) => !live.has(id));
+  return {
+    live: live.size,
+    replay: replay.size,
+    both: live.size - onlyLive.length,
+    onlyLive: onlyLive.slice(0, 20).map((id) => live.get(id)!),
+    onlyReplay: onlyReplay.slice(0, 20).map((id) => replay.get(id)!),
+    equal: onlyLive.length === 0 && onlyReplay.length === 0,
+  };
 }

@@ -47,7 +47,11 @@ const n = (x: number) => x.toLocaleString('en-US');
 function matchLine(m: FindingMatch, a: string, b: string): string {
   return m.equal
     ? `${a} and ${b} agree: ${n(m.both)} findings, the same findingIds.`
-    : `**MISMATCH**: ${a} ${n(m.live)}, ${b} ${n(m.replay)}, in both ${n(m.both)}; only ${a} ${n(m.live - m.both)} (e.g. ${m.onlyLive.slice(0, 3).join(', ') || '–'}), only ${b} ${n(m.replay - m.both)} (e.g. ${m.onlyReplay.slice(0, 3).join(', ') || '–'}).`;
+    : `**MISMATCH**: ${a} ${n(m.live)}, ${b} ${n(m.replay)}, in both ${n(m.both)}; only ${a} ${n(m.live - m.both)}${list(m.onlyLive)}; only ${b} ${n(m.replay - m.both)}${list(m.onlyReplay)}.`;
+}
+
+function list(xs: string[]): string {
+  return xs.length === 0 ? '' : ` (${xs.length < 20 ? '' : 'the first 20: '}${xs.map((x) => `\`${x}\``).join(', ')})`;
 }
 
 export function renderMarkdown(r: LiveBenchResult): string {

@@ -4,6 +4,7 @@ import { replayCommand } from '../../src/cli/replay.ts';
 import { startMonitorChild, type MonitorChild } from './monitor-child.ts';
 import { waitForCommits } from './group-progress.ts';
 import { selfCpuS } from './proc-stats.ts';
+import { briefOf } from './findings-tail.ts';
 
 /** One timed pass over the events: wall seconds from the first event to the last, CPU of the process(es) doing it. */
 export interface Timed {
@@ -90,15 +91,19 @@ export async function stopAll(children: MonitorChild[]): Promise<void> {
  * (c) `vigil replay --workers 1` of the events file, in this process (replayCommand, the CLI's code),
  * findings as JSON Lines collected by id. Clock: the call; CPU: this process over it.
  */
-export async function replayFile(file: string, total: number): Promise<{ timed: Timed; findingIds: string[]; summary: string }> {
-  const findingIds: string[] = [];
+export async function replayFile(file: string, total: number): Promise<{ timed: Timed; findings: Map<string, string>; summary: string }> {
+  const findings = new Map<string, string>();
   let partial = '';
   const stdout = new Writable({
     write(chunk: Buffer, _enc, cb) {
       const text = partial + chunk.toString();
       const lines = text.split('\n');
       partial = lines.pop()!;
-      for (const l of lines) if (l) findingIds.push((JSON.parse(l) as { findingId: string }).findingId);
+      for (const l of lines) {
+        if (!l) continue;
+        const f = JSON.parse(l) as Parameters<typeof briefOf>[0];
+        findings.set(f.findingId, briefOf(f));
+      }
       cb();
     },
   });
@@ -116,5 +121,5 @@ export async function replayFile(file: string, total: number): Promise<{ timed: 
   const wallS = (performance.now() - t0) / 1000;
   const cpuS = selfCpuS() - c0;
   if (code !== 0) throw new Error(`vigil replay exited ${code}: ${stderr.slice(-2000)}`);
-  return { timed: { events: total, wallS, cpuS }, findingIds, summary: stderr.trim().split('\n').at(-1) ?? '' };
+  return { timed: { events: total, wallS, cpuS }, findings, summary: stderr.trim().split('\n').at(-1) ?? '' };
 }
