@@ -96,16 +96,21 @@ const GEN_START = Date.parse('2026-11-20T00:00:00.000Z');
 
 /** How much faster than its own event time the generated traffic must run to make `rate` events/s. */
 function generatorSpeedup(opts: { events: number; seed: number; hours: number }, rate: number): number {
-  const sample = Math.min(opts.events, rate * 40);
+  // the steady density, past the first stretch where intents are still ramping up
+  const from = Math.min(opts.events - 2, rate * 15);
+  const to = Math.min(opts.events - 1, rate * 45);
   let i = 0;
-  let last = GEN_START;
+  let t1 = GEN_START;
+  let t2 = GEN_START;
   for (const line of generateEvents(opts)) {
-    if (++i >= sample) {
-      last = Date.parse((JSON.parse(line) as { occurredAt: string }).occurredAt);
+    if (i === from) t1 = Date.parse((JSON.parse(line) as { occurredAt: string }).occurredAt);
+    if (i === to) {
+      t2 = Date.parse((JSON.parse(line) as { occurredAt: string }).occurredAt);
       break;
     }
+    i++;
   }
-  const realRate = sample / Math.max(1, (last - GEN_START) / 1000);
+  const realRate = (to - from) / Math.max(0.001, (t2 - t1) / 1000);
   return rate / realRate;
 }
 
