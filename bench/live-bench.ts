@@ -101,8 +101,18 @@ async function main(): Promise<void> {
   };
   say(`live bench ${env.id}: ${N.toLocaleString('en-US')} events, ${PARTITIONS} partitions, load average ${loadStart}`);
   const prefixes: string[] = [];
+  /** Runs one section; a failure is recorded (and makes the exit status 1) but the others still run. */
+  const section = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (e) {
+      const message = (e as Error).stack ?? String(e);
+      say(`\nsection ${name} FAILED: ${message}`);
+      (result.errors ??= []).push({ section: name, message: message.slice(0, 4000) });
+    }
+  };
   try {
-    if (SECTIONS.has('throughput') || SECTIONS.has('scale')) {
+    if (SECTIONS.has('throughput') || SECTIONS.has('scale')) await section('throughput and scale-out', async () => {
       const file = await ensureEventsFile({ events: N, seed: SEED, hours: HOURS });
       const inputEnv = env.run('produce');
       say(`\nproducing ${N.toLocaleString('en-US')} events from ${file} to ${inputEnv.VIGIL_TOPIC_ACTIONS} (${PARTITIONS} partitions, Avro via the registry)…`);
@@ -165,8 +175,8 @@ async function main(): Promise<void> {
         const r2 = row('vigil run, 2 instances in one group', two.timed);
         result.scaleOut = { one: r1, two: r2, ratio: round(r2.eventsPerS / r1.eventsPerS, 3), findings: matchFindings(two.findings, one.findings) };
       }
-    }
-    if (SECTIONS.has('latency')) {
+    });
+    if (SECTIONS.has('latency')) await section('latency', async () => {
       const latEnv = env.run('latency', 'latency.agent.actions');
       prefixes.push(latEnv.VIGIL_REDIS_PREFIX!);
       result.latency = await measureLatency({
@@ -176,15 +186,15 @@ async function main(): Promise<void> {
         warmupS: QUICK ? 5 : 20,
         seed: SEED,
       });
-    }
-    if (SECTIONS.has('memory')) {
+    });
+    if (SECTIONS.has('memory')) await section('memory', async () => {
       result.memory = await measureMemory({
         env: env.run('memory', 'memory.agent.actions'), admin, partitions: PARTITIONS,
         users: num(values.users, QUICK ? 3000 : 1_000_000, 'users'),
         expiryWaitS: num(values['expiry-wait'], QUICK ? 3 : 150, 'expiry-wait'),
         quick: QUICK,
       });
-    }
+    });
   } finally {
     result.meta.loadEnd = load();
     for (const p of prefixes) await forgetPrefix(stack.redisUrl, p).catch(() => 0);
@@ -197,6 +207,7 @@ async function main(): Promise<void> {
   writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   writeFileSync(OUT.replace(/\.json$/, '') + '.md', md);
   say(`written to ${OUT} and ${OUT.replace(/\.json$/, '')}.md`);
+  if (result.errors?.length) throw new Error(`sections failed: ${result.errors.map((e) => e.section).join(', ')} (see above)`);
 }
 
 function describeMatch(m: FindingMatch): string {

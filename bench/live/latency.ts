@@ -121,6 +121,16 @@ export function stats(xs: number[]): LatencyStats {
 }
 
 export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    return await latencyRun(o, cleanups);
+  } finally {
+    // whatever happened: the monitor child, the readers and the producer go
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {});
+  }
+}
+
+async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> | void)[]): Promise<LatencyResult> {
   const config = loadConfig(o.env);
   const topic = config.kafka.topics.actions;
   const latenessMs = Number((parse(readFileSync('vigil.policy.yaml', 'utf8')) as { latenessMs?: number }).latenessMs ?? 5000);
@@ -134,8 +144,11 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
   const avro = schemas ? { registry: schemas.registry, schemaId: schemas.ids['agent-action']!, fields: (avroSchema('agent-action').fields as { name: string }[]).map((f) => f.name) } : undefined;
 
   const monitor = startMonitorChild('latency', o.env);
+  cleanups.push(() => monitor.stop());
   const tail = await tailFindings(o.kafka, config.kafka.topics.findings, o.registry, `${config.kafka.groupId}-latency-reader`);
+  cleanups.push(() => tail.stop());
   const sub = connectRedis({ url: o.redisUrl, connectionName: 'vigil-bench-latency' });
+  cleanups.push(() => sub.disconnect());
   const probesByUser = new Map<string, Probe>();
   const probesByRequest = new Map<string, Probe>();
   sub.on('message', (_ch: string, message: string) => {
@@ -166,11 +179,16 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
   const partitionOf = (key: string) => partitioner({ topic, partitionMetadata, message: { key, value: null } });
   const producer = o.kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
+  cleanups.push(() => producer.disconnect());
 
   const probeEveryMs = 1000;
   const tailS = latenessMs / 1000 + 10;
-  const totalS = o.warmupS + (o.probes * probeEveryMs) / 1000 + tailS + 30;
-  const genOpts = { events: Math.ceil(o.rate * totalS), seed: o.seed, hours: totalS / 3600 };
+  // the load stops at most this long after the last probe, answered or not (a monitor that falls
+  // behind leaves probes unanswered: counted as missing)
+  const answerS = tailS + 30;
+  const totalS = o.warmupS + (o.probes * probeEveryMs) / 1000 + answerS;
+  // twice what the run needs, so the background never runs out before the stop
+  const genOpts = { events: Math.ceil(o.rate * totalS * 2), seed: o.seed, hours: (totalS * 2) / 3600 };
   // The generator spreads its intents over `hours`, but an intent averages fewer events than it
   // assumes: measure its real density on a first stretch (same seed, same events) and speed time up to `rate`.
   const speed = generatorSpeedup(genOpts, o.rate);
@@ -228,7 +246,10 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
       next = gen.next();
       if (msgs.length >= 2000) break;
     }
-    if (next.done) throw new Error('latency: the generated background ran out before the probes were answered');
+    if (next.done) {
+      say('  warning: the generated background ran out; stopping the load');
+      break;
+    }
     if (msgs.length > 0) {
       sentEvents += msgs.length;
       void send(msgs, tss, (parts) => batches.push({ parts }));
@@ -269,7 +290,7 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
     }
     if (probesSent >= o.probes && allDoneAt === Infinity && probes.every((p) => p.findingTs !== undefined && p.breakerAt !== undefined)) allDoneAt = now;
     // keep the load on until every probe is answered (and a little longer), or the tail runs out
-    if (now >= allDoneAt + 1000 || now > nextProbeAt + tailS * 1000 + 20_000) break;
+    if (now >= allDoneAt + 1000 || (probesSent >= o.probes && now > nextProbeAt + answerS * 1000)) break;
     const wait = 20 - (Date.now() - now);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

@@ -40,6 +40,8 @@ export interface LiveBenchResult {
   scaleOut?: { one: Row; two: Row; ratio: number; findings: FindingMatch };
   latency?: LatencyResult;
   memory?: MemoryResult;
+  /** Sections that failed (the others still ran). */
+  errors?: { section: string; message: string }[];
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -129,5 +131,6 @@ export function renderMarkdown(r: LiveBenchResult): string {
       '',
     );
   }
+  for (const e of r.errors ?? []) out.push(`## ${e.section}: FAILED`, '', '```', e.message.split('\n').slice(0, 6).join('\n'), '```', '');
   return out.join('\n');
 }
