@@ -28,6 +28,34 @@ export interface MemoryRow {
   monitorRssMb: number;
   redisUsedMb: number;
   redisKeys: number;
+  /** What the keys are, from a sample of random keys: family → share of the sample and median TTL left (s; -1: none). */
+  keyFamilies?: { family: string; share: number; medianTtlS: number }[];
+}
+
+/** `<prefix>:ds:{ds:12}:<kind>:<key…>` → `ds:<kind>`, `<prefix>:seen:{seen:3}:<id>` → `seen`, and so on. */
+function familyOf(key: string, prefix: string): string {
+  const parts = key.slice(prefix.length + 1).split(':');
+  const head = parts[0] ?? '';
+  const tagAt = parts.findIndex((p) => p.startsWith('{'));
+  let i = tagAt >= 0 ? tagAt + 1 : 1;
+  while (i < parts.length && parts[i]!.endsWith('}') && !parts[i]!.startsWith('{')) i++; // a tag with ':' inside
+  const next = parts[i];
+  return next !== undefined && /^[a-z_]+$/.test(next) ? `${head}:${next}` : head;
+}
+
+async function keyFamilies(redis: ReturnType<typeof connectRedis>, prefix: string, sample = 1000): Promise<MemoryRow['keyFamilies']> {
+  const keys = (await Promise.all(Array.from({ length: sample }, () => redis.randomkey()))).filter((k): k is string => k !== null);
+  if (keys.length === 0) return [];
+  const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
+  const by = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const f = familyOf(k, prefix);
+    by.set(f, [...(by.get(f) ?? []), ttls[i]! < 0 ? -1 : ttls[i]! / 1000]);
+  });
+  return [...by]
+    .sort((a, b) => b[1].length - a[1].length)
+    .slice(0, 8)
+    .map(([family, t]) => ({ family, share: Math.round((t.length / keys.length) * 1000) / 10, medianTtlS: Math.round([...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!) }));
 }
 
 export interface MemoryResult {
@@ -93,6 +121,10 @@ async function usersFile(users: number, partitions: number): Promise<{ file: str
   return { file, events: users + ticks };
 }
 
+export function describeFamilies(f: MemoryRow['keyFamilies']): string {
+  return (f ?? []).map((x) => `${x.family} ${x.share}% TTL ${x.medianTtlS < 0 ? 'none' : `~${x.medianTtlS} s`}`).join(', ');
+}
+
 export async function measureMemory(o: MemoryOptions): Promise<MemoryResult> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-live-bench-mem-'));
   const port = await freePort();
@@ -110,9 +142,9 @@ export async function measureMemory(o: MemoryOptions): Promise<MemoryResult> {
   const sample = async (at: string) => {
     const info = await redis.info('memory');
     const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
-    const row: MemoryRow = { at, monitorRssMb: monitor.sample().rssMb, redisUsedMb: Math.round(used / 104857.6) / 10, redisKeys: await redis.dbsize() };
+    const row: MemoryRow = { at, monitorRssMb: monitor.sample().rssMb, redisUsedMb: Math.round(used / 104857.6) / 10, redisKeys: await redis.dbsize(), keyFamilies: await keyFamilies(redis, config.redis.keyPrefix) };
     rows.push(row);
-    say(`  ${at}: monitor RSS ${row.monitorRssMb} MB, Redis used_memory ${row.redisUsedMb} MB, ${row.redisKeys.toLocaleString('en-US')} keys`);
+    say(`  ${at}: monitor RSS ${row.monitorRssMb} MB, Redis used_memory ${row.redisUsedMb} MB, ${row.redisKeys.toLocaleString('en-US')} keys (${describeFamilies(row.keyFamilies)})`);
   };
   try {
     for (const t0 = Date.now(); ; ) {

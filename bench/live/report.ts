@@ -1,6 +1,6 @@
 import type { FindingMatch } from './findings-tail.ts';
 import type { LatencyResult } from './latency.ts';
-import type { MemoryResult } from './memory.ts';
+import { describeFamilies, type MemoryResult } from './memory.ts';
 
 export interface Row {
   run: string;
@@ -125,9 +125,9 @@ export function renderMarkdown(r: LiveBenchResult): string {
       '',
       `${n(mm.users)} distinct users (one action.succeeded each, an hour of event time, then ticks two hours later on every partition), produced while the monitor runs; its own redis-server. **Short-window policy**: ${mm.policy}. Consumed in ${mm.consumeS} s.${mm.expired ? '' : ' **The wait was shorter than the TTL slack (lateness + 60 s past each window): the last row is not "expired".**'}`,
       '',
-      '| when | monitor RSS MB | Redis used_memory MB | Redis keys |',
-      '|---|---:|---:|---:|',
-      ...mm.rows.map((x) => `| ${x.at} | ${x.monitorRssMb} | ${x.redisUsedMb} | ${n(x.redisKeys)} |`),
+      '| when | monitor RSS MB | Redis used_memory MB | Redis keys | keys by family (1,000 random keys; median TTL left) |',
+      '|---|---:|---:|---:|---|',
+      ...mm.rows.map((x) => `| ${x.at} | ${x.monitorRssMb} | ${x.redisUsedMb} | ${n(x.redisKeys)} | ${describeFamilies(x.keyFamilies)} |`),
       '',
     );
   }
