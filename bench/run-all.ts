@@ -15,6 +15,9 @@ const BENCHES: { name: string; script: string; args?: string[] }[] = [
   { name: 'metrics', script: 'bench/metrics-bench.ts' },
   // needs the local stack (started if down): real Kafka, Apicurio and Redis
   { name: 'ingest', script: 'bench/ingest-bench.ts' },
+  // the local stack too: vigil run (every detector) against replay and a bare consumer on 1,000,000
+  // events, detection latency, memory after 1,000,000 users, two instances against one (10-20 minutes)
+  { name: 'live', script: 'bench/live-bench.ts' },
 ];
 
 let failed = 0;

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { procSample, type ProcSample } from './proc-stats.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A `vigil run` child process, as an operator starts it (`node src/cli/main.ts run`), with its own env. */
+export interface MonitorChild {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** The last lines it wrote on stderr (its log, JSON), for an error message. */
+  tail(): string;
+  sample(): ProcSample;
+  /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`). Resolves to the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function startMonitorChild(name: string, env: NodeJS.ProcessEnv): MonitorChild {
+  const proc = spawn(process.execPath, [MAIN, 'run'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: string[] = [];
+  proc.stderr!.on('data', (d: Buffer) => {
+    lines.push(d.toString());
+    if (lines.length > 40) lines.shift();
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return {
+    name,
+    proc,
+    pid: proc.pid!,
+    tail: () => lines.join('').slice(-4000),
+    sample: () => procSample(proc.pid!),
+    exited,
+    async stop(graceMs = 30_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
