@@ -98,6 +98,11 @@ export interface Config {
     /** Operator actions (force-open, force-close, reset) per client address: a token bucket. 0 = no limit. */
     readonly adminRatePerMinute: number;
     readonly adminBurst: number;
+    /**
+     * How long an operator write (force-open, force-close, reset, over HTTP or the CLI) may take: past it
+     * the caller gets an abandon error and the Lua script refuses the write if it still reaches Redis.
+     */
+    readonly adminWriteDeadlineMs: number;
     /** Bearer token of upstream services: POST …/trial needs it, and GET …/check takes trial permits only with it. */
     readonly clientToken: string | undefined;
     /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
@@ -206,6 +211,7 @@ export const SETTINGS = {
   'http.failMode': { env: 'VIGIL_HTTP_FAIL_MODE', def: 'closed' },
   'http.adminRatePerMinute': { env: 'VIGIL_ADMIN_RATE_PER_MINUTE', def: '30' },
   'http.adminBurst': { env: 'VIGIL_ADMIN_BURST', def: '10' },
+  'http.adminWriteDeadlineMs': { env: 'VIGIL_ADMIN_WRITE_DEADLINE_MS', def: '5000' },
   'metrics.host': { env: 'VIGIL_METRICS_HOST', def: '127.0.0.1' },
   'metrics.port': { env: 'VIGIL_METRICS_PORT', def: '9464' },
   'metrics.lagIntervalMs': { env: 'VIGIL_LAG_INTERVAL_MS', def: '15000' },
@@ -506,6 +512,7 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
       failMode: failMode('http.failMode'),
       adminRatePerMinute: int('http.adminRatePerMinute', 0, 100_000),
       adminBurst: int('http.adminBurst', 1, 100_000),
+      adminWriteDeadlineMs: int('http.adminWriteDeadlineMs', 100, 120_000),
     },
     metrics: {
       host: text('metrics.host'),
