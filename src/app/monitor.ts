@@ -2,6 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { BreakerTransition } from '../breakers/transition.ts';
 import { startBreakerApi } from '../http/start-breaker-api.ts';
 import { forwardTransitions } from '../breakers/transition-forwarder.ts';
+import { AuditRelay } from '../breakers/audit-relay.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
@@ -119,6 +120,11 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: publishTransition,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
+  // Override audit records that their writer did not get onto the audit topic (it crashed, or Kafka was
+  // down): published from the Redis outbox by one monitor. Records younger than three write deadlines
+  // are left to their writer, who publishes right after the write.
+  const auditRelay = new AuditRelay({ redis, keys, publish: publishTransition, logger: log, graceMs: 3 * config.http.adminWriteDeadlineMs });
+  auditRelay.start();
   const inner: BatchHandler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
     : new CountingHandler();
@@ -154,6 +160,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         await obs.stop();
         await api?.close();
         await forwarder.close();
+        await auditRelay.stop();
         await producer.disconnect();
         await server?.close();
         redis.disconnect();

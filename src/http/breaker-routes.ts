@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView } from '../breakers/view.ts';
+import type { OverrideResult } from '../breakers/breaker-store.ts';
+import { abandonedMessage, withinMs } from '../breakers/operator-input.ts';
 import type { CheckQuery } from '@vigil/breaker-client';
 import { bearerToken, HttpError, readJson, requireAdmin, requireClient, sendJson, tokenIs, type HttpDeps } from './http-server.ts';
 
@@ -107,16 +109,21 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
     if (!body.ok) throw new HttpError(400, body.error);
     const { scope, id } = ref.value;
     const { actor, reason, ttlSeconds } = body.value;
+    let r: OverrideResult;
     try {
-      const r = action === 'reset'
+      r = action === 'reset'
         ? await deps.store.reset(scope, id, actor, reason)
         : await deps.store.force(scope, id, { mode: action === 'force-open' ? 'forced_open' : 'forced_closed', actor, note: reason, ttlMs: ttlSeconds! * 1000 });
-      const b = await deps.store.get(scope, id);
-      sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions });
     } catch (e) {
       if (isBreakerError(e) && e.code === 'not_found') throw new HttpError(404, `no breaker ${scope}/${id} to reset (it is closed)`);
+      if (isBreakerError(e) && (e.code === 'write_abandoned' || e.code === 'deadline_passed')) {
+        throw new HttpError(503, abandonedMessage(action, scope, id, e), { 'retry-after': '5' });
+      }
       throw e;
     }
+    // The write is done: a slow read-back must not turn it into an error (or hang the answer).
+    const b = await withinMs(deps.store.get(scope, id), deps.store.writeDeadlineMs).catch(() => undefined);
+    sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions, audit: r.audit });
     return true;
   }
   return false;

@@ -6,6 +6,9 @@ import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
 import { isOperatorAction } from './operator-paths.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { randomUUID } from 'node:crypto';
+import { isRetriable } from '../errors/vigil-error.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
@@ -27,6 +30,8 @@ export interface HttpDeps {
   details?: () => unknown;
   /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
   adminRateLimit?: { perMinute: number; burst: number };
+  /** Where a 500 (a bug) is logged at error, with its stack; default: stderr as JSON. */
+  logger?: Logger;
   /** More routes (the operator console): true when one answered. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -90,6 +95,7 @@ async function defaultReady(store: BreakerStore): Promise<void> {
  */
 export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; close(): Promise<void> }> {
   const ready = deps.ready ?? (() => defaultReady(deps.store));
+  const log = deps.logger ?? createLogger({}, { component: 'http' });
   const limiter = deps.adminRateLimit && deps.adminRateLimit.perMinute > 0 ? new RateLimiter(deps.adminRateLimit) : undefined;
   const server = createServer((req, res) => {
     void (async () => {
@@ -119,7 +125,12 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
       } catch (e) {
         if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message }, e.headers);
-        return sendJson(res, 503, { error: `unavailable: ${(e as Error).message}` });
+        // A dependency down or slow (the error says it is retriable): 503, try again later.
+        if (isRetriable(e)) return sendJson(res, 503, { error: `unavailable: ${(e as Error).message}` }, { 'retry-after': RETRY_AFTER_SECONDS });
+        // Anything else is a bug: logged with its stack under an id; the answer carries only the id.
+        const errorId = randomUUID();
+        log.error('HTTP request failed: internal error', { errorId, method: req.method, path: safePath(req.url), error: e });
+        return sendJson(res, 500, { error: 'internal error: it is logged with this errorId', errorId });
       }
     })();
   });
@@ -137,6 +148,14 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         server.close(() => resolve());
       }),
   };
+}
+
+/** Retry-After of a 503 for a dependency that is down (seconds). */
+const RETRY_AFTER_SECONDS = '5';
+
+/** The path of a request for a log line: without its query (which may carry user ids). */
+function safePath(target: string | undefined): string {
+  return (target ?? '').split('?')[0]!.slice(0, 200);
 }
 
 /** A request Node's HTTP parser refuses (malformed, headers too large): a JSON error too, not a bare 400. */

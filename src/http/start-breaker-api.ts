@@ -24,7 +24,7 @@ export async function startBreakerApi(
   // Its own client's connection errors surface as degraded checks (counted, logged) and in /readyz.
   if (!opts.redis) redis.on('error', () => {});
   const keys = new KeyBuilder(config.redis.keyPrefix);
-  const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
+  const store = new BreakerStore({ redis, keys, writeDeadlineMs: config.http.adminWriteDeadlineMs, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
   const checker = createBreakerClient({
     redis,
     keyPrefix: config.redis.keyPrefix,
@@ -42,6 +42,7 @@ export async function startBreakerApi(
     adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
     ...(opts.status ? { details: opts.status } : {}),
     routes: operatorConsole.handle,
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   return {
     port: server.port,

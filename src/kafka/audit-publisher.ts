@@ -1,0 +1,45 @@
+import type { Producer } from 'kafkajs';
+import type { BreakerTransition } from '../breakers/transition.ts';
+import { withinMs } from '../breakers/operator-input.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createKafka, PRODUCER_OPTIONS } from './kafka-client.ts';
+import { registerSchemas, registryConnection } from './schema-registry.ts';
+import { TransitionPublisher } from './transition-publisher.ts';
+
+/** A connected publisher of breaker transitions to the audit topic, for a process that is not the monitor. */
+export interface AuditPublisher {
+  publish(t: BreakerTransition): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects a producer of `safety.breaker-transitions` (Avro through the registry when one is configured,
+ * as the monitor writes it) within `timeoutMs`: what `vigil breakers open|close|reset` uses to put its
+ * overrides on the audit trail itself. Rejects when Kafka or the registry does not answer in time; the
+ * caller then still applies the override, whose record waits in the Redis outbox for a monitor's relay.
+ */
+export async function connectAuditPublisher(config: Config, logger: Logger, timeoutMs: number): Promise<AuditPublisher> {
+  const kafka = createKafka(config, logger, '-audit');
+  const producer: Producer = kafka.producer(PRODUCER_OPTIONS);
+  const topic = config.kafka.topics.breakerTransitions;
+  try {
+    const connecting = (async () => {
+      const registry = registryConnection(config);
+      const schemas = registry ? await registerSchemas(registry, { 'breaker-transition': topic }) : undefined;
+      await producer.connect();
+      return schemas;
+    })();
+    connecting.catch(() => {});
+    const schemas = await withinMs(connecting, timeoutMs);
+    const publisher = new TransitionPublisher({
+      producer,
+      topic,
+      ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
+    });
+    return { publish: (t) => publisher.publish(t), close: () => producer.disconnect() };
+  } catch (e) {
+    await producer.disconnect().catch(() => {});
+    throw new Error(`the audit topic ${topic} is not reachable: ${(e as Error).message}`, { cause: e });
+  }
+}
