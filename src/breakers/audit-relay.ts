@@ -88,7 +88,7 @@ export class AuditRelay {
     if (!this.holding) return 0;
     const [s, us] = await (redis as Redis).time();
     const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
-    const pending = await redis.zrange(keys.breakerAuditPending(), 0, BREAKERS_PER_PASS - 1, 'WITHSCORES');
+    const pending = await redis.zrange(keys.breakerAuditPending(), '0', String(BREAKERS_PER_PASS - 1), 'WITHSCORES');
     let relayed = 0;
     for (let i = 0; i < pending.length && !this.stopped; i += 2) {
       const member = pending[i]!;
