@@ -17,6 +17,8 @@ import type { Logger } from '../observability/logger.ts';
 import { IngestMetrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
 import { startObservability, type Observability } from '../observability/observability.ts';
+import { DependencyProbe } from '../observability/dependency-probe.ts';
+import { dependencyChecks } from './dependency-checks.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
@@ -58,6 +60,8 @@ export interface MonitorOptions {
 
 export interface Monitor {
   ingest: IngestService;
+  /** What the monitor knows of Kafka, Redis, the registry and SMTP (vigil_dependency_up, /readyz). */
+  dependencies: DependencyProbe;
   metrics: IngestMetrics;
   redis: RedisClient;
   keys: KeyBuilder;
@@ -97,6 +101,13 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
+  const dependencies = new DependencyProbe({
+    checks: dependencyChecks(config, { redis, kafka, registry: schemas?.registry }),
+    registry: metrics.registry,
+    logger: log,
+    intervalMs: config.metrics.dependencyProbeMs,
+  });
+  dependencies.start();
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionPublisher({
@@ -141,13 +152,14 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.() });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.(), dependencies });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   obs.startLag();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
+    dependencies,
     metrics,
     redis,
     keys,
@@ -161,6 +173,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         await api?.close();
         await forwarder.close();
         await auditRelay.stop();
+        await dependencies.stop();
         await producer.disconnect();
         await server?.close();
         redis.disconnect();

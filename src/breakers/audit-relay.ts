@@ -6,6 +6,7 @@ import { runScript } from '../redis/scripts.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 import { scopeIdProblem, type BreakerScope } from './state.ts';
+import { withinMs } from './operator-input.ts';
 
 /**
  * The relay of the operator overrides' audit outbox. Every override script appends its transitions to
@@ -72,8 +73,9 @@ export class AuditRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
-    if (this.holding) await runScript(this.o.redis, 'releaseLease', [this.o.keys.breakerAuditRelayLease()], [this.token]).catch(() => {});
+    // A pass stuck on a Redis that is down must not hold the monitor's stop: its records stay in the outbox.
+    await withinMs(this.running ?? Promise.resolve(), 2000).catch(() => {});
+    if (this.holding) await withinMs(runScript(this.o.redis, 'releaseLease', [this.o.keys.breakerAuditRelayLease()], [this.token]), 2000).catch(() => {});
   }
 
   /**

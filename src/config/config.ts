@@ -119,6 +119,8 @@ export interface Config {
     readonly breakerScanLimit: number;
     /** Per-id breaker series (vendor, agent, action, global; never user) kept per scope type. */
     readonly breakerTopN: number;
+    /** How often the monitor asks Kafka, Redis, the schema registry and SMTP whether they answer (vigil_dependency_up, /readyz). */
+    readonly dependencyProbeMs: number;
   };
   /** OpenTelemetry tracing (off by default): OTLP over HTTP. */
   readonly tracing: {
@@ -218,6 +220,7 @@ export const SETTINGS = {
   'metrics.breakerMaxAgeMs': { env: 'VIGIL_BREAKER_METRICS_MAX_AGE_MS', def: '30000' },
   'metrics.breakerScanLimit': { env: 'VIGIL_BREAKER_METRICS_SCAN_LIMIT', def: '100000' },
   'metrics.breakerTopN': { env: 'VIGIL_BREAKER_METRICS_TOP_N', def: '20' },
+  'metrics.dependencyProbeMs': { env: 'VIGIL_DEPENDENCY_PROBE_MS', def: '5000' },
   'tracing.enabled': { env: 'VIGIL_TRACING_ENABLED', def: 'false' },
   'tracing.endpoint': { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', def: 'http://127.0.0.1:4318/v1/traces' },
   'tracing.protocol': { env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', def: 'http/protobuf' },
@@ -521,6 +524,7 @@ function load(env: NodeJS.ProcessEnv, overrides: Partial<Record<Key, string>>): 
       breakerMaxAgeMs: int('metrics.breakerMaxAgeMs', 0, 3600000),
       breakerScanLimit: int('metrics.breakerScanLimit', 1, 100000000),
       breakerTopN: int('metrics.breakerTopN', 0, 1000),
+      dependencyProbeMs: int('metrics.dependencyProbeMs', 100, 600_000),
     },
     tracing: {
       enabled: bool('tracing.enabled'),

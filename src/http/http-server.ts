@@ -30,6 +30,11 @@ export interface HttpDeps {
   details?: () => unknown;
   /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
   adminRateLimit?: { perMinute: number; burst: number };
+  /**
+   * What the monitor knows of its dependencies (DependencyProbe): /readyz answers 503 naming those that
+   * are down, and shows each one's last answer.
+   */
+  dependencies?: { down(): string[]; states(): unknown };
   /** Where a 500 (a bug) is logged at error, with its stack; default: stderr as JSON. */
   logger?: Logger;
   /** More routes (the operator console): true when one answered. */
@@ -113,12 +118,17 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         if (url.pathname === '/readyz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
           const details = deps.details?.();
+          const extra = { ...(deps.dependencies ? { dependencies: deps.dependencies.states() } : {}), ...(details !== undefined ? { details } : {}) };
+          const down = deps.dependencies?.down() ?? [];
+          if (down.length > 0) {
+            return sendJson(res, 503, { status: 'not_ready', reason: `dependency down: ${down.join(', ')}`, down, ...extra });
+          }
           try {
             await ready();
           } catch (e) {
-            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(details !== undefined ? { details } : {}) });
+            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(deps.ready ? {} : { down: ['redis'] }), ...extra });
           }
-          return sendJson(res, 200, { status: 'ready', ...(details !== undefined ? { details } : {}) });
+          return sendJson(res, 200, { status: 'ready', ...extra });
         }
         if (await handleBreakerRoute(req, res, url, deps)) return;
         if (deps.routes && (await deps.routes(req, res, url))) return;
