@@ -14,6 +14,13 @@ import { KeyBuilder } from '../redis/keys.ts';
 import { redact } from '../observability/redact.ts';
 import type { CommandIo } from './io.ts';
 
+const OVERRIDE_NOTES = `
+The write is applied within VIGIL_ADMIN_WRITE_DEADLINE_MS (default 5000) or never: past it the command
+exits 1 saying it was abandoned and NOT applied, and Redis refuses it should it arrive later.
+The override is recorded on the Kafka audit topic (safety.breaker-transitions) with actor, reason and
+until; if Kafka cannot be reached the record waits in Redis and a running monitor publishes it.
+`;
+
 const HELP: Record<string, string> = {
   main: `Usage: vigil breakers <list|show|open|close|reset|reindex> [options]
 
@@ -40,16 +47,16 @@ Shows one breaker: state, until when, why it opened (rule, counts, finding and t
 
 Forces the breaker open until the TTL runs out (then it closes; it never turns half-open on its own).
 DURATION: seconds, or a number with s, m, h or d (e.g. 90, 15m, 2h), at most 30d.
-`,
+${OVERRIDE_NOTES}`,
   close: `Usage: vigil breakers close SCOPE ID --actor WHO --reason WHY --ttl DURATION
 
 Forces the breaker closed (findings do not trip it) until the TTL runs out.
 DURATION: seconds, or a number with s, m, h or d (e.g. 90, 15m, 2h), at most 30d.
-`,
+${OVERRIDE_NOTES}`,
   reset: `Usage: vigil breakers reset SCOPE ID --actor WHO --reason WHY
 
 Closes the breaker now and forgets its backoff.
-`,
+${OVERRIDE_NOTES}`,
   reindex: `Usage: vigil breakers reindex
 
 Listing reads an index of the stored breakers (<prefix>:brk:index), which vigil keeps as it trips and

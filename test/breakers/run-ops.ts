@@ -4,6 +4,7 @@ import { BreakerStore, type OverrideResult } from '../../src/breakers/breaker-st
 import { BreakerModel } from '../../src/breakers/model.ts';
 import { breakerToHash, type BreakerScope } from '../../src/breakers/state.ts';
 import { isBreakerError } from '@vigil/breaker-client/protocol';
+import { runScript } from '../../src/redis/scripts.ts';
 import type { OpResult } from '../../src/breakers/machine.ts';
 import { sampleReason, uniqueKeys } from './helpers.ts';
 import { type Op, BREAKERS } from './ops.ts';
@@ -32,6 +33,15 @@ export async function runOps(redis: RedisClient, ops: Op[], start: number): Prom
         continue;
       }
       const [scope, id] = BREAKERS[op.b]! as [BreakerScope, string];
+      if ((op.op === 'force' || op.op === 'reset') && op.late) {
+        // Past its write deadline (1 ms, on the same virtual clock): the script refuses, and the final
+        // hashes below show it changed nothing; the model is not asked.
+        const script = op.op === 'reset' ? 'resetBreaker' : op.mode === 'forced_open' ? 'forceOpenBreaker' : 'forceCloseBreaker';
+        const own = op.op === 'reset' ? ['ops@example', 'late'] : ['ops@example', 'late', op.ttlMs];
+        const ret = await runScript(redis, script, [keys.breakerState(scope, id), keys.breakerAudit(scope, id)], [String(now), keys.breakerTransitionsChannel(), scope, id, ...own.map(String), String(now - 1)]);
+        expect(ret, `op #${i} ${JSON.stringify(op)}`).toBe(-4);
+        continue;
+      }
       let lua: OpResult | 'not_found';
       let ref: OpResult | 'not_found';
       switch (op.op) {
