@@ -1,4 +1,5 @@
 import { BREAKER_SCOPES, BREAKER_STATES, scopeIdProblem } from './state.ts';
+import { VigilError } from '../errors/vigil-error.ts';
 import type { BreakerScope, BreakerStateName } from './state.ts';
 
 /**
@@ -70,11 +71,18 @@ export function abandonedMessage(action: OperatorAction, scope: string, id: stri
   return `${action} of ${scope}/${id} abandoned at its deadline and NOT applied (Redis refuses it if it arrives later): ${why}; try again when Redis answers`;
 }
 
-/** The promise's value, or a rejection once `ms` have passed. */
+/** A dependency did not answer in time: retriable (HTTP 503 with Retry-After). */
+export class NoAnswerError extends VigilError {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`, { retriable: true });
+  }
+}
+
+/** The promise's value, or a NoAnswerError once `ms` have passed. */
 export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]);
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new NoAnswerError(ms)), ms); })]);
   } finally {
     clearTimeout(timer);
   }

@@ -24,6 +24,16 @@ function segment(s: string, what: string): string {
   }
 }
 
+/**
+ * A read of the breakers, bounded like an operator write (the store's write deadline): while Redis is
+ * unreachable the client may queue commands until it is back; the caller gets a retriable error (503
+ * with Retry-After) instead of an answer minutes later.
+ */
+function readWithin<T>(deps: HttpDeps, p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return withinMs(p, deps.store.writeDeadlineMs);
+}
+
 function method(req: IncomingMessage, m: string): void {
   if (req.method !== m) throw new HttpError(405, `use ${m}`, { allow: m });
 }
@@ -45,7 +55,7 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
     onlyParams(url, ['scope', 'state']);
     const f = checkListFilter(url.searchParams.get('scope') ?? undefined, url.searchParams.get('state') ?? undefined);
     if (!f.ok) throw new HttpError(400, f.error);
-    const [list, now] = await Promise.all([deps.store.list(f.value), deps.store.now()]);
+    const [list, now] = await readWithin(deps, Promise.all([deps.store.list(f.value), deps.store.now()]));
     sendJson(res, 200, { breakers: list.map((b) => breakerView(b, now)) });
     return true;
   }
@@ -79,7 +89,7 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       method(req, 'GET');
       onlyParams(url, []);
       if (!ref.ok) throw new HttpError(400, ref.error);
-      const [b, now] = await Promise.all([deps.store.get(ref.value.scope, ref.value.id), deps.store.now()]);
+      const [b, now] = await readWithin(deps, Promise.all([deps.store.get(ref.value.scope, ref.value.id), deps.store.now()]));
       if (!b) throw new HttpError(404, `no breaker ${ref.value.scope}/${ref.value.id} (it has never tripped or been forced: it is closed)`);
       sendJson(res, 200, breakerView(b, now));
       return true;

@@ -64,7 +64,7 @@ describe('admin writes with a deadline, never applied late', () => {
       });
       return { status: r.status, body: (await r.json()) as { error?: string; breaker?: { state: string } }, retryAfter: r.headers.get('retry-after') };
     };
-    return { post, close: async () => { await server.close(); await checker.close(); } };
+    return { post, port: server.port, close: async () => { await server.close(); await checker.close(); } };
   }
 
   it('HTTP: a force-open held in the network answers 503 "abandoned, not applied" within the deadline; released later, Redis refuses it', async () => {
@@ -102,9 +102,16 @@ describe('admin writes with a deadline, never applied late', () => {
     const redis = connectRedis({ url: rs.url, connectionName: 'test-deadline-down' });
     redis.on('error', () => {});
     await redis.ping();
-    const { post, close } = await api(redis);
+    const { post, close, port } = await api(redis);
     try {
       await rs.stop();
+      // a read is bounded the same way: 503 with Retry-After, not an answer when Redis is back
+      const t1 = Date.now();
+      const list = await fetch(`http://127.0.0.1:${port}/v1/breakers`);
+      expect(Date.now() - t1).toBeLessThan(DEADLINE_MS + MARGIN_MS);
+      expect(list.status).toBe(503);
+      expect(list.headers.get('retry-after')).toBe('5');
+      expect(await list.json()).toEqual({ error: `unavailable: no answer within ${DEADLINE_MS} ms` });
       const t0 = Date.now();
       const r = await post('/v1/breakers/agent/queued-bot/force-open', { actor: 'bob', reason: 'runaway agent', ttlSeconds: 600 });
       const took = Date.now() - t0;
