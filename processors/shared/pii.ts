@@ -75,14 +75,20 @@ const PHONE_INTL_ALL = new RegExp(PHONE_INTL.source, 'g');
 const PHONE_NANP_ALL = new RegExp(PHONE_NANP.source, 'g');
 
 /**
- * `s` with the personal data piiKindOf finds replaced by `[email]`, `[phone]` or `[card]` (for logs and
- * messages that must not carry it). A string without any costs piiKindOf's one cheap pass.
+ * `s` with each piece of personal data piiKindOf would find replaced by `replace(kind, match)`; the one
+ * place that knows the shapes, so every masker masks the same things. A string without any costs
+ * piiKindOf's one cheap pass.
  */
-export function maskPii(s: string): string {
+export function replacePii(s: string, replace: (kind: PiiKind, match: string) => string): string {
   if (piiKindOf(s) === undefined) return s;
-  let out = s.replace(EMAIL_ALL, '[email]');
-  out = out.replace(CARD, (m) => (luhnValid(m.replace(/[ -]/g, '')) ? '[card]' : m));
+  let out = s.replace(EMAIL_ALL, (m) => replace('email', m));
+  out = out.replace(CARD, (m) => (luhnValid(m.replace(/[ -]/g, '')) ? replace('card', m) : m));
   // the phone patterns take the character before the number too (a boundary): keep it
-  out = out.replace(PHONE_INTL_ALL, (m) => m.replace(/\+.*$/s, '[phone]')).replace(PHONE_NANP_ALL, (m) => m.replace(/[(\d].*$/s, '[phone]'));
-  return out;
+  const phone = (from: RegExp) => (m: string) => m.replace(from, (p) => replace('phone', p));
+  return out.replace(PHONE_INTL_ALL, phone(/\+.*$/s)).replace(PHONE_NANP_ALL, phone(/[(\d].*$/s));
+}
+
+/** `s` with its personal data replaced by `[email]`, `[phone]` or `[card]` (for logs and messages that must not carry it). */
+export function maskPii(s: string): string {
+  return replacePii(s, (kind) => `[${kind}]`);
 }

@@ -6,7 +6,6 @@ import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors/vigil-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createDetectionHandler } from '../detection/detection-handler.ts';
-import type { FindingSink } from '../detection/finding-sink.ts';
 import { OUT_OF_BOUNDS_REASON, type RefusedEvent } from '../detection/held-events.ts';
 import { WatermarkMonitor } from '../detection/watermark-monitor.ts';
 import { sendToDeadLetter } from '../ingest/dead-letter.ts';
@@ -15,7 +14,7 @@ import { KafkaFindingPublisher } from '../kafka/finding-publisher.ts';
 import { PolicyHolder } from '../policy/policy-holder.ts';
 import { BreakerStore } from '../breakers/breaker-store.ts';
 import { checkBreakerPolicy, type BreakerPolicy } from '../breakers/breaker-policy.ts';
-import { applyFinding } from '../breakers/apply-finding.ts';
+import { FindingBreakers } from '../breakers/finding-breakers.ts';
 import { ResponseMetrics } from '../observability/response-metrics.ts';
 import { policySectionValidators, recipientGroups } from './policy-sections.ts';
 import { Responder, type ResponderDeps } from './response-wiring.ts';
@@ -76,7 +75,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       redis: ctx.redis,
       keys: ctx.keys,
     });
-    const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.publishTransition });
+    const breakers = new BreakerStore({ redis: ctx.redis, keys: ctx.keys, publishTransition: ctx.transitions.one });
     const commandSchema = ctx.schemas?.ids['compensation-command'];
     const responder = new Responder({
       config,
@@ -97,19 +96,21 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
     await responder.start();
     hooks.onResponder?.(responder);
 
-    const sink: FindingSink = {
-      async publish(batch) {
-        await findings.publish(batch);
+    // Findings → breakers: one produce of findings, trips concurrent across breakers, one produce of transitions.
+    const sink = new FindingBreakers({
+      findings,
+      breakers: new BreakerStore({ redis: ctx.redis, keys: ctx.keys }),
+      transitions: ctx.transitions,
+      policy: () => breakerPolicyOf(policy),
+      onPublished(batch) {
         ctx.observability?.findings.published(batch);
-        const breakerPolicy = breakerPolicyOf(policy);
         for (const f of batch) {
           ctx.metrics.findings.inc({ kind: f.kind, severity: f.severity, shadow: String(f.shadow) });
           hooks.onFinding?.(f);
-          const { decision } = await applyFinding(breakers, f, breakerPolicy, f.subjects);
-          if (decision.shadow.length) log.info('shadow rule would trip', { findingId: f.findingId, breakers: decision.shadow.map((t) => `${t.scope}:${t.id}`) });
         }
       },
-    };
+      onShadow: (f, would) => log.info('shadow rule would trip', { findingId: f.findingId, breakers: would.map((t) => `${t.scope}:${t.id}`) }),
+    });
     // The watermark metrics are the monitor's (observability); a bare context gets its own on the same registry.
     const watermarkMetrics = ctx.observability?.metrics.watermark ?? new WatermarkMetrics(ctx.metrics.registry);
     // Events refused for their event time (a hostile clock) go to the dead-letter topic like bad ones.

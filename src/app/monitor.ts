@@ -1,9 +1,9 @@
 import type { Kafka, Producer } from 'kafkajs';
-import type { BreakerTransition } from '../breakers/transition.ts';
 import { startBreakerApi } from '../http/start-breaker-api.ts';
 import { forwardTransitions } from '../breakers/transition-forwarder.ts';
 import { AuditRelay } from '../breakers/audit-relay.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
+import { TransitionOutlet } from '../breakers/transition-outlet.ts';
 import type { Config } from '../config/config.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import { connectAdmin, createKafka, PRODUCER_OPTIONS } from '../kafka/kafka-client.ts';
@@ -39,8 +39,8 @@ export interface HandlerContext {
   metrics: IngestMetrics;
   /** A connected producer for the monitor's outputs (findings, transitions). */
   producer: Producer;
-  /** Sends a breaker transition to `safety.breaker-transitions` (and counts and logs it). */
-  publishTransition: (t: BreakerTransition) => Promise<void>;
+  /** Sends breaker transitions to `safety.breaker-transitions`, counted and logged (`one` for a single one). */
+  transitions: TransitionOutlet;
   /** Partitions of the input topic on the broker. */
   inputPartitions: number;
   /** The monitor's other metrics, the finding observer (latency, finding spans) and tracing when on (startMonitor always sets it). */
@@ -110,34 +110,30 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   dependencies.start();
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
-  const transitions = new TransitionPublisher({
-    producer,
-    topic: config.kafka.topics.breakerTransitions,
-    ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
+  const transitions = new TransitionOutlet({
+    producer: new TransitionPublisher({
+      producer,
+      topic: config.kafka.topics.breakerTransitions,
+      ...(schemas ? { avro: { registry: schemas.registry, schemaId: schemas.ids['breaker-transition']! } } : {}),
+    }),
+    observe: (t) => obs.metrics.countTransition(metrics, t),
+    logger: log,
   });
-  const publishTransition = async (t: BreakerTransition) => {
-    obs.metrics.countTransition(metrics, t);
-    log.warn('breaker transition', {
-      breaker: `${t.scope}:${t.scopeId}`, from: t.from, to: t.to, cause: t.cause,
-      until: t.until ? new Date(t.until).toISOString() : null, findingId: t.findingId, actor: t.actor,
-    });
-    await transitions.publish(t);
-  };
   // Transitions that upstream clients make in Redis (a cool-down ending, trial outcomes, an expired
   // override) reach the monitor on pub/sub only; forward them to the Kafka audit trail as well.
   const forwarder = await forwardTransitions({
     redis,
     keys,
-    publish: publishTransition,
+    publish: transitions.one,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
   // Override audit records that their writer did not get onto the audit topic (it crashed, or Kafka was
   // down): published from the Redis outbox by one monitor. Records younger than three write deadlines
   // are left to their writer, who publishes right after the write.
-  const auditRelay = new AuditRelay({ redis, keys, publish: publishTransition, logger: log, graceMs: 3 * config.http.adminWriteDeadlineMs });
+  const auditRelay = new AuditRelay({ redis, keys, publish: transitions.one, logger: log, graceMs: 3 * config.http.adminWriteDeadlineMs });
   auditRelay.start();
   const inner: BatchHandler = opts.handler
-    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, publishTransition, inputPartitions, observability: obs })
+    ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, transitions, inputPartitions, observability: obs })
     : new CountingHandler();
   const handler = obs.observe(inner);
   const ingest = new IngestService({
@@ -152,7 +148,7 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition, metrics, logger: log, status: () => inner.status?.(), dependencies });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition: transitions.one, metrics, logger: log, status: () => inner.status?.(), dependencies });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   obs.startLag();

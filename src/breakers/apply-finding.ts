@@ -5,8 +5,9 @@ import { decideTrips, type QuorumState, type TripDecision } from './decide-trips
 import type { OpResult } from './machine.ts';
 
 /**
- * Applies a finding to the breakers: decides the trips (pure) and runs one tripBreaker script each.
- * Safe to repeat for a redelivered finding: each breaker applies a findingId once.
+ * Applies one finding to the breakers: decides the trips (pure) and runs one tripBreaker script each, in
+ * turn. Safe to repeat for a redelivered finding: each breaker applies a findingId once. The sequential
+ * reference; `vigil run` applies a batch of findings at once with FindingBreakers (finding-breakers.ts).
  */
 export async function applyFinding(
   store: BreakerStore,

@@ -6,7 +6,7 @@ import { runScript } from '../redis/scripts.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 import { scopeIdProblem, type BreakerScope } from './state.ts';
-import { withinMs } from './operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
 
 /**
  * The relay of the operator overrides' audit outbox. Every override script appends its transitions to
@@ -74,8 +74,8 @@ export class AuditRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     // A pass stuck on a Redis that is down must not hold the monitor's stop: its records stay in the outbox.
-    await withinMs(this.running ?? Promise.resolve(), 2000).catch(() => {});
-    if (this.holding) await withinMs(runScript(this.o.redis, 'releaseLease', [this.o.keys.breakerAuditRelayLease()], [this.token]), 2000).catch(() => {});
+    await withTimeout(this.running ?? Promise.resolve(), 2000, 'the relay pass').catch(() => {});
+    if (this.holding) await withTimeout(runScript(this.o.redis, 'releaseLease', [this.o.keys.breakerAuditRelayLease()], [this.token]), 2000, 'releasing the relay lease').catch(() => {});
   }
 
   /**

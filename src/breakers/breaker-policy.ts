@@ -1,8 +1,8 @@
-import { ANOMALY_KINDS } from '../../processors/core/finding.ts';
 import type { AnomalyKind } from '../../processors/core/finding.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import { BREAKER_SCOPES, DEFAULT_SETTINGS } from './state.ts';
 import type { BreakerScope, BreakerSettings } from './state.ts';
+import { forEachKindRule, isMapping as isObj, showValue as show } from '../policy/kind-rules.ts';
 
 /**
  * The `breakers:` section of the policy file, pure: which finding kinds trip which scope, for how long
@@ -62,8 +62,6 @@ export class BreakerPolicyError extends VigilError {
 
 const SETTING_KEYS = ['baseMs', 'capMs', 'jitter', 'trials', 'trialTimeoutMs'] as const;
 const RULE_KEYS = ['scope', 'enabled', 'shadow', 'quorum', ...SETTING_KEYS];
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
 function settingsOf(raw: Record<string, unknown>, base: BreakerSettings, path: string, problems: BreakerPolicyProblem[]): BreakerSettings {
   const s = { ...base };
@@ -110,27 +108,12 @@ export function checkBreakerPolicy(raw: unknown): { policy: BreakerPolicy; probl
   for (const [kind, scope] of Object.entries(DEFAULT_RULE_SCOPES)) {
     policy.rules[kind as AnomalyKind] = { kind: kind as AnomalyKind, scope, enabled: true, shadow: false, settings: { ...policy.defaults }, quorum: null };
   }
-  const rules = section.rules ?? {};
-  if (!isObj(rules)) {
-    problems.push({ field: 'breakers.rules', message: 'must be a mapping from finding kind to rule' });
-    return { policy, problems };
-  }
-  for (const [kind, r] of Object.entries(rules)) {
-    const path = `breakers.rules.${kind}`;
-    if (!(ANOMALY_KINDS as readonly string[]).includes(kind)) {
-      problems.push({ field: path, message: `unknown finding kind (known: ${ANOMALY_KINDS.join(', ')})` });
-      continue;
-    }
-    if (!isObj(r)) {
-      problems.push({ field: path, message: `must be a mapping of ${RULE_KEYS.join(', ')}` });
-      continue;
-    }
-    for (const k of Object.keys(r)) if (!RULE_KEYS.includes(k)) problems.push({ field: `${path}.${k}`, message: `unknown key (known: ${RULE_KEYS.join(', ')})` });
-    const prev = policy.rules[kind as AnomalyKind];
+  forEachKindRule('breakers', section.rules ?? {}, RULE_KEYS, 'rule', problems, (kind, r, path) => {
+    const prev = policy.rules[kind];
     const scope = r.scope ?? prev?.scope;
     if (!(BREAKER_SCOPES as readonly unknown[]).includes(scope)) {
       problems.push({ field: `${path}.scope`, message: `must be one of ${BREAKER_SCOPES.join(', ')}, got ${show(r.scope)}` });
-      continue;
+      return;
     }
     const flag = (k: 'enabled' | 'shadow', d: boolean): boolean => {
       if (r[k] === undefined) return d;
@@ -149,15 +132,15 @@ export function checkBreakerPolicy(raw: unknown): { policy: BreakerPolicy; probl
         quorum = { min: Number(q.min), of: q.of === 'users' ? 'users' : 'agents' };
       }
     }
-    policy.rules[kind as AnomalyKind] = {
-      kind: kind as AnomalyKind,
+    policy.rules[kind] = {
+      kind,
       scope: scope as BreakerScope,
       enabled: flag('enabled', true),
       shadow: flag('shadow', false),
       settings: settingsOf(r, policy.defaults, path, problems),
       quorum,
     };
-  }
+  });
   return { policy, problems };
 }
 

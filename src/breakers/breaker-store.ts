@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeyBuilder } from '../redis/keys.ts';
-import { commandName, runScript } from '../redis/scripts.ts';
+import { queueScript, runScript } from '../redis/scripts.ts';
+import { withTimeout } from '../errors/timeout.ts';
 import { BreakerError, isBreakerError, scriptError } from '@vigil/breaker-client/protocol';
 import type { ForceArgs, OpResult, TripArgs } from './machine.ts';
 import { breakerFromHash, scopeIdProblem } from './state.ts';
@@ -43,15 +44,6 @@ export interface OverrideResult extends OpResult {
   };
 }
 
-/** Raced against a Redis call: rejects when the caller's time is up. */
-function deadlineTimer(ms: number, onTimeout: () => Error): { promise: Promise<never>; clear(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms));
-  });
-  promise.catch(() => {});
-  return { promise, clear: () => clearTimeout(timer) };
-}
 
 /**
  * The breakers in Redis, as the monitor, the HTTP API and the CLI change them: one Lua script per
@@ -70,6 +62,11 @@ export class BreakerStore {
     this.publish = opts.publishTransition;
     this.clock = opts.clock;
     this.writeDeadlineMs = opts.writeDeadlineMs ?? 5000;
+  }
+
+  /** True when this store hands each transition to publishTransition itself. */
+  get publishesTransitions(): boolean {
+    return this.publish !== undefined;
   }
 
   private get isCluster(): boolean {
@@ -102,24 +99,20 @@ export class BreakerStore {
       const tx = (this.redis as Redis).multi();
       if (indexed) tx.sadd(this.keys.breakerIndex(), member);
       if (override) tx.zadd(this.keys.breakerAuditPending(), 'GT', override.deadlineAt, member);
-      (tx as unknown as Record<string, (...a: unknown[]) => unknown>)[commandName(script)]!(...keys, ...argv);
-      const res = await tx.exec();
+      const res = await queueScript(tx, script, keys, argv).exec();
       if (!res) throw new Error('MULTI was discarded');
       for (const [err] of res) if (err) throw err;
       return res.at(-1)![1];
     };
-    const timer = override
-      ? deadlineTimer(override.waitMs, () => new BreakerError('write_abandoned',
-        `no answer from Redis within ${override.waitMs} ms: the write is abandoned and not applied (Redis refuses it if it still arrives: its deadline has passed)`,
-        { scope, id, script, retriable: true }))
-      : undefined;
     try {
-      ret = await (timer ? Promise.race([call(), timer.promise]) : call());
+      ret = await (override
+        ? withTimeout(call(), override.waitMs, () => new BreakerError('write_abandoned',
+          `no answer from Redis within ${override.waitMs} ms: the write is abandoned and not applied (Redis refuses it if it still arrives: its deadline has passed)`,
+          { scope, id, script, retriable: true }))
+        : call());
     } catch (e) {
       if (isBreakerError(e)) throw e;
       throw new BreakerError('redis_unreachable', `Redis failed: ${(e as Error).message}`, { scope, id, script, retriable: true, cause: e });
-    } finally {
-      timer?.clear();
     }
     if (typeof ret === 'number') throw scriptError(ret, { scope, id, script });
     const result = JSON.parse(String(ret)) as OpResult & { outbox?: string[] };
@@ -136,20 +129,21 @@ export class BreakerStore {
     const { outbox = [], ...result } = r;
     const audit: OverrideResult['audit'] = { published: 0, pending: outbox.length };
     if (!this.publish || outbox.length === 0) return { ...result, audit };
-    const timer = deadlineTimer(this.writeDeadlineMs, () => new Error(`the audit topic did not take the record within ${this.writeDeadlineMs} ms`));
-    try {
+    const publish = this.publish;
+    const deliver = async () => {
       for (const [i, t] of result.transitions.entries()) {
         const entry = outbox[i];
         if (entry === undefined) continue;
-        await Promise.race([Promise.resolve(this.publish(t)), timer.promise]);
-        await Promise.race([this.redis.xdel(this.keys.breakerAudit(scope, id), entry), timer.promise]);
+        await publish(t);
+        await this.redis.xdel(this.keys.breakerAudit(scope, id), entry);
         audit.published += 1;
         audit.pending -= 1;
       }
+    };
+    try {
+      await withTimeout(deliver(), this.writeDeadlineMs, 'publishing the audit record to Kafka');
     } catch (e) {
       audit.error = (e as Error).message;
-    } finally {
-      timer.clear();
     }
     return { ...result, audit };
   }

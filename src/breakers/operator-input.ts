@@ -1,5 +1,4 @@
 import { BREAKER_SCOPES, BREAKER_STATES, scopeIdProblem } from './state.ts';
-import { VigilError } from '../errors/vigil-error.ts';
 import type { BreakerScope, BreakerStateName } from './state.ts';
 
 /**
@@ -69,21 +68,4 @@ export function checkOperatorRequest(action: OperatorAction, body: unknown): Che
 export function abandonedMessage(action: OperatorAction, scope: string, id: string, e: Error): string {
   const why = e.message.replace(/^[A-Za-z]+ on [^:]+:[^:]*: /, '');
   return `${action} of ${scope}/${id} abandoned at its deadline and NOT applied (Redis refuses it if it arrives later): ${why}; try again when Redis answers`;
-}
-
-/** A dependency did not answer in time: retriable (HTTP 503 with Retry-After). */
-export class NoAnswerError extends VigilError {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`, { retriable: true });
-  }
-}
-
-/** The promise's value, or a NoAnswerError once `ms` have passed. */
-export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new NoAnswerError(ms)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

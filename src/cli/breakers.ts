@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { BreakerStore } from '../breakers/breaker-store.ts';
 import { isBreakerError } from '@vigil/breaker-client/protocol';
-import { abandonedMessage, checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, withinMs, type OperatorAction } from '../breakers/operator-input.ts';
+import { abandonedMessage, checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, type OperatorAction } from '../breakers/operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
 import type { OverrideResult } from '../breakers/breaker-store.ts';
 import { connectAuditPublisher, type AuditPublisher } from '../kafka/audit-publisher.ts';
 import type { BreakerTransition } from '../breakers/transition.ts';
@@ -199,7 +200,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
           throw e;
         }
         // The write is done: a slow read-back only shortens the output.
-        const b = await withinMs(store.get(scope, id), cfg.http.adminWriteDeadlineMs).catch(() => undefined);
+        const b = await withTimeout(store.get(scope, id), cfg.http.adminWriteDeadlineMs, 'reading the breaker back').catch(() => undefined);
         if (b) io.stdout.write(detail(breakerView(b, r.transitions.at(-1)?.at ?? Date.now())));
         for (const t of r.transitions) io.stdout.write(`transition ${t.transitionId}: ${t.from} -> ${t.to} (${t.cause})\n`);
         const topic = cfg.kafka.topics.breakerTransitions;

@@ -1,5 +1,6 @@
 import type { Finding } from '../../processors/core/finding.ts';
 import type { Config } from '../config/config.ts';
+import { TimeoutError, withTimeout } from '../errors/timeout.ts';
 import { createKafka } from '../kafka/kafka-client.ts';
 import { createRegistryClient, registryConnection } from '../kafka/schema-registry.ts';
 import { silentLogger } from '../observability/logger.ts';
@@ -17,20 +18,19 @@ export async function readFindings(config: Config, count: number, timeoutMs = 30
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: config.kafka.topics.findings, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${got.size} of ${count} findings from ${config.kafka.topics.findings} in ${timeoutMs} ms`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const v = message.value!;
-          const f = (v[0] === 0 && registry ? await registry.decode(v) : JSON.parse(v.toString())) as Finding;
-          got.set(f.findingId, f);
-          if (got.size >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
+    const all = new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            const v = message.value!;
+            const f = (v[0] === 0 && registry ? await registry.decode(v) : JSON.parse(v.toString())) as Finding;
+            got.set(f.findingId, f);
+            if (got.size >= count) resolve();
+          },
+        })
+        .catch(reject);
     });
+    await withTimeout(all, timeoutMs, () => new TimeoutError(`read ${got.size} of ${count} findings from ${config.kafka.topics.findings} in ${timeoutMs} ms`, timeoutMs));
   } finally {
     await consumer.disconnect();
   }

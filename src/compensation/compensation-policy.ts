@@ -1,5 +1,6 @@
-import { ANOMALY_KINDS, type AnomalyKind } from '../../processors/core/finding.ts';
+import type { AnomalyKind } from '../../processors/core/finding.ts';
 import { COMPENSATION_KINDS, type CompensationKind } from '../../processors/core/events.ts';
+import { forEachKindRule, isMapping as isObj, showValue as show } from '../policy/kind-rules.ts';
 
 /**
  * The `compensations:` section of the policy file, pure: which finding kinds ask for a compensation
@@ -71,8 +72,6 @@ const ACTIONS: readonly string[] = [...COMPENSATION_KINDS, 'none'];
 const ROOT_KEYS = ['timeoutMs', 'resend', 'rules'];
 const RESEND_KEYS = ['baseMs', 'capMs', 'maxAttempts'];
 const RULE_KEYS = ['action', 'byAction', 'shadow'];
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
 /** Validates the section (undefined: all defaults) and collects every problem. */
 export function checkCompensationPolicy(raw: unknown): { policy: CompensationPolicy; problems: PolicyProblem[] } {
@@ -111,27 +110,12 @@ export function checkCompensationPolicy(raw: unknown): { policy: CompensationPol
       if (policy.resend.capMs < policy.resend.baseMs) problems.push({ field: 'compensations.resend.capMs', message: `must be ≥ baseMs (${policy.resend.baseMs}), got ${policy.resend.capMs}` });
     }
   }
-  const rules = section.rules ?? {};
-  if (!isObj(rules)) {
-    problems.push({ field: 'compensations.rules', message: 'must be a mapping from finding kind to { action, byAction, shadow }' });
-    return { policy, problems };
-  }
-  for (const [kind, r] of Object.entries(rules)) {
-    const path = `compensations.rules.${kind}`;
-    if (!(ANOMALY_KINDS as readonly string[]).includes(kind)) {
-      problems.push({ field: path, message: `unknown finding kind (known: ${ANOMALY_KINDS.join(', ')})` });
-      continue;
-    }
-    if (!isObj(r)) {
-      problems.push({ field: path, message: `must be a mapping of ${RULE_KEYS.join(', ')}` });
-      continue;
-    }
-    for (const k of Object.keys(r)) if (!RULE_KEYS.includes(k)) problems.push({ field: `${path}.${k}`, message: `unknown key (known: ${RULE_KEYS.join(', ')})` });
-    const prev = policy.rules[kind as AnomalyKind];
+  forEachKindRule('compensations', section.rules ?? {}, RULE_KEYS, '{ action, byAction, shadow }', problems, (kind, r, path) => {
+    const prev = policy.rules[kind];
     const action = r.action ?? prev?.action ?? 'none';
     if (typeof action !== 'string' || !ACTIONS.includes(action)) {
       problems.push({ field: `${path}.action`, message: `must be one of ${ACTIONS.join(', ')}, got ${show(r.action)}` });
-      continue;
+      return;
     }
     const byAction: Record<string, CompensationAction> = { ...(r.byAction === undefined ? prev?.byAction : {}) };
     if (r.byAction !== undefined && r.byAction !== null) {
@@ -145,12 +129,12 @@ export function checkCompensationPolicy(raw: unknown): { policy: CompensationPol
     }
     if (r.shadow !== undefined && typeof r.shadow !== 'boolean') problems.push({ field: `${path}.shadow`, message: `must be true or false, got ${show(r.shadow)}` });
     const wantsSomething = action !== 'none' || Object.values(byAction).some((a) => a !== 'none');
-    if (wantsSomething && !TARGETED_KINDS.includes(kind as AnomalyKind)) {
+    if (wantsSomething && !TARGETED_KINDS.includes(kind)) {
       problems.push({ field: `${path}.action`, message: `${kind} findings name no single action to undo (kinds that do: ${TARGETED_KINDS.join(', ')})` });
-      continue;
+      return;
     }
-    policy.rules[kind as AnomalyKind] = { kind: kind as AnomalyKind, action: action as CompensationAction, byAction, shadow: r.shadow === true };
-  }
+    policy.rules[kind] = { kind, action: action as CompensationAction, byAction, shadow: r.shadow === true };
+  });
   return { policy, problems };
 }
 

@@ -4,6 +4,7 @@ import { runScript } from '../redis/scripts.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import type { CompensationPolicy } from './compensation-policy.ts';
 import { commandBaseOf, type CompensationOutcome, type CompensationPlan, type SagaCommandBase } from './plan-compensation.ts';
+import { ScriptStore } from '../redis/script-store.ts';
 
 /** The states of a saga (issue 10): requested → succeeded | failed | timed_out. */
 export type SagaState = 'requested' | 'succeeded' | 'failed' | 'timed_out';
@@ -61,22 +62,7 @@ export const SETTLED_SAGA_TTL_SECONDS = 7 * 86_400;
  * Kafka transaction being written and the escalation queue, all under the hash tag {cmp}. Every change
  * is one Lua script (src/redis/lua/*Saga*.lua, settleInflight, recordOutcome).
  */
-export class SagaStore {
-  readonly redis: RedisClient;
-  readonly keys: KeyBuilder;
-  /** Test-only virtual clock; production scripts read Redis TIME. */
-  private readonly clock: (() => number) | undefined;
-
-  constructor(redis: RedisClient, keys: KeyBuilder, clock?: () => number) {
-    this.redis = redis;
-    this.keys = keys;
-    this.clock = clock;
-  }
-
-  private now(): string {
-    return this.clock ? String(this.clock()) : '';
-  }
-
+export class SagaStore extends ScriptStore {
   /** Starts the saga of a plan (not a shadow one); false when one already runs for its event. */
   async open(plan: CompensationPlan): Promise<boolean> {
     const k = this.keys;
@@ -97,7 +83,7 @@ export class SagaStore {
 
   /** forEventIds due now (Redis time), oldest first. */
   async due(limit: number): Promise<string[]> {
-    const now = this.clock ? this.clock() : await this.redisNow();
+    const now = await this.redisNow();
     return this.redis.zrangebyscore(this.keys.sagaDue(), '-inf', now, 'LIMIT', 0, limit);
   }
 
@@ -173,11 +159,6 @@ export class SagaStore {
     return due + inflight;
   }
 
-  async redisNow(): Promise<number> {
-    if (this.clock) return this.clock();
-    const [s, us] = await (this.redis as import('ioredis').Redis).time();
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-  }
 }
 
 function sagaOf(h: Record<string, string>): Saga | undefined {

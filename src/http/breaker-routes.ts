@@ -3,7 +3,8 @@ import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView } from '../breakers/view.ts';
 import type { OverrideResult } from '../breakers/breaker-store.ts';
-import { abandonedMessage, withinMs } from '../breakers/operator-input.ts';
+import { abandonedMessage } from '../breakers/operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
 import type { CheckQuery } from '@vigil/breaker-client';
 import { bearerToken, HttpError, readJson, requireAdmin, requireClient, sendJson, tokenIs, type HttpDeps } from './http-server.ts';
 
@@ -30,8 +31,7 @@ function segment(s: string, what: string): string {
  * with Retry-After) instead of an answer minutes later.
  */
 function readWithin<T>(deps: HttpDeps, p: Promise<T>): Promise<T> {
-  p.catch(() => {});
-  return withinMs(p, deps.store.writeDeadlineMs);
+  return withTimeout(p, deps.store.writeDeadlineMs, 'reading the breakers from Redis');
 }
 
 function method(req: IncomingMessage, m: string): void {
@@ -132,7 +132,7 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       throw e;
     }
     // The write is done: a slow read-back must not turn it into an error (or hang the answer).
-    const b = await withinMs(deps.store.get(scope, id), deps.store.writeDeadlineMs).catch(() => undefined);
+    const b = await withTimeout(deps.store.get(scope, id), deps.store.writeDeadlineMs, 'reading the breaker back').catch(() => undefined);
     sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions, audit: r.audit });
     return true;
   }

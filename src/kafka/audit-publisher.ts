@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { BreakerTransition } from '../breakers/transition.ts';
-import { withinMs } from '../breakers/operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createKafka, PRODUCER_OPTIONS } from './kafka-client.ts';
@@ -30,8 +30,7 @@ export async function connectAuditPublisher(config: Config, logger: Logger, time
       await producer.connect();
       return schemas;
     })();
-    connecting.catch(() => {});
-    const schemas = await withinMs(connecting, timeoutMs);
+    const schemas = await withTimeout(connecting, timeoutMs, 'connecting to Kafka and the schema registry');
     const publisher = new TransitionPublisher({
       producer,
       topic,

@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Finding } from '../../processors/core/finding.ts';
+import { EffectMarkers } from '../redis/effect-markers.ts';
 import type { FindingSink } from '../detection/finding-sink.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
@@ -21,19 +22,26 @@ export interface FindingPublisherDeps {
  * published (a redelivered batch, a restart, a second instance) is skipped. The marker is written
  * after the broker acknowledged, so a crash in between publishes the finding again rather than never;
  * consumers key on findingId.
+ *
+ * A batch costs one round trip to check the markers (one MGET on a single node; on a Cluster, where
+ * each marker has its own slot, one GET each, auto-pipelined into one round trip per node), one produce,
+ * and one round trip to write the markers (src/redis/effect-markers.ts).
  */
 export class KafkaFindingPublisher implements FindingSink {
   private readonly d: FindingPublisherDeps;
+  private readonly markers: EffectMarkers;
   constructor(deps: FindingPublisherDeps) {
     this.d = deps;
+    this.markers = new EffectMarkers(deps.redis);
   }
 
   async publish(findings: readonly Finding[]): Promise<void> {
     if (findings.length === 0) return;
-    const { redis, keys } = this.d;
+    const { keys } = this.d;
     const unique = [...new Map(findings.map((f) => [f.findingId, f])).values()];
-    const seen = await Promise.all(unique.map((f) => redis.exists(keys.findingEffect('published', f.findingId))));
-    const fresh = unique.filter((_, i) => seen[i] === 0);
+    const markers = unique.map((f) => keys.findingEffect('published', f.findingId));
+    const seen = await this.markers.present(markers);
+    const fresh = unique.filter((_, i) => !seen[i]);
     if (fresh.length === 0) return;
     const messages = await Promise.all(
       fresh.map(async (f) => ({
@@ -43,8 +51,7 @@ export class KafkaFindingPublisher implements FindingSink {
       })),
     );
     await this.d.producer.send({ topic: this.d.topic, acks: -1, messages });
-    const ttl = this.d.rememberSeconds ?? 7 * 86400;
-    await Promise.all(fresh.map((f) => redis.set(keys.findingEffect('published', f.findingId), '1', 'EX', ttl)));
+    await this.markers.mark(fresh.map((f) => keys.findingEffect('published', f.findingId)), this.d.rememberSeconds ?? 7 * 86400);
   }
 }
 

@@ -14,11 +14,22 @@ export class TransitionPublisher {
   }
 
   async publish(t: BreakerTransition): Promise<void> {
-    const value = this.d.avro ? await this.d.avro.registry.encode(this.d.avro.schemaId, t) : Buffer.from(JSON.stringify(t));
-    await this.d.producer.send({
-      topic: this.d.topic,
-      acks: -1,
-      messages: [{ key: `${t.scope}:${t.scopeId}`, value, headers: { 'vigil-transition-id': t.transitionId } }],
-    });
+    await this.publishAll([t]);
+  }
+
+  /**
+   * Several transitions in ONE produce, in the given order (a breaker's transitions keep their order:
+   * same key, same partition). Resolves once the broker acknowledged all of them.
+   */
+  async publishAll(ts: readonly BreakerTransition[]): Promise<void> {
+    if (ts.length === 0) return;
+    const messages = await Promise.all(
+      ts.map(async (t) => ({
+        key: `${t.scope}:${t.scopeId}`,
+        value: this.d.avro ? await this.d.avro.registry.encode(this.d.avro.schemaId, t) : Buffer.from(JSON.stringify(t)),
+        headers: { 'vigil-transition-id': t.transitionId },
+      })),
+    );
+    await this.d.producer.send({ topic: this.d.topic, acks: -1, messages });
   }
 }

@@ -4,6 +4,7 @@ import type { KeyBuilder } from '../redis/keys.ts';
 import { runScript } from '../redis/scripts.ts';
 import { digestOf, incidentIdOf, type FindingDigest, type IncidentView } from './incident.ts';
 import type { NotificationPolicy } from './notification-policy.ts';
+import { ScriptStore } from '../redis/script-store.ts';
 
 /** Which channels are on (from the configuration): a channel that is off queues nothing. */
 export interface Channels {
@@ -20,21 +21,7 @@ export const BREAKER_CHECK_MS = 5_000;
  * Incidents in Redis (hash tag {ntf}): one hash per incident, its window's findings, the timers and the
  * outbox stream. Every change is one Lua script (noteFinding-4, tickIncident-4).
  */
-export class IncidentStore {
-  readonly redis: RedisClient;
-  readonly keys: KeyBuilder;
-  private readonly clock: (() => number) | undefined;
-
-  constructor(redis: RedisClient, keys: KeyBuilder, clock?: () => number) {
-    this.redis = redis;
-    this.keys = keys;
-    this.clock = clock;
-  }
-
-  private now(): string {
-    return this.clock ? String(this.clock()) : '';
-  }
-
+export class IncidentStore extends ScriptStore {
   private keysOf(id: string): string[] {
     const k = this.keys;
     return [k.incident(id), k.incidentFindings(id), k.incidentTimers(), k.notifyOutbox()];
@@ -56,7 +43,7 @@ export class IncidentStore {
 
   /** Incidents whose timer is due now (Redis time). */
   async due(limit: number): Promise<string[]> {
-    const now = this.clock ? this.clock() : await this.redisNow();
+    const now = await this.redisNow();
     return this.redis.zrangebyscore(this.keys.incidentTimers(), '-inf', now, 'LIMIT', 0, limit);
   }
 
@@ -87,7 +74,7 @@ export class IncidentStore {
   /** Makes an incident's timer due now (a breaker of it closed). */
   async nudge(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const now = this.clock ? this.clock() : await this.redisNow();
+    const now = await this.redisNow();
     // XX: only incidents that still have a timer (open ones).
     await this.redis.zadd(this.keys.incidentTimers(), 'XX', ...ids.flatMap((id) => [now, id]));
   }
@@ -124,9 +111,4 @@ export class IncidentStore {
     };
   }
 
-  async redisNow(): Promise<number> {
-    if (this.clock) return this.clock();
-    const [s, us] = await (this.redis as import('ioredis').Redis).time();
-    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
-  }
 }

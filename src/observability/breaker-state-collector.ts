@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import { evaluate } from '../breakers/check.ts';
 import { BREAKER_SCOPES, BREAKER_STATES, type BreakerScope, type BreakerStateName } from '../breakers/state.ts';
+import { settlesWithin } from '../errors/timeout.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 
@@ -156,9 +157,7 @@ export class BreakerStateCollector {
       this.refreshing ??= this.refresh().finally(() => {
         this.refreshing = undefined;
       });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.refreshing, new Promise<void>((r) => (timer = setTimeout(r, this.o.maxWaitMs ?? 3000)))]);
-      clearTimeout(timer);
+      await settlesWithin(this.refreshing, this.o.maxWaitMs ?? 3000);
     }
     return this.snapshot;
   }

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
+import { withTimeout } from '../errors/timeout.ts';
 
 /** The dependencies the monitor asks, as labelled in vigil_dependency_up. */
 export const DEPENDENCIES = ['kafka', 'redis', 'schema_registry', 'smtp'] as const;
@@ -77,15 +78,10 @@ export class DependencyProbe {
     const timeoutMs = this.o.timeoutMs ?? Math.min(this.o.intervalMs, 3000);
     await Promise.all(this.dependencies().map(async (d) => {
       let error: string | undefined;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const check = this.o.checks[d]!();
-        check.catch(() => {});
-        await Promise.race([check, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); })]);
+        await withTimeout(this.o.checks[d]!(), timeoutMs, `asking ${d}`);
       } catch (e) {
         error = (e as Error)?.message ?? String(e);
-      } finally {
-        clearTimeout(timer);
       }
       this.record(d, error);
     }));

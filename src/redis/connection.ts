@@ -4,6 +4,7 @@ import type { Config } from '../config/config.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import { redact } from '../observability/redact.ts';
 import { backoffDelay } from '../errors/retry-policy.ts';
+import { settlesWithin } from '../errors/timeout.ts';
 import { registerScripts, variableKeyCommands } from './scripts.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -82,24 +83,25 @@ export function connectRedis(opts: RedisConnectionOptions): RedisClient {
  */
 export async function checkRedisCredentials(client: RedisClient, what: string, timeoutMs = 5000): Promise<void> {
   if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      client.off('error', onError);
-      resolve();
-    };
+  let stopListening = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
     const onError = (e: Error) => {
       if (!/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(String(e?.message))) return;
-      clearTimeout(timer);
-      client.off('ready', done);
-      client.off('error', onError);
       reject(new RedisAuthError(`Redis (${redact(what)}) refused vigil's credentials: ${e.message}. Check REDIS_USERNAME, REDIS_PASSWORD(_FILE) or the URL, and the ACL user's rights (SECURITY.md)`, e));
     };
-    const timer = setTimeout(done, timeoutMs);
-    client.on('ready', done);
+    const onReady = () => resolve();
+    client.on('ready', onReady);
     client.on('error', onError);
+    stopListening = () => {
+      client.off('ready', onReady);
+      client.off('error', onError);
+    };
   });
+  try {
+    await settlesWithin(ready, timeoutMs);
+  } finally {
+    stopListening();
+  }
 }
 
 /** Redis refused the credentials or the ACL user's rights: a configuration problem, not an outage. */

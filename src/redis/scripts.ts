@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis, Cluster } from 'ioredis';
+import type { ChainableCommander, Redis, Cluster } from 'ioredis';
 import { breakerScripts, commandName, loadLuaScripts, registerScripts as define, runScript as run, SCRIPT_VERSION } from '@vigil/breaker-client/protocol';
 import type { ScriptDef } from '@vigil/breaker-client/protocol';
 
@@ -42,4 +42,26 @@ export function runScript<T = unknown>(
   args: readonly (string | number | Buffer)[],
 ): Promise<T> {
   return run<T>(client, name, keys, args);
+}
+
+let byName: Map<string, ScriptDef> | undefined;
+
+/**
+ * Queues a registered script on a pipeline or MULTI by its short name, as runScript calls it on a client
+ * (a `-n` script gets its key count first): the one way to put a script in a pipeline, e.g.
+ * queueScript(redis.multi().sadd(index, member), 'tripBreaker', keys, args).exec().
+ */
+export function queueScript<P extends ChainableCommander>(
+  pipe: P,
+  name: string,
+  keys: readonly (string | Buffer)[],
+  args: readonly (string | number | Buffer)[],
+): P {
+  const def = (byName ??= new Map(loadScripts().map((d) => [d.name, d]))).get(name);
+  if (!def) throw new Error(`Lua script "${name}" is not one of vigil's scripts (src/redis/lua, @vigil/breaker-client)`);
+  const fn = (pipe as unknown as Record<string, (...a: unknown[]) => unknown>)[def.command];
+  if (typeof fn !== 'function') throw new Error(`Lua script "${name}" is not registered on this pipeline's client (registerScripts)`);
+  if (def.numberOfKeys === null) fn.call(pipe, keys.length, ...keys, ...args);
+  else fn.call(pipe, ...keys, ...args);
+  return pipe;
 }

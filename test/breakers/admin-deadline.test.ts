@@ -111,7 +111,7 @@ describe('admin writes with a deadline, never applied late', () => {
       expect(Date.now() - t1).toBeLessThan(DEADLINE_MS + MARGIN_MS);
       expect(list.status).toBe(503);
       expect(list.headers.get('retry-after')).toBe('5');
-      expect(await list.json()).toEqual({ error: `unavailable: no answer within ${DEADLINE_MS} ms` });
+      expect(await list.json()).toEqual({ error: `unavailable: reading the breakers from Redis did not finish within ${DEADLINE_MS} ms` });
       const t0 = Date.now();
       const r = await post('/v1/breakers/agent/queued-bot/force-open', { actor: 'bob', reason: 'runaway agent', ttlSeconds: 600 });
       const took = Date.now() - t0;

@@ -6,6 +6,15 @@ import { createBreakerClient, type BreakerTransition } from '@vigil/breaker-clie
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { cleanup, sampleReason, uniqueKeys } from './helpers.ts';
 import { opsArbitrary } from './ops.ts';
+import { parseBreakerPolicy } from '../../src/breakers/breaker-policy.ts';
+import { FindingBreakers } from '../../src/breakers/finding-breakers.ts';
+import { TransitionOutlet } from '../../src/breakers/transition-outlet.ts';
+import { KafkaFindingPublisher } from '../../src/kafka/finding-publisher.ts';
+import { PRODUCER_OPTIONS } from '../../src/kafka/kafka-client.ts';
+import { TransitionPublisher } from '../../src/kafka/transition-publisher.ts';
+import { EffectMarkers } from '../../src/redis/effect-markers.ts';
+import { createTopics, readTopic, settledTopicSize, testKafka } from '../helpers/kafka-helpers.ts';
+import { testConfig } from '../helpers/test-config.ts';
 import { runOps } from './run-ops.ts';
 
 /** The same breaker scripts, checks and listing on a local three-master Redis Cluster. */
@@ -59,6 +68,42 @@ describe('breakers on a three-master Redis Cluster', () => {
       expect(listed.map((b) => `${b.scope}:${b.id}:${b.status.kind}`)).toEqual(['action:flight.book:forced_closed', 'user:u_4f2a:open']);
     } finally {
       await client.close();
+      await cleanup(redis, keys);
+    }
+  });
+
+  it('publishes a batch of findings and trips its breakers across masters, once (markers in many slots, no CROSSSLOT)', async () => {
+    const keys = uniqueKeys('cluster-findings');
+    const { config } = testConfig();
+    await createTopics(config);
+    const producer = testKafka(config).producer(PRODUCER_OPTIONS);
+    await producer.connect();
+    try {
+      const stage = () => new FindingBreakers({
+        findings: new KafkaFindingPublisher({ producer, topic: config.kafka.topics.findings, redis, keys }),
+        breakers: new BreakerStore({ redis, keys }),
+        transitions: new TransitionOutlet({ producer: new TransitionPublisher({ producer, topic: config.kafka.topics.breakerTransitions }) }),
+        policy: () => parseBreakerPolicy(undefined, (p) => p),
+      });
+      const batch = Array.from({ length: 12 }, (_, i) => ({
+        findingId: `f_cl_${i}`, kind: 'retry_spike' as const, severity: 'critical' as const, scope: { type: 'agent' as const, id: `agent-${i % 6}` },
+        detectedAt: '2026-11-29T12:00:00.000Z', eventIds: [`e${i}`], ruleId: 'retry_spike', policyVersion: 'p-1', shadow: false, summary: 'retries',
+      }));
+      const markers = batch.map((f) => keys.findingEffect('published', f.findingId));
+      const slots = await Promise.all(markers.map((k) => (redis as import('ioredis').Cluster).cluster('KEYSLOT', k)));
+      expect(new Set(slots).size).toBeGreaterThan(6);
+      const first = await stage().apply(batch);
+      expect(first.transitions.map((t) => `${t.scopeId} ${t.cause} ${t.findingId}`)).toEqual(Array.from({ length: 6 }, (_, i) => `agent-${i} trip f_cl_${i}`));
+      expect(await new EffectMarkers(redis).present(markers)).toEqual(markers.map(() => true));
+      // On Kafka by id (kafkajs may write a message twice when it re-sends to a topic created a moment ago);
+      // the repeated batch adds nothing.
+      expect(new Set((await readTopic(config, config.kafka.topics.findings, 12)).map((m) => m.key!.toString()))).toEqual(new Set(batch.map((f) => f.findingId)));
+      const size = { f: await settledTopicSize(config, config.kafka.topics.findings, 1000), t: await settledTopicSize(config, config.kafka.topics.breakerTransitions, 1000) };
+      expect((await stage().apply(batch)).transitions).toEqual([]);
+      expect(await settledTopicSize(config, config.kafka.topics.findings, 1000)).toBe(size.f);
+      expect(await settledTopicSize(config, config.kafka.topics.breakerTransitions, 1000)).toBe(size.t);
+    } finally {
+      await producer.disconnect();
       await cleanup(redis, keys);
     }
   });

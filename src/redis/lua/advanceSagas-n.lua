@@ -27,16 +27,12 @@
 --     {forEventId, 'resend', attempt, dueAt}                        attempt timed out; the next one is due at dueAt
 --     {forEventId, 'timed_out', attempt}                            the last attempt timed out: escalated
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
 local lease, due, inflight, seqKey, esc = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('GET', lease) ~= ARGV[2] then return -1 end
 if redis.call('ZCARD', inflight) > 0 then return -2 end
 local maxAttempts, base, cap, limit, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local fmt = function(x) return string.format('%d', x) end
+--- @include "includes/fmt"
 
 local out, claimed = {}, 0
 for i = 6, #KEYS do

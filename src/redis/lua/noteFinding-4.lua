@@ -22,15 +22,11 @@
 -- Returns
 --   {result, window}: result opened | grouped | duplicate
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
 local inc, found, timers, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, fid = ARGV[2], ARGV[3]
 local email, alerts = ARGV[11] == '1', ARGV[12] == '1'
-local fmt = function(x) return string.format('%d', x) end
+--- @include "includes/fmt"
 local rank = { info = 0, warning = 1, critical = 2 }
 
 -- A finding of the last window (resolved since, and redelivered now) must not open a new one.

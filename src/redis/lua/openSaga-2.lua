@@ -17,11 +17,8 @@
 --   1 the saga was created (state requested, attempt 1 due now)
 --   0 a saga for this event existed (the findingId is added to its field `also`, at most ~2 kB of ids)
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
+--- @include "includes/fmt"
 local saga, due, fe, fid = KEYS[1], KEYS[2], ARGV[2], ARGV[3]
 
 if redis.call('EXISTS', saga) == 1 then
@@ -34,6 +31,6 @@ if redis.call('EXISTS', saga) == 1 then
   return 0
 end
 redis.call('HSET', saga, 'fe', fe, 'fid', fid, 'cmd', ARGV[4], 'ck', ARGV[5], 'dt', ARGV[6], 'vendor', ARGV[7],
-  'st', 'requested', 'att', '0', 'want', '1', 'created', string.format('%d', now))
+  'st', 'requested', 'att', '0', 'want', '1', 'created', fmt(now))
 redis.call('ZADD', due, now, fe)
 return 1

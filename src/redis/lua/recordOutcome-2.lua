@@ -16,11 +16,8 @@
 --   unknown (no saga for this event: not a compensation vigil asked for), duplicate, acknowledged,
 --   succeeded, failed, ignored (a failure reported after the saga ended)
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
+--- @include "includes/fmt"
 local saga, due, outcome, eventId, at, ttl = KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local h = redis.call('HMGET', saga, 'st', 'dt', 'ck', 'vendor', 'fe', 'okEvent', 'failEvent', 'ackEvent')
 local st = h[1]
@@ -29,14 +26,14 @@ local function reply(result) return { result, st, h[2] or '', h[3] or '', h[4] o
 
 if outcome == 'succeeded' then
   if st == 'succeeded' then return reply('duplicate') end
-  redis.call('HSET', saga, 'st', 'succeeded', 'okEvent', eventId, 'okAt', at, 'settled', string.format('%d', now))
+  redis.call('HSET', saga, 'st', 'succeeded', 'okEvent', eventId, 'okAt', at, 'settled', fmt(now))
   redis.call('ZREM', due, h[5])
   redis.call('EXPIRE', saga, ttl)
   return reply('succeeded')
 elseif outcome == 'failed' then
   if h[7] == eventId then return reply('duplicate') end
   if st ~= 'requested' then return reply('ignored') end
-  redis.call('HSET', saga, 'st', 'failed', 'failEvent', eventId, 'failAt', at, 'settled', string.format('%d', now))
+  redis.call('HSET', saga, 'st', 'failed', 'failEvent', eventId, 'failAt', at, 'settled', fmt(now))
   redis.call('ZREM', due, h[5])
   redis.call('EXPIRE', saga, ttl)
   return reply('failed')

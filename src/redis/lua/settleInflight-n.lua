@@ -19,15 +19,11 @@
 --   -1 the caller does not hold the lease
 --   otherwise a list of {forEventId, 'sent' | 'released', attempt}
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
 local lease, inflight, due, seqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('GET', lease) ~= ARGV[2] then return -1 end
 local cursor, timeout = tonumber(ARGV[3]), tonumber(ARGV[4])
-local fmt = function(x) return string.format('%d', x) end
+--- @include "includes/fmt"
 if cursor > tonumber(redis.call('GET', seqKey) or '0') then redis.call('SET', seqKey, fmt(cursor)) end
 
 local out = {}

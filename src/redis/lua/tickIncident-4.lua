@@ -16,16 +16,12 @@
 --   {result, window, why, e-mail jobs queued, alert jobs queued}: result gone | closed | waiting |
 --   notified | resolved; why (resolved only): breaker_closed | quiet
 
-local now
-if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "includes/now"
 local inc, found, timers, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id = ARGV[2]
 local reminderMs, quietMs, repushMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local email, alerts = ARGV[7] == '1', ARGV[8] == '1'
-local fmt = function(x) return string.format('%d', x) end
+--- @include "includes/fmt"
 
 local h = redis.call('HMGET', inc, 'state', 'win', 'last', 'brk', 'mailAt', 'remindAt', 'amAt', 'reminders')
 if not h[1] then
