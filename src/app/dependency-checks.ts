@@ -12,7 +12,7 @@ import type { RedisClient } from '../redis/connection.ts';
  * connect, greeting and login without sending. Only what the monitor uses is asked: no registry
  * configured, no SMTP URL, no check.
  */
-export function dependencyChecks(config: Config, d: { redis: RedisClient; kafka: Kafka; registry: SchemaRegistry | undefined }): Partial<Record<Dependency, () => Promise<unknown>>> {
+export function dependencyChecks(config: Config, d: { redis: RedisClient; kafka: Kafka; registry: SchemaRegistry | undefined }): { checks: Partial<Record<Dependency, () => Promise<unknown>>>; close(): Promise<void> } {
   let admin: Admin | undefined;
   const checks: Partial<Record<Dependency, () => Promise<unknown>>> = {
     redis: async () => {
@@ -35,11 +35,20 @@ export function dependencyChecks(config: Config, d: { redis: RedisClient; kafka:
     const registry = d.registry;
     checks.schema_registry = () => registry.getLatestSchemaId(`${config.kafka.topics.breakerTransitions}-value`);
   }
-  if (config.smtp.url) {
-    const mailer = createMailer(config.smtp.url, Math.min(config.smtp.timeoutMs, 3000));
+  const mailer = config.smtp.url ? createMailer(config.smtp.url, Math.min(config.smtp.timeoutMs, 3000)) : undefined;
+  if (mailer) {
     checks.smtp = async () => {
       await mailer.verify!();
     };
   }
-  return checks;
+  return {
+    checks,
+    /** Lets the process exit: the admin connection and the SMTP transport are the probe's own. */
+    async close() {
+      mailer?.close();
+      const a = admin;
+      admin = undefined;
+      await a?.disconnect().catch(() => {});
+    },
+  };
 }

@@ -101,8 +101,10 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
+  const probes = dependencyChecks(config, { redis, kafka, registry: schemas?.registry });
   const dependencies = new DependencyProbe({
-    checks: dependencyChecks(config, { redis, kafka, registry: schemas?.registry }),
+    checks: probes.checks,
+    close: probes.close,
     registry: metrics.registry,
     logger: log,
     intervalMs: config.metrics.dependencyProbeMs,

@@ -24,6 +24,8 @@ export interface DependencyProbeOptions {
   intervalMs: number;
   /** A check that takes longer is a failure (default: min(intervalMs, 3000)). */
   timeoutMs?: number;
+  /** Called by stop(): closes what the checks opened (connections of their own). */
+  close?: () => Promise<void>;
 }
 
 /**
@@ -71,6 +73,7 @@ export class DependencyProbe {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.o.close?.();
   }
 
   /** Runs every check once (in parallel) and records the answers. */
