@@ -107,7 +107,7 @@ export class BreakerStore {
     try {
       ret = await (override
         ? withTimeout(call(), override.waitMs, () => new BreakerError('write_abandoned',
-          `no answer from Redis within ${override.waitMs} ms: the write is abandoned and not applied (Redis refuses it if it still arrives: its deadline has passed)`,
+          `no answer from Redis within ${override.waitMs} ms`,
           { scope, id, script, retriable: true }))
         : call());
     } catch (e) {
