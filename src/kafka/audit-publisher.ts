@@ -20,7 +20,8 @@ export interface AuditPublisher {
  * caller then still applies the override, whose record waits in the Redis outbox for a monitor's relay.
  */
 export async function connectAuditPublisher(config: Config, logger: Logger, timeoutMs: number): Promise<AuditPublisher> {
-  const kafka = createKafka(config, logger, '-audit');
+  // Few retries: a command line must end soon after its deadline, and kafkajs holds the process while it retries.
+  const kafka = createKafka(config, logger, '-audit', { initialRetryTime: 100, maxRetryTime: 1000, retries: 2 });
   const producer: Producer = kafka.producer(PRODUCER_OPTIONS);
   const topic = config.kafka.topics.breakerTransitions;
   try {
@@ -28,6 +29,14 @@ export async function connectAuditPublisher(config: Config, logger: Logger, time
       const registry = registryConnection(config);
       const schemas = registry ? await registerSchemas(registry, { 'breaker-transition': topic }) : undefined;
       await producer.connect();
+      // The monitor creates the topic at start; producing to a missing one would retry until the deadline.
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        if (!(await admin.listTopics()).includes(topic)) throw new Error(`the topic does not exist (\`vigil run\` creates it at start)`);
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
       return schemas;
     })();
     const schemas = await withTimeout(connecting, timeoutMs, 'connecting to Kafka and the schema registry');
