@@ -299,10 +299,11 @@ function pipelineHealth(): Record<string, unknown> {
     ],
   });
   l.timeseries({
-    title: 'Up: monitor, Redis; last batch age',
+    title: 'Up: monitor, dependencies; last batch age',
     queries: [
       { expr: 'up{job="vigil"}', legend: 'scrape up {{instance}}' },
       { expr: 'vigil_redis_up', legend: 'Redis up {{instance}}' },
+      { expr: 'vigil_dependency_up', legend: '{{dependency}} up {{instance}}' },
       { expr: 'time() - max by (instance) (vigil_last_batch_timestamp_seconds)', legend: 'seconds since last batch {{instance}}' },
     ],
   });

@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { startBreakerApi } from '../http/start-breaker-api.ts';
 import { forwardTransitions } from '../breakers/transition-forwarder.ts';
+import { AuditRelay } from '../breakers/audit-relay.ts';
 import { TransitionPublisher } from '../kafka/transition-publisher.ts';
 import { TransitionOutlet } from '../breakers/transition-outlet.ts';
 import type { Config } from '../config/config.ts';
@@ -16,6 +17,8 @@ import type { Logger } from '../observability/logger.ts';
 import { IngestMetrics } from '../observability/metrics.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
 import { startObservability, type Observability } from '../observability/observability.ts';
+import { DependencyProbe } from '../observability/dependency-probe.ts';
+import { dependencyChecks } from './dependency-checks.ts';
 
 /** Topic → Avro schema file stem, registered at start. */
 export function schemaSubjects(config: Config): Record<string, string> {
@@ -57,6 +60,8 @@ export interface MonitorOptions {
 
 export interface Monitor {
   ingest: IngestService;
+  /** What the monitor knows of Kafka, Redis, the registry and SMTP (vigil_dependency_up, /readyz). */
+  dependencies: DependencyProbe;
   metrics: IngestMetrics;
   redis: RedisClient;
   keys: KeyBuilder;
@@ -96,6 +101,15 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   else log.warn('no schema registry configured (SCHEMA_REGISTRY_URL): only JSON events can be read');
 
   const obs = await startObservability(config, { ingest: metrics, redis, keys, kafka, logger: log });
+  const probes = dependencyChecks(config, { redis, kafka, registry: schemas?.registry });
+  const dependencies = new DependencyProbe({
+    checks: probes.checks,
+    close: probes.close,
+    registry: metrics.registry,
+    logger: log,
+    intervalMs: config.metrics.dependencyProbeMs,
+  });
+  dependencies.start();
   const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const transitions = new TransitionOutlet({
@@ -115,6 +129,11 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
     publish: transitions.one,
     onError: (e, message) => log.error('breaker transition from pub/sub not forwarded to Kafka', { error: e, transitionId: transitionIdOf(message), messageBytes: message.length }),
   });
+  // Override audit records that their writer did not get onto the audit topic (it crashed, or Kafka was
+  // down): published from the Redis outbox by one monitor. Records younger than three write deadlines
+  // are left to their writer, who publishes right after the write.
+  const auditRelay = new AuditRelay({ redis, keys, publish: transitions.one, logger: log, graceMs: 3 * config.http.adminWriteDeadlineMs });
+  auditRelay.start();
   const inner: BatchHandler = opts.handler
     ? await opts.handler({ redis, keys, kafka, schemas, metrics, producer, transitions, inputPartitions, observability: obs })
     : new CountingHandler();
@@ -131,13 +150,14 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
   });
   const server = opts.serveMetrics === false ? undefined : await startMetricsServer(metrics.registry, config.metrics.host, config.metrics.port);
   if (server) log.info('metrics served', { url: `http://${config.metrics.host}:${server.port}/metrics` });
-  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition: transitions.one, metrics, logger: log, status: () => inner.status?.() });
+  const api = opts.serveApi === false ? undefined : await startBreakerApi(config, { redis, publishTransition: transitions.one, metrics, logger: log, status: () => inner.status?.(), dependencies });
   if (api) log.info('breaker API served', { url: `http://${config.http.host}:${api.port}/v1/breakers` });
   await ingest.start();
   obs.startLag();
   let stopped: Promise<void> | undefined;
   return {
     ingest,
+    dependencies,
     metrics,
     redis,
     keys,
@@ -150,6 +170,8 @@ export async function startMonitor(config: Config, opts: MonitorOptions): Promis
         await obs.stop();
         await api?.close();
         await forwarder.close();
+        await auditRelay.stop();
+        await dependencies.stop();
         await producer.disconnect();
         await server?.close();
         redis.disconnect();

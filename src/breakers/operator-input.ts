@@ -60,3 +60,12 @@ export function checkOperatorRequest(action: OperatorAction, body: unknown): Che
   }
   return { ok: true, value: { actor, reason, ttlSeconds } };
 }
+
+/**
+ * What the HTTP API (503) and the CLI (exit 1) say about an operator write given up at its deadline
+ * (BreakerError write_abandoned or deadline_passed): it was not applied, and will not be.
+ */
+export function abandonedMessage(action: OperatorAction, scope: string, id: string, e: Error): string {
+  const why = e.message.replace(/^[A-Za-z]+ on [^:]+:[^:]*: /, '');
+  return `${action} of ${scope}/${id} abandoned at its deadline and NOT applied (Redis refuses it if it arrives later): ${why}; try again when Redis answers`;
+}

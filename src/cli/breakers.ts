@@ -1,7 +1,12 @@
 import { parseArgs } from 'node:util';
 import { BreakerStore } from '../breakers/breaker-store.ts';
 import { isBreakerError } from '@vigil/breaker-client/protocol';
-import { checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, type OperatorAction } from '../breakers/operator-input.ts';
+import { abandonedMessage, checkBreakerRef, checkListFilter, checkOperatorRequest, MAX_TTL_SECONDS, type OperatorAction } from '../breakers/operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
+import type { OverrideResult } from '../breakers/breaker-store.ts';
+import { connectAuditPublisher, type AuditPublisher } from '../kafka/audit-publisher.ts';
+import type { BreakerTransition } from '../breakers/transition.ts';
+import { createLogger, silentLogger } from '../observability/logger.ts';
 import { breakerView, type BreakerView } from '../breakers/view.ts';
 import type { BreakerScope, BreakerStateName } from '../breakers/state.ts';
 import { loadConfig, type Config } from '../config/config.ts';
@@ -9,6 +14,13 @@ import { checkRedisCredentials, connectRedis, redisConnectionOf, type RedisClien
 import { KeyBuilder } from '../redis/keys.ts';
 import { redact } from '../observability/redact.ts';
 import type { CommandIo } from './io.ts';
+
+const OVERRIDE_NOTES = `
+The write is applied within VIGIL_ADMIN_WRITE_DEADLINE_MS (default 5000) or never: past it the command
+exits 1 saying it was abandoned and NOT applied, and Redis refuses it should it arrive later.
+The override is recorded on the Kafka audit topic (safety.breaker-transitions) with actor, reason and
+until; if Kafka cannot be reached the record waits in Redis and a running monitor publishes it.
+`;
 
 const HELP: Record<string, string> = {
   main: `Usage: vigil breakers <list|show|open|close|reset|reindex> [options]
@@ -36,16 +48,16 @@ Shows one breaker: state, until when, why it opened (rule, counts, finding and t
 
 Forces the breaker open until the TTL runs out (then it closes; it never turns half-open on its own).
 DURATION: seconds, or a number with s, m, h or d (e.g. 90, 15m, 2h), at most 30d.
-`,
+${OVERRIDE_NOTES}`,
   close: `Usage: vigil breakers close SCOPE ID --actor WHO --reason WHY --ttl DURATION
 
 Forces the breaker closed (findings do not trip it) until the TTL runs out.
 DURATION: seconds, or a number with s, m, h or d (e.g. 90, 15m, 2h), at most 30d.
-`,
+${OVERRIDE_NOTES}`,
   reset: `Usage: vigil breakers reset SCOPE ID --actor WHO --reason WHY
 
 Closes the breaker now and forgets its backoff.
-`,
+${OVERRIDE_NOTES}`,
   reindex: `Usage: vigil breakers reindex
 
 Listing reads an index of the stored breakers (<prefix>:brk:index), which vigil keeps as it trips and
@@ -138,12 +150,23 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
   const cfg = config ?? loadConfig(io.env);
   const redis = deps.redis ?? connectRedis({ ...redisConnectionOf(cfg), connectionName: 'vigil-cli', failFast: true });
   redis.on('error', () => {});
-  const store = new BreakerStore({ redis, keys: new KeyBuilder(cfg.redis.keyPrefix) });
+  const keys = new KeyBuilder(cfg.redis.keyPrefix);
+  let audit: Promise<AuditPublisher> | undefined;
   try {
-    await waitReady(redis, cfg.redis.url, 3000);
-    const now = await store.now();
+    if (parsed.kind === 'op') {
+      // Connecting to Kafka runs while the write does, so the record goes to the audit topic right after
+      // it. Without Kafka the override is still applied: its record waits in the Redis outbox for a
+      // monitor to relay it.
+      const logger = cfg.logLevel === 'debug' ? createLogger({ level: 'debug', write: (l) => void io.stderr.write(l + '\n') }) : silentLogger;
+      audit = connectAuditPublisher(cfg, logger, cfg.http.adminWriteDeadlineMs);
+      audit.catch(() => {});
+    }
+    const publishTransition = audit ? async (t: BreakerTransition) => (await audit!).publish(t) : undefined;
+    const store = new BreakerStore({ redis, keys, writeDeadlineMs: cfg.http.adminWriteDeadlineMs, ...(publishTransition ? { publishTransition } : {}) });
+    await waitReady(redis, cfg.redis.url, Math.min(3000, cfg.http.adminWriteDeadlineMs));
     switch (parsed.kind) {
       case 'list': {
+        const now = await store.now();
         const views = (await store.list(parsed.filter)).map((b) => breakerView(b, now));
         io.stdout.write(parsed.json ? JSON.stringify({ breakers: views }) + '\n' : views.length ? table(views) : 'no breakers stored (all closed)\n');
         return 0;
@@ -158,18 +181,33 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
           io.stderr.write(`vigil breakers show: no breaker ${parsed.scope} ${parsed.id} (it has never tripped or been forced: it is closed)\n`);
           return 1;
         }
-        const v = breakerView(b, now);
+        const v = breakerView(b, await store.now());
         io.stdout.write(parsed.json ? JSON.stringify(v) + '\n' : detail(v));
         return 0;
       }
       case 'op': {
         const { scope, id, action, req } = parsed;
-        const r = action === 'reset'
-          ? await store.reset(scope, id, req.actor, req.reason)
-          : await store.force(scope, id, { mode: action === 'force-open' ? 'forced_open' : 'forced_closed', actor: req.actor, note: req.reason, ttlMs: req.ttlSeconds! * 1000 });
-        const b = await store.get(scope, id);
-        if (b) io.stdout.write(detail(breakerView(b, await store.now())));
+        let r: OverrideResult;
+        try {
+          r = action === 'reset'
+            ? await store.reset(scope, id, req.actor, req.reason)
+            : await store.force(scope, id, { mode: action === 'force-open' ? 'forced_open' : 'forced_closed', actor: req.actor, note: req.reason, ttlMs: req.ttlSeconds! * 1000 });
+        } catch (e) {
+          if (isBreakerError(e) && (e.code === 'write_abandoned' || e.code === 'deadline_passed')) {
+            io.stderr.write(`vigil breakers ${sub}: ${abandonedMessage(action, scope, id, e)}\n`);
+            return 1;
+          }
+          throw e;
+        }
+        // The write is done: a slow read-back only shortens the output.
+        const b = await withTimeout(store.get(scope, id), cfg.http.adminWriteDeadlineMs, 'reading the breaker back').catch(() => undefined);
+        if (b) io.stdout.write(detail(breakerView(b, r.transitions.at(-1)?.at ?? Date.now())));
         for (const t of r.transitions) io.stdout.write(`transition ${t.transitionId}: ${t.from} -> ${t.to} (${t.cause})\n`);
+        const topic = cfg.kafka.topics.breakerTransitions;
+        if (r.audit.pending === 0) io.stdout.write(`audited: ${r.audit.published} record${r.audit.published === 1 ? '' : 's'} on ${topic}\n`);
+        else {
+          io.stderr.write(`vigil breakers ${sub}: applied, but ${r.audit.pending} audit record${r.audit.pending === 1 ? ' is' : 's are'} not on ${topic} yet (${r.audit.error ?? 'no publisher'}): kept in Redis (${keys.breakerAudit(scope, id)}), a running monitor publishes ${r.audit.pending === 1 ? 'it' : 'them'}\n`);
+        }
         return 0;
       }
     }
@@ -183,6 +221,7 @@ export async function breakersCommand(argv: string[], io: CommandIo, config?: Co
     return 1;
   } finally {
     if (!deps.redis) redis.disconnect();
+    if (audit) await audit.then((a) => a.close()).catch(() => {});
   }
 }
 

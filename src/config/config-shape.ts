@@ -94,6 +94,11 @@ export interface Config {
     /** Operator actions (force-open, force-close, reset) per client address: a token bucket. 0 = no limit. */
     readonly adminRatePerMinute: number;
     readonly adminBurst: number;
+    /**
+     * How long an operator write (force-open, force-close, reset, over HTTP or the CLI) may take: past it
+     * the caller gets an abandon error and the Lua script refuses the write if it still reaches Redis.
+     */
+    readonly adminWriteDeadlineMs: number;
     /** Bearer token of upstream services: POST …/trial needs it, and GET …/check takes trial permits only with it. */
     readonly clientToken: string | undefined;
     /** What GET /v1/breakers/check answers when Redis cannot be asked: allow (open) or deny (closed), per scope. */
@@ -110,6 +115,8 @@ export interface Config {
     readonly breakerScanLimit: number;
     /** Per-id breaker series (vendor, agent, action, global; never user) kept per scope type. */
     readonly breakerTopN: number;
+    /** How often the monitor asks Kafka, Redis, the schema registry and SMTP whether they answer (vigil_dependency_up, /readyz). */
+    readonly dependencyProbeMs: number;
   };
   /** OpenTelemetry tracing (off by default): OTLP over HTTP. */
   readonly tracing: {

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isBreakerError } from '@vigil/breaker-client/protocol';
 import { checkBreakerRef, checkListFilter, checkOperatorRequest, OPERATOR_ACTIONS, type OperatorAction } from '../breakers/operator-input.ts';
 import { breakerView } from '../breakers/view.ts';
+import type { OverrideResult } from '../breakers/breaker-store.ts';
+import { abandonedMessage } from '../breakers/operator-input.ts';
+import { withTimeout } from '../errors/timeout.ts';
 import type { CheckQuery } from '@vigil/breaker-client';
 import { bearerToken, HttpError, readJson, requireAdmin, requireClient, sendJson, tokenIs, type HttpDeps } from './http-server.ts';
 
@@ -20,6 +23,15 @@ function segment(s: string, what: string): string {
   } catch {
     throw new HttpError(400, `${what} is not valid URL encoding: ${s}`);
   }
+}
+
+/**
+ * A read of the breakers, bounded like an operator write (the store's write deadline): while Redis is
+ * unreachable the client may queue commands until it is back; the caller gets a retriable error (503
+ * with Retry-After) instead of an answer minutes later.
+ */
+function readWithin<T>(deps: HttpDeps, p: Promise<T>): Promise<T> {
+  return withTimeout(p, deps.store.writeDeadlineMs, 'reading the breakers from Redis');
 }
 
 function method(req: IncomingMessage, m: string): void {
@@ -43,7 +55,7 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
     onlyParams(url, ['scope', 'state']);
     const f = checkListFilter(url.searchParams.get('scope') ?? undefined, url.searchParams.get('state') ?? undefined);
     if (!f.ok) throw new HttpError(400, f.error);
-    const [list, now] = await Promise.all([deps.store.list(f.value), deps.store.now()]);
+    const [list, now] = await readWithin(deps, Promise.all([deps.store.list(f.value), deps.store.now()]));
     sendJson(res, 200, { breakers: list.map((b) => breakerView(b, now)) });
     return true;
   }
@@ -77,7 +89,7 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
       method(req, 'GET');
       onlyParams(url, []);
       if (!ref.ok) throw new HttpError(400, ref.error);
-      const [b, now] = await Promise.all([deps.store.get(ref.value.scope, ref.value.id), deps.store.now()]);
+      const [b, now] = await readWithin(deps, Promise.all([deps.store.get(ref.value.scope, ref.value.id), deps.store.now()]));
       if (!b) throw new HttpError(404, `no breaker ${ref.value.scope}/${ref.value.id} (it has never tripped or been forced: it is closed)`);
       sendJson(res, 200, breakerView(b, now));
       return true;
@@ -107,16 +119,21 @@ export async function handleBreakerRoute(req: IncomingMessage, res: ServerRespon
     if (!body.ok) throw new HttpError(400, body.error);
     const { scope, id } = ref.value;
     const { actor, reason, ttlSeconds } = body.value;
+    let r: OverrideResult;
     try {
-      const r = action === 'reset'
+      r = action === 'reset'
         ? await deps.store.reset(scope, id, actor, reason)
         : await deps.store.force(scope, id, { mode: action === 'force-open' ? 'forced_open' : 'forced_closed', actor, note: reason, ttlMs: ttlSeconds! * 1000 });
-      const b = await deps.store.get(scope, id);
-      sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions });
     } catch (e) {
       if (isBreakerError(e) && e.code === 'not_found') throw new HttpError(404, `no breaker ${scope}/${id} to reset (it is closed)`);
+      if (isBreakerError(e) && (e.code === 'write_abandoned' || e.code === 'deadline_passed')) {
+        throw new HttpError(503, abandonedMessage(action, scope, id, e), { 'retry-after': '5' });
+      }
       throw e;
     }
+    // The write is done: a slow read-back must not turn it into an error (or hang the answer).
+    const b = await withTimeout(deps.store.get(scope, id), deps.store.writeDeadlineMs, 'reading the breaker back').catch(() => undefined);
+    sendJson(res, 200, { breaker: b ? breakerView(b, r.transitions.at(-1)?.at ?? Date.now()) : null, transitions: r.transitions, audit: r.audit });
     return true;
   }
   return false;

@@ -6,6 +6,9 @@ import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
 import { isOperatorAction } from './operator-paths.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { randomUUID } from 'node:crypto';
+import { isRetriable } from '../errors/vigil-error.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 
 /** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
 export interface HttpDeps {
@@ -27,6 +30,13 @@ export interface HttpDeps {
   details?: () => unknown;
   /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
   adminRateLimit?: { perMinute: number; burst: number };
+  /**
+   * What the monitor knows of its dependencies (DependencyProbe): /readyz answers 503 naming those that
+   * are down, and shows each one's last answer.
+   */
+  dependencies?: { down(): string[]; states(): unknown };
+  /** Where a 500 (a bug) is logged at error, with its stack; default: stderr as JSON. */
+  logger?: Logger;
   /** More routes (the operator console): true when one answered. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -90,6 +100,7 @@ async function defaultReady(store: BreakerStore): Promise<void> {
  */
 export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; close(): Promise<void> }> {
   const ready = deps.ready ?? (() => defaultReady(deps.store));
+  const log = deps.logger ?? createLogger({}, { component: 'http' });
   const limiter = deps.adminRateLimit && deps.adminRateLimit.perMinute > 0 ? new RateLimiter(deps.adminRateLimit) : undefined;
   const server = createServer((req, res) => {
     void (async () => {
@@ -107,19 +118,29 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         if (url.pathname === '/readyz') {
           if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
           const details = deps.details?.();
+          const extra = { ...(deps.dependencies ? { dependencies: deps.dependencies.states() } : {}), ...(details !== undefined ? { details } : {}) };
+          const down = deps.dependencies?.down() ?? [];
+          if (down.length > 0) {
+            return sendJson(res, 503, { status: 'not_ready', reason: `dependency down: ${down.join(', ')}`, down, ...extra });
+          }
           try {
             await ready();
           } catch (e) {
-            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(details !== undefined ? { details } : {}) });
+            return sendJson(res, 503, { status: 'not_ready', reason: (e as Error).message, ...(deps.ready ? {} : { down: ['redis'] }), ...extra });
           }
-          return sendJson(res, 200, { status: 'ready', ...(details !== undefined ? { details } : {}) });
+          return sendJson(res, 200, { status: 'ready', ...extra });
         }
         if (await handleBreakerRoute(req, res, url, deps)) return;
         if (deps.routes && (await deps.routes(req, res, url))) return;
         throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
       } catch (e) {
         if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message }, e.headers);
-        return sendJson(res, 503, { error: `unavailable: ${(e as Error).message}` });
+        // A dependency down or slow (the error says it is retriable): 503, try again later.
+        if (isRetriable(e)) return sendJson(res, 503, { error: `unavailable: ${(e as Error).message}` }, { 'retry-after': RETRY_AFTER_SECONDS });
+        // Anything else is a bug: logged with its stack under an id; the answer carries only the id.
+        const errorId = randomUUID();
+        log.error('HTTP request failed: internal error', { errorId, method: req.method, path: safePath(req.url), error: e });
+        return sendJson(res, 500, { error: 'internal error: it is logged with this errorId', errorId });
       }
     })();
   });
@@ -137,6 +158,14 @@ export async function startHttpServer(deps: HttpDeps): Promise<{ port: number; c
         server.close(() => resolve());
       }),
   };
+}
+
+/** Retry-After of a 503 for a dependency that is down (seconds). */
+const RETRY_AFTER_SECONDS = '5';
+
+/** The path of a request for a log line: without its query (which may carry user ids). */
+function safePath(target: string | undefined): string {
+  return (target ?? '').split('?')[0]!.slice(0, 200);
 }
 
 /** A request Node's HTTP parser refuses (malformed, headers too large): a JSON error too, not a bare 400. */

@@ -7,7 +7,7 @@ import { KeyBuilder } from '../redis/keys.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { IngestMetrics } from '../observability/metrics.ts';
 import { degradedCheckRecorder } from './degraded-checks.ts';
-import { startHttpServer } from './http-server.ts';
+import { startHttpServer, type HttpDeps } from './http-server.ts';
 import { createConsoleRoutes } from './console-routes.ts';
 
 /**
@@ -18,13 +18,13 @@ import { createConsoleRoutes } from './console-routes.ts';
  */
 export async function startBreakerApi(
   config: Config,
-  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger; status?: () => unknown } = {},
+  opts: { redis?: RedisClient; publishTransition?: (t: BreakerTransition) => Promise<void> | void; metrics?: IngestMetrics; logger?: Logger; status?: () => unknown; dependencies?: HttpDeps['dependencies'] } = {},
 ): Promise<{ port: number; store: BreakerStore; close(): Promise<void> }> {
   const redis = opts.redis ?? connectRedis({ ...redisConnectionOf(config), connectionName: 'vigil-http' });
   // Its own client's connection errors surface as degraded checks (counted, logged) and in /readyz.
   if (!opts.redis) redis.on('error', () => {});
   const keys = new KeyBuilder(config.redis.keyPrefix);
-  const store = new BreakerStore({ redis, keys, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
+  const store = new BreakerStore({ redis, keys, writeDeadlineMs: config.http.adminWriteDeadlineMs, ...(opts.publishTransition ? { publishTransition: opts.publishTransition } : {}) });
   const checker = createBreakerClient({
     redis,
     keyPrefix: config.redis.keyPrefix,
@@ -42,6 +42,8 @@ export async function startBreakerApi(
     adminRateLimit: { perMinute: config.http.adminRatePerMinute, burst: config.http.adminBurst },
     ...(opts.status ? { details: opts.status } : {}),
     routes: operatorConsole.handle,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.dependencies ? { dependencies: opts.dependencies } : {}),
   });
   return {
     port: server.port,

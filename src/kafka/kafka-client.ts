@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type KafkaConfig, type LogEntry, type ProducerConfig } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type KafkaConfig, type LogEntry, type ProducerConfig, type RetryOptions } from 'kafkajs';
 import type { Config } from '../config/config.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -17,8 +17,12 @@ function logCreator(logger: Logger) {
   };
 }
 
-/** The kafkajs client for vigil's brokers. */
-export function createKafka(config: Config, logger: Logger, clientIdSuffix = ''): Kafka {
+/**
+ * The kafkajs client for vigil's brokers. `retry` overrides the retries of a short-lived client that must
+ * give up within a deadline (`vigil breakers`' audit publisher): kafkajs keeps the process alive for as
+ * long as it retries.
+ */
+export function createKafka(config: Config, logger: Logger, clientIdSuffix = '', retry: RetryOptions = { initialRetryTime: 200, retries: 8 }): Kafka {
   quietKnownKafkajsWarnings();
   return new Kafka({
     clientId: config.kafka.clientId + clientIdSuffix,
@@ -26,7 +30,7 @@ export function createKafka(config: Config, logger: Logger, clientIdSuffix = '')
     logLevel: KafkaLogLevel.WARN,
     logCreator: logCreator(logger),
     connectionTimeout: 3000,
-    retry: { initialRetryTime: 200, retries: 8 },
+    retry,
     ...kafkaSecurity(config),
   });
 }

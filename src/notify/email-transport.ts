@@ -23,6 +23,8 @@ export class SmtpError extends VigilError {
 
 export interface Mailer {
   send(m: OutgoingEmail): Promise<void>;
+  /** Connects, greets and logs in without sending (the dependency probe); throws an SmtpError when SMTP does not answer. */
+  verify?(): Promise<void>;
   close(): void;
 }
 
@@ -60,6 +62,13 @@ export function createMailer(url: string, timeoutMs: number): Mailer {
         });
       } catch (e) {
         throw new SmtpError(`SMTP send failed: ${(e as Error).message}`, e);
+      }
+    },
+    async verify() {
+      try {
+        await transport.verify();
+      } catch (e) {
+        throw new SmtpError(`SMTP does not answer: ${(e as Error).message}`, e);
       }
     },
     close() {

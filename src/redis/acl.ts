@@ -20,6 +20,8 @@ export const VIGIL_REDIS_COMMANDS = [
   // sequence, incidents (their scripts' own calls included), the outbox stream and its consumer group
   'get', 'incr', 'hincrby', 'hdel', 'persist', 'zcard', 'zrange', 'zscore',
   'xadd', 'xgroup', 'xreadgroup', 'xpending', 'xclaim', 'xrange', 'xack', 'xdel',
+  // the breaker overrides' audit outbox relay (src/breakers/audit-relay.ts): is a breaker's stream empty
+  'xlen',
 ] as const;
 
 /**

@@ -85,6 +85,21 @@ export class KeyBuilder {
     return this.breakers.findings(scope, id);
   }
 
+  /** The breaker's audit outbox stream (override transitions not yet on the Kafka audit topic); same hash tag as its state. */
+  breakerAudit(scope: string, id: string): string {
+    return this.breakers.audit(scope, id);
+  }
+
+  /** Sorted set of the breakers whose audit outbox may hold records, scored by the latest write deadline. */
+  breakerAuditPending(): string {
+    return this.breakers.auditPending();
+  }
+
+  /** The lease of the one monitor that relays the audit outboxes. */
+  breakerAuditRelayLease(): string {
+    return this.breakers.auditRelayLease();
+  }
+
   /** The set indexing every stored breaker (`<scope>:<id>`), read by BreakerStore.list(). */
   breakerIndex(): string {
     return this.breakers.index();

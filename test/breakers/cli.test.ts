@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakersCommand, parseTtl } from '../../src/cli/breakers.ts';
 import type { CommandIo } from '../../src/cli/io.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { createTopics } from '../helpers/kafka-helpers.ts';
+import { testEnv } from '../helpers/test-config.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { BreakerStore } from '../../src/breakers/breaker-store.ts';
 import { freePort } from '../helpers/redis-server.ts';
@@ -20,13 +22,15 @@ function io(): CommandIo & { out: () => string; err: () => string } {
 describe('vigil breakers (CLI)', () => {
   let redis: RedisClient;
   const keys = uniqueKeys('cli');
-  const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, VIGIL_REDIS_PREFIX: keys.prefix });
+  // The stack's Kafka and registry (topics of its own): overrides are published to the audit topic.
+  const config = loadConfig(testEnv({ REDIS_URL: TEST_REDIS_URL, VIGIL_REDIS_PREFIX: keys.prefix }));
   const run = async (...argv: string[]) => {
     const x = io();
     const code = await breakersCommand(argv, x, config, { redis });
     return { code, out: x.out(), err: x.err() };
   };
   beforeAll(async () => {
+    await createTopics(config);
     redis = connectRedis({ url: TEST_REDIS_URL, connectionName: 'test-breakers-cli' });
     await new BreakerStore({ redis, keys }).trip('vendor', 'acme-air', {
       findingId: 'f_cli', reason: sampleReason('f_cli'), settings: { baseMs: 600_000, capMs: 600_000, jitter: 0, trials: 1, trialTimeoutMs: 1000 },
@@ -80,6 +84,7 @@ describe('vigil breakers (CLI)', () => {
     expect(o.out).toContain('agent a1: forced_open');
     expect(o.out).toContain('by      alice');
     expect(o.out).toMatch(/transition tr_[0-9a-f]{32}: closed -> forced_open \(force_open\)/);
+    expect(o.out).toContain(`audited: 1 record on ${config.kafka.topics.breakerTransitions}`);
     const c = await run('close', 'agent', 'a1', '--actor', 'bob', '--reason', 'false positive', '--ttl', '60');
     expect(c.out).toContain('agent a1: forced_closed');
     const r = await run('reset', 'agent', 'a1', '--actor', 'bob', '--reason', 'done');

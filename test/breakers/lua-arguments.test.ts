@@ -20,13 +20,15 @@ describe('breaker scripts refuse bad arguments and unknown states', () => {
   });
 
   const settings = ['1000', '1000', '0', '1', '1000'];
+  /** A write deadline that has not passed. */
+  const FAR = Date.now() + 3_600_000;
   const extra: Record<string, { keys: (scope: string, id: string) => string[]; args: string[] }> = {
     takePermit: { keys: () => [], args: [] },
     reportTrial: { keys: () => [], args: ['1'] },
     tripBreaker: { keys: (s, i) => [keys.breakerFindings(s, i)], args: ['f_1', JSON.stringify(sampleReason('f_1')), ...settings] },
-    forceOpenBreaker: { keys: () => [], args: ['alice', 'why', '60000'] },
-    forceCloseBreaker: { keys: () => [], args: ['alice', 'why', '60000'] },
-    resetBreaker: { keys: () => [], args: ['alice', 'why'] },
+    forceOpenBreaker: { keys: (s, i) => [keys.breakerAudit(s, i)], args: ['alice', 'why', '60000', String(FAR)] },
+    forceCloseBreaker: { keys: (s, i) => [keys.breakerAudit(s, i)], args: ['alice', 'why', '60000', String(FAR)] },
+    resetBreaker: { keys: (s, i) => [keys.breakerAudit(s, i)], args: ['alice', 'why', String(FAR)] },
   };
   const run = (script: string, keyScope: string, keyId: string, scope: string, id: string) =>
     runScript(redis, script, [keys.breakerState(keyScope, keyId), ...extra[script]!.keys(keyScope, keyId)], ['', keys.breakerTransitionsChannel(), scope, id, ...extra[script]!.args]);
@@ -61,5 +63,43 @@ describe('breaker scripts refuse bad arguments and unknown states', () => {
     expect(JSON.parse(String(await run('takePermit', 'agent', 'travel:assistant', 'agent', 'travel:assistant')))).toMatchObject({ outcome: 'allowed' });
     expect(JSON.parse(String(await run('takePermit', 'user', 'u_ø42', 'user', 'u_ø42')))).toMatchObject({ outcome: 'allowed' });
     expect(JSON.parse(String(await run('takePermit', 'global', 'all', 'global', 'all')))).toMatchObject({ outcome: 'allowed' });
+  });
+
+  const OVERRIDES = ['forceOpenBreaker', 'forceCloseBreaker', 'resetBreaker'];
+  const withDeadline = (script: string, deadline: string) => [...extra[script]!.args.slice(0, -1), deadline];
+
+  it('overrides: -4 past the write deadline (Redis TIME), changing and recording nothing; -2 for a deadline that is not a number', async () => {
+    await redis.hset(keys.breakerState('vendor', 'late-air'), { v: '1', scope: 'vendor', id: 'late-air', state: 'closed', seq: '0', trips: '0', closedAt: '0', findings: '0', baseMs: '1000', capMs: '1000', jitter: '0', trials: '1', trialTimeoutMs: '1000' });
+    const before = await redis.hgetall(keys.breakerState('vendor', 'late-air'));
+    for (const script of OVERRIDES) {
+      const argv = (d: string) => ['', keys.breakerTransitionsChannel(), 'vendor', 'late-air', ...withDeadline(script, d)];
+      const k = [keys.breakerState('vendor', 'late-air'), keys.breakerAudit('vendor', 'late-air')];
+      expect(await runScript(redis, script, k, argv(String(Date.now() - 1))), script).toBe(-4);
+      expect(await runScript(redis, script, k, argv('')), script).toBe(-2);
+      expect(await runScript(redis, script, k, argv('soon')), script).toBe(-2);
+    }
+    expect(await redis.hgetall(keys.breakerState('vendor', 'late-air'))).toEqual(before);
+    expect(await redis.exists(keys.breakerAudit('vendor', 'late-air'))).toBe(0);
+  });
+
+  it('overrides: the time override (ARGV[1]) is what the deadline is compared with: at the deadline applied, 1 ms after refused', async () => {
+    const k = [keys.breakerState('vendor', 'edge-air'), keys.breakerAudit('vendor', 'edge-air')];
+    const argv = (now: number, deadline: number) => [String(now), keys.breakerTransitionsChannel(), 'vendor', 'edge-air', 'alice', 'why', '60000', String(deadline)];
+    expect(await runScript(redis, 'forceOpenBreaker', k, argv(1_000_001, 1_000_000))).toBe(-4);
+    const r = JSON.parse(String(await runScript(redis, 'forceOpenBreaker', k, argv(1_000_000, 1_000_000))));
+    expect(r).toMatchObject({ outcome: 'forced', state: 'forced_open', until: 1_060_000 });
+    expect(r.outbox).toHaveLength(1);
+    const entries = await redis.xrange(k[1]!, '-', '+');
+    expect(entries.map(([entryId]) => entryId)).toEqual(r.outbox);
+    expect(JSON.parse(entries[0]![1][1]!)).toEqual(r.transitions[0]);
+  });
+
+  it('overrides: -2 when KEYS[2] is not this breaker\'s audit stream', async () => {
+    for (const script of OVERRIDES) {
+      const argv = ['', keys.breakerTransitionsChannel(), 'vendor', 'acme-air', ...extra[script]!.args];
+      expect(await runScript(redis, script, [keys.breakerState('vendor', 'acme-air'), keys.breakerAudit('vendor', 'other-air')], argv), script).toBe(-2);
+      expect(await runScript(redis, script, [keys.breakerState('vendor', 'acme-air'), keys.breakerState('vendor', 'acme-air')], argv), script).toBe(-2);
+    }
+    expect(await redis.exists(keys.breakerState('vendor', 'acme-air'))).toBe(0);
   });
 });

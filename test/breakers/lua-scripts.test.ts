@@ -6,7 +6,7 @@ import { stackEndpoints } from '../helpers/stack-env.ts';
 import { randomName } from '../helpers/wait.ts';
 
 const DIR = new URL('../../packages/breaker-client/lua/src/', import.meta.url);
-const BREAKER_SCRIPTS = ['tripBreaker-2', 'takePermit-1', 'reportTrial-1', 'forceOpenBreaker-1', 'forceCloseBreaker-1', 'resetBreaker-1'];
+const BREAKER_SCRIPTS = ['tripBreaker-2', 'takePermit-1', 'reportTrial-1', 'forceOpenBreaker-2', 'forceCloseBreaker-2', 'resetBreaker-2'];
 const INCLUDE = /^--- @include "([^"]+)"$/gm;
 
 describe('breaker Lua scripts (files)', () => {
@@ -18,7 +18,7 @@ describe('breaker Lua scripts (files)', () => {
     const registered = new Map(loadScripts().map((s) => [s.name, s]));
     for (const s of BREAKER_SCRIPTS) {
       const [name, keys] = s.split('-');
-      expect(registered.get(name!)).toMatchObject({ command: `vigil_${name}_v1`, numberOfKeys: Number(keys) });
+      expect(registered.get(name!)).toMatchObject({ command: `vigil_${name}_v2`, numberOfKeys: Number(keys) });
     }
   });
 

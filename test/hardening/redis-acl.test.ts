@@ -53,6 +53,8 @@ describe('vigil as a Redis ACL user (TLS), limited to its prefix and commands', 
       REDIS_PASSWORD_FILE: join(dir, 'redis-password'),
       VIGIL_ADMIN_TOKEN: 'admin-token-0123456789abcdef',
       VIGIL_LOG_LEVEL: 'debug',
+      // short, so that the audit relay prunes the overrides' pending set within the test (XLEN, its script)
+      VIGIL_ADMIN_WRITE_DEADLINE_MS: '1000',
     });
     writeFileSync(join(dir, 'redis-password'), `${PASSWORD}\n`);
     const rules = process.env.VIGIL_ACL_DISCOVER ? ['reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all'] : vigilAclRules(PASSWORD, env.VIGIL_REDIS_PREFIX!);
@@ -127,6 +129,8 @@ describe('vigil as a Redis ACL user (TLS), limited to its prefix and commands', 
     expect((await cli('show', 'agent', 'acl-cli')).out).toMatch(/forced_open/);
     expect((await cli('reset', 'agent', 'acl-cli', '--actor', 'ops', '--reason', 'drill')).code).toBe(0);
     expect((await cli('reindex')).code).toBe(0);
+    // the monitor's audit relay finds the overrides' outboxes empty and prunes the pending set
+    await waitFor(async () => (await admin.zcard(`${env.VIGIL_REDIS_PREFIX}:brk:audit-pending`)) === 0, { timeoutMs: 20_000, description: 'the audit relay to prune the pending set' });
     if (process.env.VIGIL_ACL_DISCOVER) process.stdout.write(`USED ${[...used].sort().join(' ')}\n`);
 
     // Redis denied nothing vigil did, and vigil used nothing outside its list

@@ -103,7 +103,7 @@ describe('seen-marker layout', () => {
   });
 
   it('markSeen-n.lua is registered with a varying key count, and runScript passes it', async () => {
-    expect(loadScripts().find((s) => s.name === 'markSeen')).toMatchObject({ command: 'vigil_markSeen_v1', numberOfKeys: null });
+    expect(loadScripts().find((s) => s.name === 'markSeen')).toMatchObject({ command: 'vigil_markSeen_v2', numberOfKeys: null });
     const redis = connectRedis({ url: stackEndpoints().redisUrl, connectionName: 'vigil-dedupe-test' });
     try {
       const keys = new KeyBuilder(randomName('dedupe'));

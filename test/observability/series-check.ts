@@ -7,6 +7,8 @@ import { KeyBuilder } from '../../src/redis/keys.ts';
 import { BreakerStateCollector } from '../../src/observability/breaker-state-collector.ts';
 import { IngestMetrics } from '../../src/observability/metrics.ts';
 import { MonitorMetrics } from '../../src/observability/monitor-metrics.ts';
+import { DependencyProbe } from '../../src/observability/dependency-probe.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
 import { REPO_ROOT } from '../helpers/child-process.ts';
 
 /** Series Prometheus itself adds for every scrape target (not vigil's, but always there). */
@@ -25,6 +27,7 @@ export function exportedSeries(): Map<string, string[]> {
   new MonitorMetrics(registry);
   // Only the definitions are read: the collector never reaches Redis here.
   new BreakerStateCollector({ redis: {} as RedisClient, keys: new KeyBuilder('x'), registry, maxAgeMs: 0, scanLimit: 1, topN: 1 });
+  new DependencyProbe({ checks: {}, registry, logger: silentLogger, intervalMs: 1000 });
   void ingest;
   const out = new Map<string, string[]>();
   for (const m of registry.getMetricsAsArray() as unknown as { name: string; labelNames?: string[]; constructor: { name: string } }[]) {

@@ -84,7 +84,7 @@ class LiveRedis(unittest.TestCase):
 
     def test_loads_the_scripts_of_the_manifest_under_their_sha1(self) -> None:
         m = manifest()
-        self.assertEqual((m["protocolVersion"], m["scriptVersion"]), (1, 1))
+        self.assertEqual((m["protocolVersion"], m["scriptVersion"]), (1, 2))
         for s in m["scripts"]:
             self.assertEqual(self.r.script_load(s["source"]), s["sha1"], s["name"])
 

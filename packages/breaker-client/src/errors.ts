@@ -6,9 +6,10 @@ export const SCRIPT_ERROR_CODES = {
   '-1': { code: 'protocol_mismatch', message: 'the stored breaker hash has another protocol version', retriable: false },
   '-2': { code: 'invalid_argument', message: 'an argument is invalid', retriable: false },
   '-3': { code: 'not_found', message: 'no such breaker', retriable: false },
+  '-4': { code: 'deadline_passed', message: 'Redis ran it after its write deadline and changed nothing', retriable: true },
 } as const;
 
-export type BreakerErrorCode = (typeof SCRIPT_ERROR_CODES)[keyof typeof SCRIPT_ERROR_CODES]['code'] | 'redis_unreachable';
+export type BreakerErrorCode = (typeof SCRIPT_ERROR_CODES)[keyof typeof SCRIPT_ERROR_CODES]['code'] | 'redis_unreachable' | 'write_abandoned';
 
 /**
  * A breaker operation failed; `code` says why, `scope`/`id`/`script` say where, `retriable` whether

@@ -22,6 +22,30 @@ export class BreakerKeys {
   }
 
   /**
+   * The breaker's audit outbox: a stream of the transitions the operator overrides made (field
+   * `transition`, the JSON as published), appended by the override script in the same step as the change,
+   * deleted once the record is on the Kafka audit topic. Same hash tag as its state.
+   */
+  audit(scope: string, id: string): string {
+    return `${this.prefix}:brk:{${scope}:${id}}:audit`;
+  }
+
+  /**
+   * Sorted set of the breakers whose audit outbox may hold records (members `<scope>:<id>`, score the
+   * latest write deadline of an override on it): what the monitor's relay reads. Like the index, it is in
+   * a slot of its own and written beside the script; the relay drops a member once its stream is empty
+   * and its deadline is past (no write can append to it any more).
+   */
+  auditPending(): string {
+    return `${this.prefix}:brk:audit-pending`;
+  }
+
+  /** The lease of the one monitor that relays the audit outboxes. */
+  auditRelayLease(): string {
+    return `${this.prefix}:brk:audit-relay-lease`;
+  }
+
+  /**
    * Set of every stored breaker (members `<scope>:<id>`): what listing reads instead of SCAN. It lives in
    * a slot of its own, so the breaker scripts (whose keys share the breaker's hash tag) cannot write it:
    * the monitor adds the member beside the script that may create the hash, and the lister drops members

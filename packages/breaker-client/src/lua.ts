@@ -18,7 +18,9 @@ import type { Cluster, Redis } from 'ioredis';
  * nothing), so an include can name what it needs. A missing file or an include cycle is an error naming
  * the file and line.
  */
-export const SCRIPT_VERSION = 1;
+export const SCRIPT_VERSION = 2;
+// 2: the operator overrides (forceOpenBreaker, forceCloseBreaker, resetBreaker) take a write deadline
+//    (refused past it: -4) and their audit outbox stream as KEYS[2].
 
 /** The breaker scripts' sources: `<package>/lua/src` (one level up from src/ or dist/). */
 export const BREAKER_LUA_DIR = fileURLToPath(new URL('../lua/src/', import.meta.url));
@@ -26,7 +28,7 @@ export const BREAKER_LUA_DIR = fileURLToPath(new URL('../lua/src/', import.meta.
 export interface ScriptDef {
   /** Short name, e.g. `takePermit`. */
   name: string;
-  /** The registered command, e.g. `vigil_takePermit_v1`. */
+  /** The registered command, e.g. `vigil_takePermit_v2`. */
   command: string;
   /** null: a varying number of keys (`-n`), given by the caller before the keys. */
   numberOfKeys: number | null;
@@ -36,7 +38,7 @@ export interface ScriptDef {
   file: string;
 }
 
-/** The versioned command name of a script, e.g. commandName('tripBreaker') === 'vigil_tripBreaker_v1'. */
+/** The versioned command name of a script, e.g. commandName('tripBreaker') === 'vigil_tripBreaker_v2'. */
 export function commandName(name: string): string {
   return `vigil_${name}_v${SCRIPT_VERSION}`;
 }

@@ -28,7 +28,7 @@ describe('the Lua artifact (lua/dist)', () => {
   it('holds every breaker script, expanded from lua/src, with its SHA1', () => {
     const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { name: string; version: string };
     expect({ package: manifest.package, version: manifest.version, protocolVersion: manifest.protocolVersion, scriptVersion: manifest.scriptVersion }).toEqual({
-      package: pkg.name, version: pkg.version, protocolVersion: 1, scriptVersion: 1,
+      package: pkg.name, version: pkg.version, protocolVersion: 1, scriptVersion: 2,
     });
     const scripts = breakerScripts();
     expect(manifest.scripts.map((s) => s.name).sort(), hint).toEqual(scripts.map((s) => s.name).sort());

@@ -48,7 +48,7 @@ describe('Lua includes (--- @include "<file>")', () => {
   it('loads the breaker scripts with no include left, each naming its keys in the file name', () => {
     const scripts = breakerScripts();
     expect(scripts.map((s) => `${s.name}-${s.numberOfKeys}`).sort()).toEqual(
-      ['forceCloseBreaker-1', 'forceOpenBreaker-1', 'reportTrial-1', 'resetBreaker-1', 'takePermit-1', 'tripBreaker-2'],
+      ['forceCloseBreaker-2', 'forceOpenBreaker-2', 'reportTrial-1', 'resetBreaker-2', 'takePermit-1', 'tripBreaker-2'],
     );
     for (const s of scripts) {
       expect(s.lua, s.name).not.toMatch(/^--- @include/m);

@@ -1,18 +1,23 @@
 -- resetBreaker: an operator closes the breaker and forgets its backoff (any state -> closed).
+-- The transition is appended to the breaker's audit outbox in the same step.
 -- KEYS
 --   KEYS[1] breaker state hash (BreakerKeys.state)
+--   KEYS[2] the breaker's audit outbox stream (BreakerKeys.audit)
 -- ARGV
 --   ARGV[1] now override in epoch ms, '' in production (time then comes from Redis TIME; tests pass a virtual clock)
 --   ARGV[2] pub/sub channel for transitions (BreakerKeys.transitionsChannel())
 --   ARGV[3] scope: global | vendor | agent | user | action
 --   ARGV[4] scope id
 --   ARGV[5] actor, ARGV[6] reason (note)
+--   ARGV[7] write deadline in epoch ms: past it (Redis TIME, or ARGV[1]) the script refuses (-4)
 -- Returns
---   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[]} (see
---   src/results.ts OpResult; transitions as in src/transition.ts), or an error code:
+--   a JSON object {outcome, state, until, retryAfterMs, actor, note, reason, transitions[], outbox[]} (see
+--   src/results.ts OpResult; transitions as in src/transition.ts; outbox: the audit stream's entry ids
+--   of the transitions, in order), or an error code:
 --   -1 the stored hash has another protocol version, or a state v1 does not know (nothing is changed)
 --   -2 an argument is invalid: scope, id, KEYS not this breaker's, or the script's own arguments
 --   -3 no such breaker
+--   -4 the write deadline has passed: nothing is changed (the caller has reported the write abandoned)
 -- Outcomes: reset
 
 -- The shared prologue (arguments, loading, state changes, result; protocol v1):
@@ -143,11 +148,46 @@ local function finish(outcome, retry, replay)
   return string.sub(cjson.encode(res), 1, -2) .. ',"reason":' .. reason .. ',"transitions":[' .. list .. ']}'
 end
 -- <<< includes/finish
+-- >>> includes/override
+-- What the operator overrides (forceOpenBreaker, forceCloseBreaker, resetBreaker) share: the write
+-- deadline and the audit outbox.
+--   KEYS[2] the breaker's audit outbox stream (BreakerKeys.audit: <prefix>:brk:{<scope>:<id>}:audit),
+--           in the breaker's hash tag, so the record is written in the same atomic step as the change.
+-- checkDeadline(arg): the write deadline (epoch ms, Redis time) in ARGV[arg]: -2 when it is not a number,
+--   -4 when `now` is past it: the caller has given up (an ioredis offline queue sent the command on
+--   reconnect, or Redis was paused), so nothing is changed and nothing is recorded.
+-- finishAudited(outcome): finish(), after appending every transition of the run to the outbox (field
+--   `transition`, the JSON as published), and the result with `"outbox":[entry ids]` in transition order:
+--   the caller publishes each to Kafka and deletes it; a running monitor relays what is left.
+-- (finish is included above)
+
+local auditKey = KEYS[2]
+local auditSuffix = ':brk:{' .. scope .. ':' .. id .. '}:audit'
+if auditKey == nil or #auditKey <= #auditSuffix or string.sub(auditKey, -#auditSuffix) ~= auditSuffix then return -2 end
+
+local function checkDeadline(arg)
+  local deadline = tonumber(ARGV[arg])
+  if not deadline then return -2 end
+  if now > deadline then return -4 end
+  return nil
+end
+
+local function finishAudited(outcome)
+  local ids = {}
+  for _, t in ipairs(transitions) do ids[#ids + 1] = redis.call('XADD', auditKey, '*', 'transition', t) end
+  local res = finish(outcome)
+  local list = '[]'
+  if #ids > 0 then list = cjson.encode(ids) end
+  return string.sub(res, 1, -2) .. ',"outbox":' .. list .. '}'
+end
+-- <<< includes/override
 
 if ARGV[5] == '' or ARGV[6] == '' then return -2 end
+local late = checkDeadline(7)
+if late then return late end
 if not exists then return -3 end
 normalize()
 b.trips = '0'; b.closedAt = '0'; b.findings = '0'
 clearStatus()
 move('closed', 'reset', now, nil, ARGV[5], ARGV[6])
-return finish('reset')
+return finishAudited('reset')
