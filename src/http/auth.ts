@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from './http-server.ts';
+import { HttpError } from './http-io.ts';
 
 /**
  * Whether `token` is `expected`, in constant time whatever the input: both sides are hashed to SHA-256

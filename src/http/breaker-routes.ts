@@ -6,7 +6,9 @@ import type { OverrideResult } from '../breakers/breaker-store.ts';
 import { abandonedMessage } from '../breakers/operator-input.ts';
 import { withTimeout } from '../errors/timeout.ts';
 import type { CheckQuery } from '@vigil/breaker-client';
-import { bearerToken, HttpError, readJson, requireAdmin, requireClient, sendJson, tokenIs, type HttpDeps } from './http-server.ts';
+import { bearerToken, requireAdmin, requireClient, tokenIs } from './auth.ts';
+import type { HttpDeps } from './http-deps.ts';
+import { HttpError, readJson, sendJson } from './http-io.ts';
 
 const CHECK_PARAMS = ['vendor', 'agent', 'user', 'action'] as const;
 

@@ -9,7 +9,7 @@ import { IncidentStore } from '../notify/incident-store.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { readConsoleState, runbookLink, RUNBOOK_DIR, type ConsoleSources } from './console-data.ts';
 import { FindingsTail } from './findings-tail.ts';
-import { HttpError, sendJson } from './http-server.ts';
+import { HttpError, sendJson } from './http-io.ts';
 
 /**
  * The operator console: a page served by `vigil run` on its HTTP port (no build step, no CDN, no

@@ -1,97 +1,21 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
-import type { CheckAnswer } from '@vigil/breaker-client/protocol';
-import type { CheckOptions, CheckQuery } from '@vigil/breaker-client';
 import { handleBreakerRoute } from './breaker-routes.ts';
+import type { HttpDeps } from './http-deps.ts';
+import { HttpError, sendJson } from './http-io.ts';
 import { isOperatorAction } from './operator-paths.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { randomUUID } from 'node:crypto';
+import { withTimeout } from '../errors/timeout.ts';
 import { isRetriable } from '../errors/vigil-error.ts';
-import { createLogger, type Logger } from '../observability/logger.ts';
+import { createLogger } from '../observability/logger.ts';
 
-/** What the HTTP API needs: the breakers, a checker (the upstream client), the admin token. */
-export interface HttpDeps {
-  store: BreakerStore;
-  checker: { check(q: CheckQuery, opts?: CheckOptions): Promise<CheckAnswer> };
-  /** config.http.adminToken: without one, every operator action is refused (403). */
-  adminToken: string | undefined;
-  /**
-   * config.http.clientToken, the upstream services' token: POST …/trial needs it (without one configured,
-   * trial reports are refused), and GET …/check takes half-open trial permits only for a caller bearing it.
-   */
-  clientToken?: string | undefined;
-  host?: string;
-  /** 0 picks a free port. */
-  port: number;
-  /** Readiness probe; default: Redis answers PING within 1 s. */
-  ready?: () => Promise<void>;
-  /** Shown as `details` in /readyz (`vigil run`: where event time stands). */
-  details?: () => unknown;
-  /** Operator actions per client address (rate-limit.ts); absent or perMinute 0: no limit. */
-  adminRateLimit?: { perMinute: number; burst: number };
-  /**
-   * What the monitor knows of its dependencies (DependencyProbe): /readyz answers 503 naming those that
-   * are down, and shows each one's last answer.
-   */
-  dependencies?: { down(): string[]; states(): unknown };
-  /** Where a 500 (a bug) is logged at error, with its stack; default: stderr as JSON. */
-  logger?: Logger;
-  /** More routes (the operator console): true when one answered. */
-  routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
-}
+export type { HttpDeps };
 
-/** An error answer: status and a message saying what is wrong. */
-export class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.status = status;
-    this.headers = headers;
-  }
-}
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-const MAX_BODY = 16 * 1024;
-
-/** Reads a JSON body (at most 16 KiB). */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new HttpError(413, `body is larger than ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'body must be a JSON object {actor, reason, ttlSeconds}; it is empty');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-export { bearerToken, requireAdmin, requireClient, tokenIs } from './auth.ts';
-
-async function defaultReady(store: BreakerStore): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      store.redis.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Redis did not answer PING within 1 s')), 1000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function defaultReady(store: BreakerStore): Promise<unknown> {
+  return withTimeout(store.redis.ping(), 1000, () => new Error('Redis did not answer PING within 1 s'));
 }
 
 /**
