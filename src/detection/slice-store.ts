@@ -1,12 +1,11 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { RedisClient } from '../redis/connection.ts';
-import type { KeyBuilder } from '../redis/keys.ts';
+import { DETECTOR_STATE_BUCKETS, detectorBucketOf, type KeyBuilder } from '../redis/keys.ts';
 import { commandName } from '../redis/scripts.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 
-/** How many hash tags detector state is spread over (each with its own timer set). */
-export const DETECTOR_STATE_BUCKETS = 16;
+export { DETECTOR_STATE_BUCKETS };
 
 /**
  * Per partition (`<topic>/<partition>`), what a redelivered batch needs from a slice that an earlier
@@ -115,7 +114,7 @@ export class SliceStore {
 
   /** The bucket (hash tag) of a slice. */
   bucketOf(kind: string, key: string): number {
-    return fnv1a(kind + ':' + key) % DETECTOR_STATE_BUCKETS;
+    return detectorBucketOf(kind, key);
   }
 
   sliceKey(ref: SliceRef): string {
@@ -303,14 +302,4 @@ class GroupedPipeline {
     }
     return out;
   }
-}
-
-/** 32-bit FNV-1a of a string's UTF-16 code units: a stable, cheap bucket hash. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

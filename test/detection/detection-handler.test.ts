@@ -7,7 +7,7 @@ import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
 import { defaultPolicy, parsePolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
-import { KeyBuilder } from '../../src/redis/keys.ts';
+import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
 import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
@@ -252,12 +252,4 @@ describe('live detection handler (Redis)', () => {
   });
 });
 
-function bucketOf(kind: string, key: string): number {
-  let h = 0x811c9dc5;
-  const s = kind + ':' + key;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % DETECTOR_STATE_BUCKETS;
-}
+const bucketOf = detectorBucketOf;
