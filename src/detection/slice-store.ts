@@ -95,7 +95,7 @@ export interface SliceRef {
 
 /**
  * Detector state in Redis: loads and saves many slices in one pipelined round trip (one pipeline per
- * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlice-2.lua),
+ * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlices-n.lua, one call per bucket),
  * due timers in a sorted set per bucket, and each input partition's event-time record and held events
  * (savePartition-2.lua) with the settled watermark (raiseSettled-1.lua).
  */
@@ -165,16 +165,19 @@ export class SliceStore {
     return ((await batch.exec('read pending timers')) as string[][]).flat();
   }
 
-  /** One round trip: every write through saveSlice-2.lua. Returns per write the new version, 0 (deleted) or −1 (conflict). */
+  /**
+   * One round trip: every write through saveSlices-n.lua, one call per bucket with that bucket's slices
+   * (not one script call per slice). Returns per write the new version, 0 (deleted) or −1 (conflict).
+   */
   async save(writes: readonly SliceWrite[]): Promise<number[]> {
     if (writes.length === 0) return [];
-    const batch = this.batch();
-    const cmd = commandName('saveSlice');
-    for (const w of writes) {
-      const b = this.bucketOf(w.kind, w.key);
-      const args = [
-        this.keys.detectorSlice(b, w.kind, w.key),
-        this.keys.detectorTimers(b),
+    const byBucket = new Map<number, { keys: string[]; args: string[]; at: number[] }>();
+    writes.forEach((w, i) => {
+      const b = detectorBucketOf(w.kind, w.key);
+      let g = byBucket.get(b);
+      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b)], args: [], at: [] }));
+      g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
+      g.args.push(
         String(w.expectedVersion),
         w.state === undefined ? '' : JSON.stringify(w.state),
         w.matchKey,
@@ -182,10 +185,19 @@ export class SliceStore {
         String(Math.max(1, Math.round(w.ttlMs))),
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,
-      ];
-      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
+      );
+      g.at.push(i);
+    });
+    const batch = this.batch();
+    const cmd = commandName('saveSlices');
+    const groups = [...byBucket.entries()];
+    for (const [b, g] of groups) {
+      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: (string | number)[]) => void>)[cmd]!(g.keys.length, ...g.keys, ...g.args));
     }
-    return (await batch.exec('save detector state')) as number[];
+    const res = (await batch.exec('save detector state')) as number[][];
+    const out = new Array<number>(writes.length);
+    groups.forEach(([, g], k) => g.at.forEach((i, j) => (out[i] = res[k]![j]!)));
+    return out;
   }
 
   /** Saves a partition's record and held events (savePartition-2.lua): the new version, or −1 on a conflict. */
