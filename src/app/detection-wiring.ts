@@ -136,7 +136,6 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
     const eventTime = new WatermarkMonitor({ handler, logger, metrics: watermarkMetrics, intervalMs: config.detection.tickMs, stallLogMs: config.detection.stallLogMs });
     eventTime.start();
     return {
-      marksSeen: handler.marksSeen,
       async handle(events, bctx) {
         // Outcomes first: once the detection stage marks these events seen, a redelivery skips them.
         await responder.onEvents(events);
