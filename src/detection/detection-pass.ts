@@ -91,6 +91,8 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         marks: plan.marks(id, stored, mine),
         ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, input.rules.latenessMs, input.maxTtlMs),
         due: Number.isFinite(slot.due) ? slot.due : undefined,
+        // a slice taken to be absent, or held here without a timer, has no timer member to remove
+        timer: l?.from === 'absent' ? false : l?.from === 'cache' ? (input.cache?.hasTimer(id) ?? true) : true,
       });
     }
     // Slices not run again: their earlier findings still go out.
@@ -123,7 +125,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (cache === undefined) return;
       const w = writes[i]!;
       if (r === 0 || w.state === undefined) cache.delete(id);
-      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detIndex(detectors, w.kind)]!.expiresAt(w.state));
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detIndex(detectors, w.kind)]!.expiresAt(w.state), w.due !== undefined);
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;

@@ -5,6 +5,8 @@ interface Entry {
   stored: StoredSlice;
   /** Event time after which the slice expires (the detector's expiresAt when saved): evicted once the watermark passes it. */
   exp: number;
+  /** Saved with a pending timer (a member in its bucket's timer set). */
+  timer: boolean;
 }
 
 /** A slice no instance has saved (or that expired): version 0, no state. */
@@ -47,6 +49,11 @@ export class SliceCache {
     return this.entries.get(id)?.stored;
   }
 
+  /** Whether the slice was saved with a pending timer (false: no timer member to remove). */
+  hasTimer(id: string): boolean {
+    return this.entries.get(id)?.timer ?? true;
+  }
+
   /** Written by other instances too: always load it. */
   isContended(id: string): boolean {
     return this.contended.has(id);
@@ -60,10 +67,10 @@ export class SliceCache {
   }
 
   /** Holds a slice as saved (version 0 or no state: forgotten). */
-  put(id: string, stored: StoredSlice, exp: number): void {
+  put(id: string, stored: StoredSlice, exp: number, timer: boolean): void {
     this.entries.delete(id); // re-inserted last: the Map's order is the order of last writes
     if (stored.version <= 0 || stored.state === undefined) return;
-    this.entries.set(id, { stored, exp });
+    this.entries.set(id, { stored, exp, timer });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -40,6 +40,8 @@ export interface SliceWrite {
   marks: BatchMarks;
   ttlMs: number;
   due: number | undefined;
+  /** May the slice have a member in its bucket's timer set (default true)? False spares the removal. */
+  timer?: boolean;
 }
 
 /** One input partition's event-time record (savePartition-2.lua). */
@@ -185,6 +187,7 @@ export class SliceStore {
         String(Math.max(1, Math.round(w.ttlMs))),
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,
+        w.timer === false ? '0' : '1',
       );
       g.at.push(i);
     });
