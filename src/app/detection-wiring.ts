@@ -141,6 +141,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
         await responder.onEvents(events);
         await handler.handle(events, bctx);
       },
+      assigned: (topic, parts) => handler.assigned?.(topic, parts),
       status: () => ({ eventTime: eventTime.status(), ...(eventTime.lastError ? { eventTimeError: eventTime.lastError.message } : {}) }),
       async close() {
         await eventTime.stop();

@@ -260,7 +260,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     const plan = batchPlan(partKey, events, run, loaded);
     const { findings, watermark } = await runAndSave({
-      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache,
+      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
     });
     stats.replayedSlices += plan.replayed;
     cache.evictExpired(watermark);
@@ -418,5 +418,11 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return counts;
   }
 
-  return { handle, tick, pendingByKind, stats };
+  /** After a rebalance: forget the slices of the partitions lost (their new owner writes them now). */
+  function assigned(topic: string, owned: readonly number[]): void {
+    const mine = new Set(owned.map((n) => `${topic}/${n}`));
+    void exclusive(async () => cache.dropPartitions((p) => !p.startsWith(topic + '/') || mine.has(p)));
+  }
+
+  return { handle, tick, pendingByKind, assigned, stats };
 }

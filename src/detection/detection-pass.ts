@@ -53,6 +53,8 @@ export interface PassInput {
   stats: { slicesSaved: number; conflicts: number; slicesLoaded: number };
   /** The slices this instance holds: updated with every slice saved, told of every wrong guess. */
   cache?: SliceCache;
+  /** The input partition of the pass (`<topic>/<partition>`); undefined for a tick's settle pass. */
+  partition?: string;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (cache === undefined) return;
       const w = writes[i]!;
       if (r === 0 || w.state === undefined) cache.delete(id);
-      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detIndex(detectors, w.kind)]!.expiresAt(w.state), w.due !== undefined);
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detIndex(detectors, w.kind)]!.expiresAt(w.state), w.due !== undefined, input.partition ?? '');
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;

@@ -7,6 +7,8 @@ interface Entry {
   exp: number;
   /** Saved with a pending timer (a member in its bucket's timer set). */
   timer: boolean;
+  /** The input partition (`<topic>/<partition>`) whose pass saved it last; '' for a tick's settle pass. */
+  partition: string;
 }
 
 /** A slice no instance has saved (or that expired): version 0, no state. */
@@ -67,10 +69,11 @@ export class SliceCache {
   }
 
   /** Holds a slice as saved (version 0 or no state: forgotten). */
-  put(id: string, stored: StoredSlice, exp: number, timer: boolean): void {
+  put(id: string, stored: StoredSlice, exp: number, timer: boolean, partition: string): void {
+    const before = this.entries.get(id);
     this.entries.delete(id); // re-inserted last: the Map's order is the order of last writes
     if (stored.version <= 0 || stored.state === undefined) return;
-    this.entries.set(id, { stored, exp, timer });
+    this.entries.set(id, { stored, exp, timer, partition: partition || (before?.partition ?? '') });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -81,7 +84,12 @@ export class SliceCache {
     this.entries.delete(id);
   }
 
-  /** Forgets everything (a failed pass, a lost partition). */
+  /** Forgets the slices last saved by passes of partitions this instance no longer owns (a rebalance). */
+  dropPartitions(owned: (partition: string) => boolean): void {
+    for (const [id, e] of this.entries) if (e.partition !== '' && !owned(e.partition)) this.entries.delete(id);
+  }
+
+  /** Forgets everything (a failed pass). */
   clear(): void {
     this.entries.clear();
     this.sweptAt = 0;

@@ -29,6 +29,11 @@ export interface BatchHandler {
   close?(): Promise<void>;
   /** What the handler wants shown in /readyz details (e.g. where event time stands). */
   status?(): unknown;
+  /**
+   * The partitions of `topic` this instance owns now (after each rebalance): a handler that holds
+   * per-partition state in memory forgets the partitions it lost.
+   */
+  assigned?(topic: string, partitions: readonly number[]): void;
 }
 
 /** The handler used before any detector is wired in: it only counts. */

@@ -100,5 +100,6 @@ export function observeHandler(inner: BatchHandler, o: ObserveOptions): BatchHan
     },
   };
   if (inner.close) handler.close = () => inner.close!();
+  if (inner.assigned) handler.assigned = (topic, partitions) => inner.assigned!(topic, partitions);
   return handler;
 }

@@ -242,6 +242,38 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse((await redis.hget(sliceKey, 's'))!)).toEqual({ n: 0 });
   });
 
+  it('serves the slices it saved from memory, checks every guess by version, and forgets a partition it lost', async () => {
+    const keys = newKeys();
+    const policy = openPolicy([tally]);
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const key = keys.detectorSlice(bucketOf('runaway_agent', 'agent:held'), 'runaway_agent', 'agent:held');
+    const on = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'held', intentId: `i-h${i}` })];
+    await h.handle(on(0), batchCtx(0)); // a new slice: taken as absent, nothing read
+    await h.handle(on(1), batchCtx(0)); // held here: nothing read either
+    expect(h.stats.slicesLoaded).toBe(0);
+    expect(h.stats.conflicts).toBe(0);
+    // another writer changes the slice behind this instance's back: the save conflicts, it reloads and runs again
+    await redis.hset(key, 's', '{"n":10}', 'v', 7);
+    await h.handle(on(2), batchCtx(0));
+    expect(h.stats.conflicts).toBe(1);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 11 });
+    // conflicted although held: contended, read from Redis from now on
+    await h.handle(on(3), batchCtx(0));
+    expect(h.stats.slicesLoaded).toBe(2);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 12 });
+
+    // partition 1's slice, held; then a rebalance leaves this instance partition 0 only
+    const other = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'moved', intentId: `i-m${i}` })];
+    await h.handle(other(0), batchCtx(1));
+    h.assigned!('agent.actions', [0]);
+    const conflicts = h.stats.conflicts;
+    await h.handle(other(1), batchCtx(1)); // forgotten: taken as absent, the version check finds it
+    expect(h.stats.conflicts).toBe(conflicts + 1);
+    const moved = keys.detectorSlice(bucketOf('runaway_agent', 'agent:moved'), 'runaway_agent', 'agent:moved');
+    expect(JSON.parse((await redis.hget(moved, 's'))!)).toEqual({ n: 2 });
+  });
+
   it('runs by the policy: shadow and policyVersion on the findings', async () => {
     const keys = newKeys();
     const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
