@@ -263,7 +263,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
       rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
     });
     stats.replayedSlices += plan.replayed;
-    cache.evictExpired(watermark);
+    cache.evictExpired(Date.now());
     if (findings.length > 0) await opts.sink.publish(findings);
     if (refused.length > 0) {
       stats.outOfBounds += refused.length;

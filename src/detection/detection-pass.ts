@@ -112,6 +112,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         }
       }
     }
+    const savedAt = Date.now();
     const results = await store.save(writes);
     const conflicts = new Set<string>();
     const cache = input.cache;
@@ -127,7 +128,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (cache === undefined) return;
       const w = writes[i]!;
       if (r === 0 || w.state === undefined) cache.delete(id);
-      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detIndex(detectors, w.kind)]!.expiresAt(w.state), w.due !== undefined, input.partition ?? '');
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;
@@ -241,6 +242,3 @@ function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlM
   return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
 }
 
-function detIndex(detectors: readonly Detector<any, any>[], kind: string): number {
-  return detectors.findIndex((d) => d.kind === kind);
-}

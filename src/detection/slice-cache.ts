@@ -3,8 +3,12 @@ import type { StoredSlice } from './slice-store.ts';
 /** A slice as this instance last saved (or loaded) it. */
 interface Entry {
   stored: StoredSlice;
-  /** Event time after which the slice expires (the detector's expiresAt when saved): evicted once the watermark passes it. */
-  exp: number;
+  /**
+   * When (this process's clock, ms) Redis drops the key: the TTL it was saved with. Held until then,
+   * so that a slice past its event-time expiry but still in Redis is dropped by the runner and deleted
+   * with its version (instead of being taken as absent and found by a conflict).
+   */
+  deadline: number;
   /** Saved with a pending timer (a member in its bucket's timer set). */
   timer: boolean;
   /** The input partition (`<topic>/<partition>`) whose pass saved it last; '' for a tick's settle pass. */
@@ -69,11 +73,11 @@ export class SliceCache {
   }
 
   /** Holds a slice as saved (version 0 or no state: forgotten). */
-  put(id: string, stored: StoredSlice, exp: number, timer: boolean, partition: string): void {
+  put(id: string, stored: StoredSlice, deadline: number, timer: boolean, partition: string): void {
     const before = this.entries.get(id);
     this.entries.delete(id); // re-inserted last: the Map's order is the order of last writes
     if (stored.version <= 0 || stored.state === undefined) return;
-    this.entries.set(id, { stored, exp, timer, partition: partition || (before?.partition ?? '') });
+    this.entries.set(id, { stored, deadline, timer, partition: partition || (before?.partition ?? '') });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -96,12 +100,12 @@ export class SliceCache {
   }
 
   /**
-   * Forgets the slices that expired by event time `watermark` (amortised: a full sweep only once the
-   * cache grew by half since the last one). An evicted slice still in Redis is found again by a conflict.
+   * Forgets the slices whose Redis key has expired by `now` (amortised: a full sweep only once the
+   * cache grew by half since the last one). A slice evicted too early is found again by a conflict.
    */
-  evictExpired(watermark: number): void {
+  evictExpired(now: number): void {
     if (this.entries.size < this.sweptAt * 1.5 + 10_000) return;
-    for (const [id, e] of this.entries) if (e.exp < watermark) this.entries.delete(id);
+    for (const [id, e] of this.entries) if (e.deadline < now) this.entries.delete(id);
     this.sweptAt = this.entries.size;
   }
 }
