@@ -177,7 +177,7 @@ export class SliceStore {
     writes.forEach((w, i) => {
       const b = detectorBucketOf(w.kind, w.key);
       let g = byBucket.get(b);
-      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b)], args: [], at: [] }));
+      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b)], args: [], at: [] }));
       g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
       g.args.push(
         String(w.expectedVersion),

@@ -66,6 +66,15 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:${bucket}}:${kind}:${key}`;
   }
 
+  /**
+   * The bucket's version counter: every slice saved in the bucket takes its next value as its version,
+   * so a slice deleted and created again never repeats a version a holder of the old one expects.
+   * One small counter per bucket, without a TTL (it must outlive every slice of the bucket).
+   */
+  detectorVersions(bucket: number): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:~seq`;
+  }
+
   /** Sorted set of the bucket's slices with a pending decision: member `<kind>:<key>`, score its due event time. */
   detectorTimers(bucket: number): string {
     return `${this.prefix}:ds:{ds:${bucket}}:~timers`;

@@ -274,6 +274,22 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse((await redis.hget(moved, 's'))!)).toEqual({ n: 2 });
   });
 
+  it('never repeats a version: a slice deleted and created again is not taken for the one an instance holds', async () => {
+    const keys = newKeys();
+    const policy = openPolicy([tally]);
+    const sink = new MemorySink();
+    const h1 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const h2 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const key = keys.detectorSlice(bucketOf('runaway_agent', 'agent:aba'), 'runaway_agent', 'agent:aba');
+    const on = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'aba', intentId: `i-aba${i}` })];
+    await h1.handle(on(0), batchCtx(0)); // h1 holds it, {n: 1}
+    await redis.del(key); // expired…
+    await h2.handle([...on(1), ...on(2)], batchCtx(1)); // …and created again elsewhere: {n: 2}
+    await h1.handle(on(3), batchCtx(0)); // h1's version is stale although the slice was created once more
+    expect(h1.stats.conflicts).toBe(1);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 3 });
+  });
+
   it('runs by the policy: shadow and policyVersion on the findings', async () => {
     const keys = newKeys();
     const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
