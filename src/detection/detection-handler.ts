@@ -104,11 +104,14 @@ interface PartitionState {
 
 /**
  * The live engine: runs the detectors on each Kafka batch with state in Redis, shared by every monitor
- * instance. Per batch: one pipelined round trip loads the slices the batch touches, every partition's
- * event-time record, the partition's held events and the due timers; the event-time guard
+ * instance. Per batch: one pipelined round trip loads every partition's event-time record, the
+ * partition's held events, the due timers and the slices the batch touches that are not served from
+ * memory (SliceCache: the slices this instance saved are held, the others taken as absent; only
+ * contended ones are read, and every guess is checked by the save's version check); the event-time guard
  * (processors/engine/event-time-guard.ts, as in `vigil replay`) decides which events run, are held or
  * are refused (dead-lettered); the pure engine's SliceRunner runs them; one round trip saves the
- * changed slices (runAndSave), findings go to the sink, and the partition's record is saved. The
+ * changed slices (runAndSave: one script call per bucket), findings go to the sink, and the partition's
+ * record is saved. docs/live-engine.md has the design and its figures. The
  * detectors run by the lowest watermark of the partitions that are not idle
  * (processors/engine/partition-watermarks.ts), so a partition that runs ahead never settles what a slower
  * one could still answer; `tick` settles what idle partitions no longer hold back.
