@@ -128,7 +128,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (cache === undefined) return;
       const w = writes[i]!;
       if (r === 0 || w.state === undefined) cache.delete(id);
-      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detectors.findIndex((d) => d.kind === w.kind)]!.expiresAt(w.state), savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;

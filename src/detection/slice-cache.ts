@@ -3,11 +3,9 @@ import type { StoredSlice } from './slice-store.ts';
 /** A slice as this instance last saved (or loaded) it. */
 interface Entry {
   stored: StoredSlice;
-  /**
-   * When (this process's clock, ms) Redis drops the key: the TTL it was saved with. Held until then,
-   * so that a slice past its event-time expiry but still in Redis is dropped by the runner and deleted
-   * with its version (instead of being taken as absent and found by a conflict).
-   */
+  /** Event time after which the slice expires (the detector's expiresAt when saved). */
+  exp: number;
+  /** When (this process's clock, ms) Redis drops the key: the TTL it was saved with. */
   deadline: number;
   /** Saved with a pending timer (a member in its bucket's timer set). */
   timer: boolean;
@@ -43,7 +41,7 @@ export class SliceCache {
   private sweptAt = 0;
 
   constructor(opts: { maxEntries?: number } = {}) {
-    this.maxEntries = opts.maxEntries ?? 500_000;
+    this.maxEntries = opts.maxEntries ?? 30_000;
   }
 
   get size(): number {
@@ -73,11 +71,11 @@ export class SliceCache {
   }
 
   /** Holds a slice as saved (version 0 or no state: forgotten). */
-  put(id: string, stored: StoredSlice, deadline: number, timer: boolean, partition: string): void {
+  put(id: string, stored: StoredSlice, exp: number, deadline: number, timer: boolean, partition: string): void {
     const before = this.entries.get(id);
     this.entries.delete(id); // re-inserted last: the Map's order is the order of last writes
     if (stored.version <= 0 || stored.state === undefined) return;
-    this.entries.set(id, { stored, deadline, timer, partition: partition || (before?.partition ?? '') });
+    this.entries.set(id, { stored, exp, deadline, timer, partition: partition || (before?.partition ?? '') });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -100,12 +98,15 @@ export class SliceCache {
   }
 
   /**
-   * Forgets the slices whose Redis key has expired by `now` (amortised: a full sweep only once the
-   * cache grew by half since the last one). A slice evicted too early is found again by a conflict.
+   * Forgets the slices expired by event time `watermark`, or whose Redis key expired by `now`
+   * (amortised: a full sweep only once the cache grew by half since the last one). Memory follows the
+   * live windows, not the run's length. A slice forgotten while Redis still holds it (expired by event
+   * time, within its TTL's slack; or much longer when a backlog runs event time far ahead of the
+   * clock) is found again by a conflict when touched.
    */
-  evictExpired(now: number): void {
+  evictExpired(watermark: number, now: number): void {
     if (this.entries.size < this.sweptAt * 1.5 + 10_000) return;
-    for (const [id, e] of this.entries) if (e.deadline < now) this.entries.delete(id);
+    for (const [id, e] of this.entries) if (e.exp < watermark || e.deadline < now) this.entries.delete(id);
     this.sweptAt = this.entries.size;
   }
 }
