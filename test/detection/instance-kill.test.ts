@@ -132,7 +132,7 @@ describe('an instance SIGKILLed mid-stream while a second one owns the other par
     const got = onTopic > 0 ? await readFindings(config, onTopic, 60_000) : [];
     if (got.length !== expected.length) {
       const have = new Set(got.map((f) => f.findingId));
-      console.log('KILLDIAG', JSON.stringify({ missing: expected.filter((f) => !have.has(f.findingId)).map((f) => [f.kind, f.detectedAt, f.scope, f.eventIds]), end: new Date(end).toISOString(), bErr: b.stderr.join('').slice(-3000), aErr: a.stderr.join('').slice(-2000) }));
+      console.log('findings differ from replay:', JSON.stringify({ missing: expected.filter((f) => !have.has(f.findingId)).map((f) => [f.kind, f.detectedAt, f.scope, f.eventIds]), end: new Date(end).toISOString(), bErr: b.stderr.join('').slice(-3000), aErr: a.stderr.join('').slice(-2000) }));
     }
     const ids = (fs: readonly Finding[]) => fs.map((f) => `${f.findingId} ${f.kind} ${f.detectedAt}`).sort();
     expect(ids(got)).toEqual(ids(expected));
