@@ -137,12 +137,12 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
     const eventTime = new WatermarkMonitor({ handler, logger, metrics: watermarkMetrics, intervalMs: config.detection.tickMs, stallLogMs: config.detection.stallLogMs });
     eventTime.start();
     return {
-      marksSeen: handler.marksSeen,
       async handle(events, bctx) {
         // Outcomes first: once the detection stage marks these events seen, a redelivery skips them.
         await responder.onEvents(events);
         await handler.handle(events, bctx);
       },
+      assigned: (topic, parts) => handler.assigned?.(topic, parts),
       status: () => ({ eventTime: eventTime.status(), ...(eventTime.lastError ? { eventTimeError: eventTime.lastError.message } : {}) }),
       async close() {
         await eventTime.stop();

@@ -14,6 +14,7 @@ import { DetectionStoreError } from './detection-store-error.ts';
 import type { FindingSink } from './finding-sink.ts';
 import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
 import { SliceStore, type LoadResult, type PartitionRecord, type SliceRef } from './slice-store.ts';
+import { ABSENT, SliceCache } from './slice-cache.ts';
 
 export interface DetectionHandlerOptions {
   redis: RedisClient;
@@ -34,6 +35,8 @@ export interface DetectionHandlerOptions {
    * Default 30 s.
    */
   idlePartitionMs?: number;
+  /** Slices held in memory at most (SliceCache; about 800 bytes each on the bench traffic). Default 30,000 (measured: see docs/live-engine.md). */
+  maxCachedSlices?: number;
   /** Partitions of the input topic (config kafka.partitions): those without a record never spoke. */
   expectedPartitions?: number;
   /** The input topic, so `tick` can settle before the first batch (default: the topics batches came from). */
@@ -101,11 +104,14 @@ interface PartitionState {
 
 /**
  * The live engine: runs the detectors on each Kafka batch with state in Redis, shared by every monitor
- * instance. Per batch: one pipelined round trip loads the slices the batch touches, every partition's
- * event-time record, the partition's held events and the due timers; the event-time guard
+ * instance. Per batch: one pipelined round trip loads every partition's event-time record, the
+ * partition's held events, the due timers and the slices the batch touches that are not served from
+ * memory (SliceCache: the slices this instance saved are held, the others taken as absent; only
+ * contended ones are read, and every guess is checked by the save's version check); the event-time guard
  * (processors/engine/event-time-guard.ts, as in `vigil replay`) decides which events run, are held or
  * are refused (dead-lettered); the pure engine's SliceRunner runs them; one round trip saves the
- * changed slices (runAndSave), findings go to the sink, and the partition's record is saved. The
+ * changed slices (runAndSave: one script call per bucket), findings go to the sink, and the partition's
+ * record is saved. docs/live-engine.md has the design and its figures. The
  * detectors run by the lowest watermark of the partitions that are not idle
  * (processors/engine/partition-watermarks.ts), so a partition that runs ahead never settles what a slower
  * one could still answer; `tick` settles what idle partitions no longer hold back.
@@ -116,6 +122,7 @@ interface PartitionState {
  */
 export function createDetectionHandler(opts: DetectionHandlerOptions): DetectionHandler {
   const store = new SliceStore(opts.redis, opts.keys, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
+  const cache = new SliceCache(opts.maxCachedSlices !== undefined ? { maxEntries: opts.maxCachedSlices } : {});
   const detectors = opts.detectors;
   const kindIndex = new Map(detectors.map((d, i) => [d.kind as string, i]));
   const maxRetries = opts.maxConflictRetries ?? 50;
@@ -132,6 +139,22 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const at = id.indexOf(':');
     const det = kindIndex.get(id.slice(0, at));
     return at > 0 && det !== undefined ? { kind: id.slice(0, at), key: id.slice(at + 1), det } : undefined;
+  };
+  /**
+   * The slices a pass needs, by where they come from: held here (SliceCache), taken to be absent (not
+   * held), or read from Redis (contended: written by other instances too).
+   */
+  const split = (refs: ReadonlyMap<string, SliceRef & { det: number }>) => {
+    const fromRedis = new Map<string, SliceRef & { det: number }>();
+    const served = new Map<string, Loaded>();
+    for (const [id, ref] of refs) {
+      if (cache.isContended(id)) fromRedis.set(id, ref);
+      else {
+        const held = cache.get(id);
+        served.set(id, held !== undefined ? { ref, stored: held, from: 'cache' } : { ref, stored: ABSENT, from: 'absent' });
+      }
+    }
+    return { fromRedis, served };
   };
   const addRefs = (rules: RuleSet, events: Iterable<ValidEvent>, refs: Map<string, SliceRef & { det: number }>) => {
     for (const e of events) {
@@ -177,7 +200,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     let guess = known;
     if (known > -Infinity) for (const e of events) if (e.ts > guess && e.ts <= guess + bounds.maxFutureSkewMs) guess = e.ts;
     const guessUpTo = known > -Infinity ? guess - lateness : undefined;
-    const first = await store.load([...refs.values()], guessUpTo, { held: partKey });
+    const { fromRedis, served } = split(refs);
+    const first = await store.load([...fromRedis.values()], guessUpTo, { held: partKey });
     const since = seen(topic, first.now);
     if (!tick) p.lastBatchAt = first.now;
     const record = first.partitions.find((r) => r.partition === partKey);
@@ -218,26 +242,31 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     // Slices of released held events, timers due up to the reach, and their slices.
     const loaded = new Map<string, Loaded>();
-    [...refs.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: first.slices[i]! }));
+    for (const [id, l] of served) loaded.set(id, l);
+    [...fromRedis.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: first.slices[i]! }));
+    stats.slicesLoaded += fromRedis.size;
     const more = new Map<string, SliceRef & { det: number }>();
     addRefs(rules, run.filter((r) => r.i < 0).map((r) => r.e), more);
     for (const id of refs.keys()) more.delete(id);
     const loadedUpTo = guessUpTo ?? -Infinity;
     let due = first.due;
     if (more.size > 0 || reach > loadedUpTo) {
-      const second = await store.load([...more.values()], reach, { dueFrom: loadedUpTo });
-      [...more.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: second.slices[i]! }));
+      const next = split(more);
+      const second = await store.load([...next.fromRedis.values()], reach, { dueFrom: loadedUpTo });
+      for (const [id, l] of next.served) loaded.set(id, l);
+      [...next.fromRedis.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: second.slices[i]! }));
+      stats.slicesLoaded += next.fromRedis.size;
       due = [...due, ...second.due];
     }
     const dueIds = new Set(due.filter(([, t]) => t <= reach).map(([id]) => id));
     await loadMissing(loaded, dueIds);
-    stats.slicesLoaded += loaded.size;
 
     const plan = batchPlan(partKey, events, run, loaded);
-    stats.replayedSlices += plan.replayed;
     const { findings, watermark } = await runAndSave({
-      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats,
+      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
     });
+    stats.replayedSlices += plan.replayed;
+    cache.evictExpired(watermark, Date.now());
     if (findings.length > 0) await opts.sink.publish(findings);
     if (refused.length > 0) {
       stats.outOfBounds += refused.length;
@@ -273,10 +302,20 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
   /** Loads the due slices not loaded yet (a third round trip, only when some are due). */
   async function loadMissing(loaded: Map<string, Loaded>, dueIds: ReadonlySet<string>): Promise<void> {
-    const missing = [...dueIds].filter((id) => !loaded.has(id)).map((id) => refOf(id)).filter((r) => r !== undefined);
-    if (missing.length === 0) return;
-    const res = await store.load(missing);
-    missing.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: res.slices[i]! }));
+    const missing = new Map<string, SliceRef & { det: number }>();
+    for (const id of dueIds) {
+      if (loaded.has(id)) continue;
+      const ref = refOf(id);
+      if (ref === undefined) continue;
+      const held = cache.isContended(id) ? undefined : cache.get(id);
+      // a due timer says the slice exists: one not held here is read from Redis
+      if (held !== undefined) loaded.set(id, { ref, stored: held, from: 'cache' });
+      else missing.set(id, ref);
+    }
+    if (missing.size === 0) return;
+    const res = await store.load([...missing.values()]);
+    stats.slicesLoaded += missing.size;
+    [...missing.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: res.slices[i]! }));
   }
 
   /** Settles the decisions due by the topic's watermark that no batch brought (idle partitions). */
@@ -298,7 +337,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     await loadMissing(loaded, dueIds);
     if (loaded.size > 0) {
       const plan: PassPlan = { skips: false, admit: () => true, earlier: () => [], marks: (_id, stored) => stored?.marks ?? {}, refresh: () => {} };
-      const { findings } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats });
+      const { findings } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats, cache });
       // Saved first, as a batch does; a crash before the publish loses these findings (no batch redelivers them).
       if (findings.length > 0) await opts.sink.publish(findings);
       stats.findings += findings.length;
@@ -310,8 +349,26 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return status;
   }
 
+  // One pass at a time in this handler (ingest hands it one partition's batch at a time anyway): passes
+  // share the cache's state objects, which detectors mutate in place. A pass that fails clears the cache
+  // (what it holds may be ahead of Redis).
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const guarded = async () => {
+      try {
+        return await work();
+      } catch (e) {
+        cache.clear();
+        throw e;
+      }
+    };
+    const next = tail.then(guarded, guarded);
+    tail = next.catch(() => {});
+    return next;
+  };
   const serialize = <T>(p: PartitionState, work: () => Promise<T>): Promise<T> => {
-    const next = p.chain.then(work, work);
+    const run = () => exclusive(work);
+    const next = p.chain.then(run, run);
     p.chain = next.catch(() => {});
     return next;
   };
@@ -351,7 +408,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     }
     if (passes > 0) first = await store.load([]);
     const out: WatermarkStatus[] = [];
-    for (const topic of topics) out.push(await settlePass(topic, first));
+    for (const topic of topics) out.push(await exclusive(() => settlePass(topic, first)));
     return out;
   }
 
@@ -364,5 +421,11 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return counts;
   }
 
-  return { handle, tick, pendingByKind, stats };
+  /** After a rebalance: forget the slices of the partitions lost (their new owner writes them now). */
+  function assigned(topic: string, owned: readonly number[]): void {
+    const mine = new Set(owned.map((n) => `${topic}/${n}`));
+    void exclusive(async () => cache.dropPartitions((p) => !p.startsWith(topic + '/') || mine.has(p)));
+  }
+
+  return { handle, tick, pendingByKind, assigned, stats };
 }

@@ -6,12 +6,18 @@ import type { RuleSet } from '../../processors/engine/rule-set.ts';
 import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-runner.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { BatchMarks, SliceRef, SliceStore, SliceWrite, StoredSlice } from './slice-store.ts';
+import type { SliceCache } from './slice-cache.ts';
 import { EventProcessingError } from '../errors/vigil-error.ts';
 
 /** A slice loaded for a pass. */
 export interface Loaded {
   ref: SliceRef & { det: number };
   stored: StoredSlice;
+  /**
+   * Not read from Redis in this pass: 'cache', as this instance last saved it (SliceCache); 'absent',
+   * not held here and so taken not to exist. Either guess is checked by the save's version check.
+   */
+  from?: 'cache' | 'absent';
 }
 
 /** What a pass does per slice (redelivery skips, marks to save); refreshed after conflicted slices are reloaded. */
@@ -44,7 +50,11 @@ export interface PassInput {
   plan: PassPlan;
   maxRetries: number;
   maxTtlMs: number;
-  stats: { slicesSaved: number; conflicts: number };
+  stats: { slicesSaved: number; conflicts: number; slicesLoaded: number };
+  /** The slices this instance holds: updated with every slice saved, told of every wrong guess. */
+  cache?: SliceCache;
+  /** The input partition of the pass (`<topic>/<partition>`); undefined for a tick's settle pass. */
+  partition?: string;
 }
 
 /**
@@ -68,8 +78,11 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       const id = sliceId(d.kind, slot.key);
       const mine = [...plan.earlier(id), ...(found.get(slot) ?? [])];
       findingsOf.set(id, mine);
-      if (slot.dropped && slot.version === 0) continue; // never stored, nothing to delete (its findings still count)
-      const stored = loaded.get(id)?.stored;
+      const l = loaded.get(id);
+      // never stored, nothing to delete (its findings still count); a slice only taken to be absent is
+      // deleted with version 0 expected, which checks the guess
+      if (slot.dropped && slot.version === 0 && l?.from !== 'absent') continue;
+      const stored = l?.stored;
       ids.push(id);
       writes.push({
         kind: d.kind,
@@ -80,6 +93,8 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         marks: plan.marks(id, stored, mine),
         ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, input.rules.latenessMs, input.maxTtlMs),
         due: Number.isFinite(slot.due) ? slot.due : undefined,
+        // a slice taken to be absent, or held here without a timer, has no timer member to remove
+        timer: l?.from === 'absent' ? false : l?.from === 'cache' ? (input.cache?.hasTimer(id) ?? true) : true,
       });
     }
     // Slices not run again: their earlier findings still go out.
@@ -97,11 +112,23 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         }
       }
     }
+    const savedAt = Date.now();
     const results = await store.save(writes);
     const conflicts = new Set<string>();
+    const cache = input.cache;
     results.forEach((r, i) => {
-      if (r === -1) conflicts.add(ids[i]!);
-      else input.stats.slicesSaved++;
+      const id = ids[i]!;
+      if (r === -1) {
+        conflicts.add(id);
+        // held here, yet changed elsewhere: written by other instances too (a guess of absence was only cold)
+        if (loaded.get(id)?.from === 'cache') cache?.contend(id);
+        return;
+      }
+      input.stats.slicesSaved++;
+      if (cache === undefined) return;
+      const w = writes[i]!;
+      if (r === 0 || w.state === undefined) cache.delete(id);
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detectors.findIndex((d) => d.kind === w.kind)]!.expiresAt(w.state), savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;
@@ -112,6 +139,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
     await sleep(Math.random() * Math.min(50, 2 ** attempt));
     const again = [...conflicts].map((id) => loaded.get(id)!.ref);
     const fresh = await store.load(again);
+    input.stats.slicesLoaded += again.length;
     again.forEach((ref, i) => loaded.set(sliceId(ref.kind, ref.key), { ref, stored: fresh.slices[i]! }));
     for (const id of conflicts) findingsOf.delete(id);
     plan.refresh(conflicts);
@@ -135,6 +163,7 @@ export function batchPlan(partKey: string, events: readonly ValidEvent[], run: r
   events.forEach((e, i) => indexOf.set(e.eventId, i));
   const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);
   const applied = new Map<string, { upTo: number; h: Set<string>; f: Finding[] }>();
+  let replayed = 0; // slices found already saved by an earlier attempt (first loads and conflict reloads)
   const note = (ids: Iterable<string>) => {
     for (const id of ids) {
       const l = loaded.get(id);
@@ -144,11 +173,14 @@ export function batchPlan(partKey: string, events: readonly ValidEvent[], run: r
       const same = batchStart !== '' && mark.a === batchStart;
       if (!same && !mark.h?.length) continue;
       applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
+      replayed++;
     }
   };
   note(loaded.keys());
   return {
-    replayed: applied.size,
+    get replayed() {
+      return replayed;
+    },
     get skips() {
       return applied.size > 0;
     },
@@ -209,3 +241,4 @@ function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlM
   const left = Number.isFinite(expiresAt) && Number.isFinite(watermark) ? expiresAt - watermark : maxTtlMs;
   return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
 }
+

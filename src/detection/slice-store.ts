@@ -1,12 +1,11 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { RedisClient } from '../redis/connection.ts';
-import type { KeyBuilder } from '../redis/keys.ts';
+import { DETECTOR_STATE_BUCKETS, detectorBucketOf, type KeyBuilder } from '../redis/keys.ts';
 import { commandName } from '../redis/scripts.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 
-/** How many hash tags detector state is spread over (each with its own timer set). */
-export const DETECTOR_STATE_BUCKETS = 16;
+export { DETECTOR_STATE_BUCKETS };
 
 /**
  * Per partition (`<topic>/<partition>`), what a redelivered batch needs from a slice that an earlier
@@ -41,6 +40,8 @@ export interface SliceWrite {
   marks: BatchMarks;
   ttlMs: number;
   due: number | undefined;
+  /** May the slice have a member in its bucket's timer set (default true)? False spares the removal. */
+  timer?: boolean;
 }
 
 /** One input partition's event-time record (savePartition-2.lua). */
@@ -96,7 +97,7 @@ export interface SliceRef {
 
 /**
  * Detector state in Redis: loads and saves many slices in one pipelined round trip (one pipeline per
- * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlice-2.lua),
+ * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlices-n.lua, one call per bucket),
  * due timers in a sorted set per bucket, and each input partition's event-time record and held events
  * (savePartition-2.lua) with the settled watermark (raiseSettled-1.lua).
  */
@@ -115,7 +116,7 @@ export class SliceStore {
 
   /** The bucket (hash tag) of a slice. */
   bucketOf(kind: string, key: string): number {
-    return fnv1a(kind + ':' + key) % DETECTOR_STATE_BUCKETS;
+    return detectorBucketOf(kind, key);
   }
 
   sliceKey(ref: SliceRef): string {
@@ -166,16 +167,19 @@ export class SliceStore {
     return ((await batch.exec('read pending timers')) as string[][]).flat();
   }
 
-  /** One round trip: every write through saveSlice-2.lua. Returns per write the new version, 0 (deleted) or −1 (conflict). */
+  /**
+   * One round trip: every write through saveSlices-n.lua, one call per bucket with that bucket's slices
+   * (not one script call per slice). Returns per write the new version, 0 (deleted) or −1 (conflict).
+   */
   async save(writes: readonly SliceWrite[]): Promise<number[]> {
     if (writes.length === 0) return [];
-    const batch = this.batch();
-    const cmd = commandName('saveSlice');
-    for (const w of writes) {
-      const b = this.bucketOf(w.kind, w.key);
-      const args = [
-        this.keys.detectorSlice(b, w.kind, w.key),
-        this.keys.detectorTimers(b),
+    const byBucket = new Map<number, { keys: string[]; args: string[]; at: number[] }>();
+    writes.forEach((w, i) => {
+      const b = detectorBucketOf(w.kind, w.key);
+      let g = byBucket.get(b);
+      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b)], args: [], at: [] }));
+      g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
+      g.args.push(
         String(w.expectedVersion),
         w.state === undefined ? '' : JSON.stringify(w.state),
         w.matchKey,
@@ -183,10 +187,20 @@ export class SliceStore {
         String(Math.max(1, Math.round(w.ttlMs))),
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,
-      ];
-      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
+        w.timer === false ? '0' : '1',
+      );
+      g.at.push(i);
+    });
+    const batch = this.batch();
+    const cmd = commandName('saveSlices');
+    const groups = [...byBucket.entries()];
+    for (const [b, g] of groups) {
+      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: (string | number)[]) => void>)[cmd]!(g.keys.length, ...g.keys, ...g.args));
     }
-    return (await batch.exec('save detector state')) as number[];
+    const res = (await batch.exec('save detector state')) as number[][];
+    const out = new Array<number>(writes.length);
+    groups.forEach(([, g], k) => g.at.forEach((i, j) => (out[i] = res[k]![j]!)));
+    return out;
   }
 
   /** Saves a partition's record and held events (savePartition-2.lua): the new version, or −1 on a conflict. */
@@ -303,14 +317,4 @@ class GroupedPipeline {
     }
     return out;
   }
-}
-
-/** 32-bit FNV-1a of a string's UTF-16 code units: a stable, cheap bucket hash. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

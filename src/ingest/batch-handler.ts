@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
 
@@ -8,12 +7,6 @@ export interface BatchContext {
   partition: number;
   /** Offset of the batch's last message. */
   lastOffset: string;
-  /**
-   * Adds the batch's "eventId handled" markers to a Redis MULTI or pipeline. A handler whose
-   * `marksSeen` is true calls it inside the same atomic write that makes its own effects durable, so a
-   * crash can never leave events handled but unmarked (handed on twice) or marked but unhandled (lost).
-   */
-  markSeen(commands: ChainableCommander): void;
   /**
    * The Kafka message each event came from (same index as the events): timestamps and headers, for
    * metrics and traces, and the original to dead-letter when a handler refuses an event later (e.g. for
@@ -31,13 +24,16 @@ export interface BatchContext {
  * retriable error makes ingest retry the batch; the handler must therefore be idempotent.
  */
 export interface BatchHandler {
-  /** True when handle() writes the seen markers itself via ctx.markSeen; else ingest writes them after. */
-  readonly marksSeen?: boolean;
   handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void>;
   /** Flushes and releases resources on shutdown. */
   close?(): Promise<void>;
   /** What the handler wants shown in /readyz details (e.g. where event time stands). */
   status?(): unknown;
+  /**
+   * The partitions of `topic` this instance owns now (after each rebalance): a handler that holds
+   * per-partition state in memory forgets the partitions it lost.
+   */
+  assigned?(topic: string, partitions: readonly number[]): void;
 }
 
 /** The handler used before any detector is wired in: it only counts. */

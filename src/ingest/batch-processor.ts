@@ -103,7 +103,6 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
         topic: batch.topic,
         partition: batch.partition,
         lastOffset: run.length ? eventMessages[run[run.length - 1]!]!.offset : (messages[messages.length - 1]?.offset ?? '-1'),
-        markSeen: (commands) => deps.dedupe.addMarks(commands, run.map((i) => ids[i]!)),
         messages: run.map((i) => eventMessages[i]!),
         // a run of an isolated batch counts its own messages (runs are disjoint: each is counted once)
         consumed: deps.isolate ? run.length : messages.length,
@@ -119,7 +118,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
       run: async (run) => {
         progress.stage = 'handle';
         await handle(run);
-        if (!deps.handler.marksSeen) await deps.dedupe.markSeen(run.map((i) => ids[i]!));
+        await deps.dedupe.markSeen(run.map((i) => ids[i]!));
       },
       poison: async (i, error) => {
         progress.stage = 'dead-letter';
@@ -136,7 +135,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
   progress.stage = 'dead-letter';
   await deps.sendDeadLetters(deadLettered);
   progress.stage = 'mark';
-  if (!deps.isolate && !deps.handler.marksSeen) await deps.dedupe.markChecked(check);
+  if (!deps.isolate) await deps.dedupe.markChecked(check);
   return {
     consumed: messages.length,
     handled,

@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.ts';
 import { SEEN_BUCKETS, seenBucketOf, type KeyBuilder } from '../redis/keys.ts';
 import { runScript } from '../redis/scripts.ts';
@@ -99,15 +98,6 @@ export class EventDedupe {
     const out = new Set<string>();
     for (let i = 0; i < eventIds.length; i++) if (fresh[i]) out.add(eventIds[i]!);
     return out;
-  }
-
-  /**
-   * Adds the markers to a caller's MULTI/pipeline (see BatchContext.markSeen): plain SET … EX, one per
-   * id, so the caller's transaction never depends on a script being loaded. On Redis Cluster a MULTI
-   * must stay in one slot: give it the ids of one bucket at a time (seenBucketOf).
-   */
-  addMarks(commands: ChainableCommander, eventIds: Iterable<string>): void {
-    for (const id of eventIds) commands.set(this.keys.seenEvent(id), '1', 'EX', this.ttlSeconds);
   }
 
   /** Marks ids as handed on; they are forgotten after the dedupe TTL. One script call per bucket. */

@@ -102,6 +102,11 @@ export class IngestService {
     consumer.on(consumer.events.FETCH_START, touch);
     consumer.on(consumer.events.FETCH, touch);
     consumer.on(consumer.events.HEARTBEAT, touch);
+    // After each rebalance: the handler forgets what it holds in memory for partitions it lost.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const topic = config.kafka.topics.actions;
+      this.deps.handler.assigned?.(topic, payload.memberAssignment[topic] ?? []);
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       metrics.consumerCrashes.inc({ restart: String(payload.restart) });
       this.log.error('consumer crashed', { error: payload.error, kafkajsRestarts: payload.restart });

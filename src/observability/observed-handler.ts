@@ -60,7 +60,6 @@ export function observeHandler(inner: BatchHandler, o: ObserveOptions): BatchHan
     if (events.length > 0) o.detection.record(countBatch(events));
   };
   const handler: BatchHandler = {
-    marksSeen: inner.marksSeen,
     async handle(events, ctx) {
       const tracer = o.tracing?.tracer;
       if (tracer === undefined) return run(events, ctx, undefined);
@@ -101,5 +100,6 @@ export function observeHandler(inner: BatchHandler, o: ObserveOptions): BatchHan
     },
   };
   if (inner.close) handler.close = () => inner.close!();
+  if (inner.assigned) handler.assigned = (topic, partitions) => inner.assigned!(topic, partitions);
   return handler;
 }

@@ -1,5 +1,15 @@
 import { BreakerKeys } from '@vigil/breaker-client/protocol';
 
+/** 32-bit FNV-1a of a string's UTF-16 code units: the one bucket hash of every bucketed key (stable: part of the key layout). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /**
  * Hash-tag buckets of the ingest seen-markers. Part of the key layout: changing it (or seenBucketOf)
  * moves every marker, so events redelivered across such a deploy would be handed on again.
@@ -8,12 +18,15 @@ export const SEEN_BUCKETS = 32;
 
 /** The seen-marker bucket of an eventId: FNV-1a of its UTF-16 code units, modulo SEEN_BUCKETS. */
 export function seenBucketOf(eventId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) {
-    h ^= eventId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % SEEN_BUCKETS;
+  return fnv1a(eventId) % SEEN_BUCKETS;
+}
+
+/** How many hash tags detector state is spread over (each with its own timer set). Part of the key layout. */
+export const DETECTOR_STATE_BUCKETS = 16;
+
+/** The detector-state bucket (hash tag `{ds:<n>}`) of the slice `<kind>:<key>`. */
+export function detectorBucketOf(kind: string, key: string): number {
+  return fnv1a(kind + ':' + key) % DETECTOR_STATE_BUCKETS;
 }
 
 /**
@@ -48,9 +61,18 @@ export class KeyBuilder {
   // A slice lives in one of DETECTOR_STATE_BUCKETS hash tags `{ds:<n>}` (n from a hash of kind and key),
   // next to its bucket's timer set, so the one script that saves a slice touches one slot and the state
   // still spreads over a Redis Cluster.
-  /** One detector's state slice: a hash {v: version, s: state JSON, k: rule match key, m: batch marks}. */
+  /** One detector's state slice: a hash {v: version, s: state JSON, k: rule match key, m: batch marks}. `bucket`: detectorBucketOf(kind, key). */
   detectorSlice(bucket: number, kind: string, key: string): string {
     return `${this.prefix}:ds:{ds:${bucket}}:${kind}:${key}`;
+  }
+
+  /**
+   * The bucket's version counter: every slice saved in the bucket takes its next value as its version,
+   * so a slice deleted and created again never repeats a version a holder of the old one expects.
+   * One small counter per bucket, without a TTL (it must outlive every slice of the bucket).
+   */
+  detectorVersions(bucket: number): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:~seq`;
   }
 
   /** Sorted set of the bucket's slices with a pending decision: member `<kind>:<key>`, score its due event time. */

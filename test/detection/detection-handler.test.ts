@@ -7,7 +7,7 @@ import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
 import { defaultPolicy, parsePolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
-import { KeyBuilder } from '../../src/redis/keys.ts';
+import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
 import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
@@ -242,6 +242,54 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse((await redis.hget(sliceKey, 's'))!)).toEqual({ n: 0 });
   });
 
+  it('serves the slices it saved from memory, checks every guess by version, and forgets a partition it lost', async () => {
+    const keys = newKeys();
+    const policy = openPolicy([tally]);
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const key = keys.detectorSlice(bucketOf('runaway_agent', 'agent:held'), 'runaway_agent', 'agent:held');
+    const on = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'held', intentId: `i-h${i}` })];
+    await h.handle(on(0), batchCtx(0)); // a new slice: taken as absent, nothing read
+    await h.handle(on(1), batchCtx(0)); // held here: nothing read either
+    expect(h.stats.slicesLoaded).toBe(0);
+    expect(h.stats.conflicts).toBe(0);
+    // another writer changes the slice behind this instance's back: the save conflicts, it reloads and runs again
+    await redis.hset(key, 's', '{"n":10}', 'v', 7);
+    await h.handle(on(2), batchCtx(0));
+    expect(h.stats.conflicts).toBe(1);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 11 });
+    // conflicted although held: contended, read from Redis from now on
+    await h.handle(on(3), batchCtx(0));
+    expect(h.stats.slicesLoaded).toBe(2);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 12 });
+
+    // partition 1's slice, held; then a rebalance leaves this instance partition 0 only
+    const other = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'moved', intentId: `i-m${i}` })];
+    await h.handle(other(0), batchCtx(1));
+    h.assigned!('agent.actions', [0]);
+    const conflicts = h.stats.conflicts;
+    await h.handle(other(1), batchCtx(1)); // forgotten: taken as absent, the version check finds it
+    expect(h.stats.conflicts).toBe(conflicts + 1);
+    const moved = keys.detectorSlice(bucketOf('runaway_agent', 'agent:moved'), 'runaway_agent', 'agent:moved');
+    expect(JSON.parse((await redis.hget(moved, 's'))!)).toEqual({ n: 2 });
+  });
+
+  it('never repeats a version: a slice deleted and created again is not taken for the one an instance holds', async () => {
+    const keys = newKeys();
+    const policy = openPolicy([tally]);
+    const sink = new MemorySink();
+    const h1 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const h2 = createDetectionHandler({ redis, keys, policy, detectors: [tally], sink });
+    const key = keys.detectorSlice(bucketOf('runaway_agent', 'agent:aba'), 'runaway_agent', 'agent:aba');
+    const on = (i: number) => [ev('intent.parsed', i * 1000, { agentId: 'aba', intentId: `i-aba${i}` })];
+    await h1.handle(on(0), batchCtx(0)); // h1 holds it, {n: 1}
+    await redis.del(key); // expired…
+    await h2.handle([...on(1), ...on(2)], batchCtx(1)); // …and created again elsewhere: {n: 2}
+    await h1.handle(on(3), batchCtx(0)); // h1's version is stale although the slice was created once more
+    expect(h1.stats.conflicts).toBe(1);
+    expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 3 });
+  });
+
   it('runs by the policy: shadow and policyVersion on the findings', async () => {
     const keys = newKeys();
     const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  retry_spike: { mode: shadow, params: { maxRetries: 2 } }\n', 'p.yaml', { detectors: TEST_DETECTORS });
@@ -252,12 +300,4 @@ describe('live detection handler (Redis)', () => {
   });
 });
 
-function bucketOf(kind: string, key: string): number {
-  let h = 0x811c9dc5;
-  const s = kind + ':' + key;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % DETECTOR_STATE_BUCKETS;
-}
+const bucketOf = detectorBucketOf;

@@ -72,7 +72,7 @@ describe('event time, live (Redis) and vigil replay alike', () => {
     // partitions 1 and 2 fall silent after 70% of the traffic; partition 0 gets the rest
     await feed(h, base.slice(0, cut), { partitions: 3 });
     const rest = base.slice(cut);
-    for (let i = 0; i < rest.length; i += 200) await h.handle(rest.slice(i, i + 200), { topic: 'agent.actions', partition: 0, lastOffset: String(i), markSeen: () => {} });
+    for (let i = 0; i < rest.length; i += 200) await h.handle(rest.slice(i, i + 200), { topic: 'agent.actions', partition: 0, lastOffset: String(i) });
     const want = replayOf(base, policy.rules);
     await tickUntil(h, () => sink.byId.size >= want.findings.length, 'the findings once the quiet partitions are idle');
     expect(brief(sink.sorted())).toEqual(brief(want.findings));
@@ -115,11 +115,11 @@ describe('event time, live (Redis) and vigil replay alike', () => {
   it('events held before the stream has a clock run once another partition starts it, or once their partition is quiet', async () => {
     const { h, sink } = handler({ expectedPartitions: 2 });
     const early = base.slice(0, 2); // too few to start the clock: held
-    await h.handle(early, { topic: 'agent.actions', partition: 1, lastOffset: '1', markSeen: () => {} });
+    await h.handle(early, { topic: 'agent.actions', partition: 1, lastOffset: '1' });
     expect(h.stats.events).toBe(2);
     expect((await h.tick())[0]!.held).toBe(2);
     // partition 0 starts the clock; the next tick runs partition 1's held events against it
-    await h.handle(base.slice(2, 200), { topic: 'agent.actions', partition: 0, lastOffset: '1', markSeen: () => {} });
+    await h.handle(base.slice(2, 200), { topic: 'agent.actions', partition: 0, lastOffset: '1' });
     await tickUntil(h, ([s]) => s!.held === 0, 'the held events to run');
     const newestRun = async (prefix: string, partition: number) => Number((await redis.hget(`${prefix}:ds:{ds:wm}:watermarks`, `agent.actions/${partition}`))!.split('|')[2]);
     const first = prefixes.at(-1)!;
@@ -128,7 +128,7 @@ describe('event time, live (Redis) and vigil replay alike', () => {
 
     // a lone partition whose first two events never see another: they run once it has been quiet for the idle time
     const lone = handler({ expectedPartitions: 1 });
-    await lone.h.handle(early, { topic: 'agent.actions', partition: 0, lastOffset: '1', markSeen: () => {} });
+    await lone.h.handle(early, { topic: 'agent.actions', partition: 0, lastOffset: '1' });
     expect((await lone.h.tick())[0]!.held).toBe(2);
     await tickUntil(lone.h, ([s]) => s!.held === 0, 'the lone held events to run after the idle time');
     expect(await newestRun(prefixes.at(-1)!, 0)).toBe(Math.max(early[0]!.ts, early[1]!.ts));

@@ -121,12 +121,11 @@ describe('a handler that fails on one event without naming it (bisected), and ma
       serveMetrics: false,
       serveApi: false,
       handler: ({ redis, keys }): BatchHandler => ({
-        marksSeen: true,
-        async handle(events, ctx) {
+        async handle(events) {
           if (events.some((e) => e.eventId === bad)) throw new RangeError('Invalid array length');
           const multi = redis.multi();
           multi.rpush(`${keys.prefix}:test:handed`, ...events.map((e) => e.eventId));
-          ctx.markSeen(multi);
+          for (const e of events) multi.set(keys.seenEvent(e.eventId), '1', 'EX', config.redis.dedupeTtlSeconds);
           await multi.exec();
           handed.push(...events.map((e) => e.eventId));
         },

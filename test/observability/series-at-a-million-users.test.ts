@@ -125,7 +125,7 @@ describe('metric series at a million users', () => {
         }
       }
       findingsOf.push(found);
-      await handler.handle(events, { topic, partition: (start / BATCH) % PARTITIONS, lastOffset: String(start + BATCH - 1), markSeen: () => {}, consumed: BATCH });
+      await handler.handle(events, { topic, partition: (start / BATCH) % PARTITIONS, lastOffset: String(start + BATCH - 1), consumed: BATCH });
     }
     for (let p = 0; p < PARTITIONS; p++) monitor.pipeline.consumerLag.set({ topic, partition: String(p) }, p);
 

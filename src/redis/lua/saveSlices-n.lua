@@ -1,0 +1,53 @@
+-- saveSlices: saves (or deletes) the detector state slices of one bucket that a batch changed, each if
+-- nobody changed it since it was loaded (an optimistic version check per slice), and files their
+-- pending timers. One call per bucket and batch (not one per slice): every key shares the bucket's
+-- hash tag {ds:<n>}, so the call touches one slot on Redis Cluster. The number of keys varies (file
+-- suffix -n): the caller passes it first.
+-- KEYS
+--   KEYS[1]      the bucket's timer set (KeyBuilder.detectorTimers)
+--   KEYS[2]      the bucket's version counter (KeyBuilder.detectorVersions): a saved slice takes its next
+--                value as its version, so a slice deleted and created again never repeats a version
+--                that a holder of the old one (an instance's cache) would still expect
+--   KEYS[3..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
+--                k (rule match key), m (batch marks JSON)
+-- ARGV: 8 per slice, in the order of its key; for slice i (from 0) at 8*i + 1 .. 8*i + 8:
+--   expected version: the v loaded, 0 when the slice did not exist (or was assumed not to)
+--   state JSON; '' deletes the slice (expired)
+--   rule match key of the last event applied
+--   batch marks JSON ({"<topic>/<partition>": {"a": first eventId, "z": last applied, "f": [findings]}})
+--   TTL in ms (>= 1), from the slice's expiresAt
+--   due event time in ms of its earliest pending decision; '' when none
+--   timer member: <kind>:<key>
+--   '0' when the slice has no member in the timer set (the caller knows: none to remove), else '1'
+-- Returns
+--   per slice: the new version (>= 1, larger than any the bucket gave before), 0 when deleted, or -1 when the stored version is not the
+--   expected one (conflict: that slice is left alone; reload it and run its events again)
+
+local out = {}
+for i = 3, #KEYS do
+  local a = (i - 3) * 8
+  local key = KEYS[i]
+  local current = tonumber(redis.call('HGET', key, 'v') or '0')
+  if current ~= tonumber(ARGV[a + 1]) then
+    out[#out + 1] = -1
+  elseif ARGV[a + 2] == '' then
+    if current ~= 0 then redis.call('DEL', key) end
+    if ARGV[a + 8] ~= '0' then redis.call('ZREM', KEYS[1], ARGV[a + 7]) end
+    out[#out + 1] = 0
+  else
+    local version = redis.call('INCR', KEYS[2])
+    if version <= current then
+      version = current + 1
+      redis.call('SET', KEYS[2], version)
+    end
+    redis.call('HSET', key, 'v', version, 's', ARGV[a + 2], 'k', ARGV[a + 3], 'm', ARGV[a + 4])
+    redis.call('PEXPIRE', key, ARGV[a + 5])
+    if ARGV[a + 6] == '' then
+      if ARGV[a + 8] ~= '0' then redis.call('ZREM', KEYS[1], ARGV[a + 7]) end
+    else
+      redis.call('ZADD', KEYS[1], ARGV[a + 6], ARGV[a + 7])
+    end
+    out[#out + 1] = version
+  end
+end
+return out
