@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { ValidEvent } from '../../processors/core/events.ts';
-import { EventBatchReader } from './event-batch.ts';
+import { EventBatchReader } from './event-batch-reader.ts';
 import { endReplay, replayEngineOf, type ReplayStreamOptions, type ReplayStreamStats } from './replay-stream.ts';
 import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.ts';
 

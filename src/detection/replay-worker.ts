@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { EventBatchWriter, type EventBatch } from './event-batch.ts';
+import type { EventBatch } from './event-batch-layout.ts';
+import { EventBatchWriter } from './event-batch-writer.ts';
 import { parseEventLine, readLines } from './replay-stream.ts';
 
 /** What `vigil replay --workers 2` hands its reading thread. */
@@ -23,7 +24,7 @@ export type ReplayWorkerMessage =
 /**
  * The reading thread of `vigil replay --workers 2`: reads FILE as JSON Lines, parses and validates
  * exactly as the one-thread replay does (src/detection/replay-stream.ts), and posts the valid events
- * in batches (src/detection/event-batch.ts) for the detectors' thread, which dedupes and runs them.
+ * in batches (src/detection/event-batch-writer.ts) for the detectors' thread, which dedupes and runs them.
  */
 const data = workerData as ReplayWorkerData;
 const port = parentPort!;

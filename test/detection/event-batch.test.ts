@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import { validateEvent } from '../../processors/core/validate-event.ts';
 import { generateEvents } from '../../bench/gen-events.ts';
-import { EventBatchReader, EventBatchWriter, type EventBatch } from '../../src/detection/event-batch.ts';
+import type { EventBatch } from '../../src/detection/event-batch-layout.ts';
+import { EventBatchReader } from '../../src/detection/event-batch-reader.ts';
+import { EventBatchWriter } from '../../src/detection/event-batch-writer.ts';
 
 /** Every field of ValidEvent (nested ones too), absent ones as undefined: what detectors can read. */
 function fields(e: ValidEvent): Record<string, unknown> {
