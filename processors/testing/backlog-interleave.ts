@@ -103,3 +103,22 @@ export function compareFindings(a: readonly Finding[], b: readonly Finding[]): C
   const ib = new Set(b.map((f) => f.findingId));
   return { a: a.length, b: b.length, byKind, onlyA: a.filter((f) => !ib.has(f.findingId)), onlyB: b.filter((f) => !ia.has(f.findingId)) };
 }
+
+/**
+ * A random merge of partitions, each kept in its own order: repeatedly a random partition that has
+ * events left gives the next 1..`maxRun` of them. Any interleaving a set of consumers can produce
+ * (partitions hours apart included), with no event behind the live watermark. Deterministic for `rnd`.
+ */
+export function randomMerge<T>(partitions: readonly (readonly T[])[], rnd: () => number, maxRun: number): { e: T; p: number }[] {
+  const at = partitions.map(() => 0);
+  const out: { e: T; p: number }[] = [];
+  for (;;) {
+    const open = partitions.map((q, p) => p).filter((p) => at[p]! < partitions[p]!.length);
+    if (open.length === 0) return out;
+    const p = open[Math.floor(rnd() * open.length)]!;
+    const q = partitions[p]!;
+    const end = Math.min(q.length, at[p]! + 1 + Math.floor(rnd() * maxRun));
+    for (let i = at[p]!; i < end; i++) out.push({ e: q[i]!, p });
+    at[p] = end;
+  }
+}
