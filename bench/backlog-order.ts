@@ -2,14 +2,19 @@ import { generateEvents } from './gen-events.ts';
 import { validateEvent } from '../processors/core/validate-event.ts';
 import { ALL_DETECTORS } from '../processors/registry.ts';
 import { createRuleSet } from '../processors/engine/rule-set.ts';
-import { backlogOrder, compareFindings, runInOrder } from '../processors/testing/backlog-interleave.ts';
+import { writeFileSync } from 'node:fs';
+import { backlogOrder, compareFindings, partitionOf, randomMerge, runInOrder } from '../processors/testing/backlog-interleave.ts';
+import { mulberry32 } from '../processors/testing/run-detectors.ts';
 
 /**
  * Live = replay under a backlog, offline: bench/gen-events.ts traffic through the pure engine (a) in
  * file order with replay's watermark and (b) as a 6-partition backlog delivers it (chunks per partition,
  * round-robin, the live watermark), findings compared by id.
  *
- *   node bench/backlog-order.ts [--events N] [--seed S] [--chunk C] [--partitions P]
+ *   node bench/backlog-order.ts [--events N] [--seed S] [--chunk C] [--partitions P] [--random R] [--ids FILE]
+ *
+ * --random R: partitions merged at random (seed R), runs of 1..2×chunk events, instead of round-robin.
+ * --ids FILE: writes the findings of both runs (`<order> <findingId> <kind>`), sorted, to compare versions.
  */
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,9 +31,13 @@ const events = [...generateEvents({ events: N, seed: SEED, hours: HOURS })].map(
 const rules = createRuleSet({ detectors: ALL_DETECTORS });
 const t0 = performance.now();
 const a = runInOrder(ALL_DETECTORS, rules, events.map((e) => ({ e })));
-const b = runInOrder(ALL_DETECTORS, rules, backlogOrder(events, { partitions: P, chunk: CHUNK }), P);
+const RANDOM = process.argv.includes('--random') ? arg('random', 1) : undefined;
+const order = RANDOM === undefined
+  ? backlogOrder(events, { partitions: P, chunk: CHUNK })
+  : randomMerge(Array.from({ length: P }, (_, p) => events.filter((e) => partitionOf(e.userId, P) === p)), mulberry32(RANDOM), 2 * CHUNK);
+const b = runInOrder(ALL_DETECTORS, rules, order, P);
 const c = compareFindings(a, b);
-console.log(`${N} events, seed ${SEED}, ${HOURS} h, ${P} partitions, chunk ${CHUNK} (${Math.round(performance.now() - t0)} ms)`);
+console.log(`${N} events, seed ${SEED}, ${HOURS} h, ${P} partitions, chunk ${CHUNK}${RANDOM === undefined ? '' : `, random merge ${RANDOM}`} (${Math.round(performance.now() - t0)} ms)`);
 console.log(`findings: file order ${c.a}, backlog order ${c.b}; only in file order ${c.onlyA.length}, only in backlog order ${c.onlyB.length}`);
 for (const [k, v] of Object.entries(c.byKind).sort()) console.log(`  ${k.padEnd(28)} ${String(v.a).padStart(6)} ${String(v.b).padStart(6)}${v.a !== v.b ? '  <-' : ''}`);
 const show = (tag: string, fs: typeof a) => {
@@ -39,3 +48,8 @@ const show = (tag: string, fs: typeof a) => {
 };
 show('only in file order', c.onlyA);
 show('only in backlog order', c.onlyB);
+const idsAt = process.argv.indexOf('--ids');
+if (idsAt >= 0) {
+  const lines = [...a.map((f) => `file ${f.findingId} ${f.kind}`), ...b.map((f) => `backlog ${f.findingId} ${f.kind}`)].sort();
+  writeFileSync(process.argv[idsAt + 1]!, lines.join('\n') + '\n');
+}
