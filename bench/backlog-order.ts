@@ -14,6 +14,8 @@ import { mulberry32 } from '../processors/testing/run-detectors.ts';
  *   node bench/backlog-order.ts [--events N] [--seed S] [--chunk C] [--partitions P] [--random R] [--ids FILE]
  *
  * --random R: partitions merged at random (seed R), runs of 1..2×chunk events, instead of round-robin.
+ * --idle-after K: a partition that sent nothing for K events (of the others) stops holding the watermark
+ *   back, as an idle partition live (idlePartitionMs of wall clock); its later events are then late.
  * --ids FILE: writes the findings of both runs (`<order> <findingId> <kind>`), sorted, to compare versions.
  */
 const arg = (name: string, def: number): number => {
@@ -35,9 +37,10 @@ const RANDOM = process.argv.includes('--random') ? arg('random', 1) : undefined;
 const order = RANDOM === undefined
   ? backlogOrder(events, { partitions: P, chunk: CHUNK })
   : randomMerge(Array.from({ length: P }, (_, p) => events.filter((e) => partitionOf(e.userId, P) === p)), mulberry32(RANDOM), 2 * CHUNK);
-const b = runInOrder(ALL_DETECTORS, rules, order, P);
+const IDLE = process.argv.includes('--idle-after') ? arg('idle-after', 1) : undefined;
+const b = runInOrder(ALL_DETECTORS, rules, order, P, IDLE === undefined ? {} : { idleAfter: IDLE });
 const c = compareFindings(a, b);
-console.log(`${N} events, seed ${SEED}, ${HOURS} h, ${P} partitions, chunk ${CHUNK}${RANDOM === undefined ? '' : `, random merge ${RANDOM}`} (${Math.round(performance.now() - t0)} ms)`);
+console.log(`${N} events, seed ${SEED}, ${HOURS} h, ${P} partitions, chunk ${CHUNK}${RANDOM === undefined ? '' : `, random merge ${RANDOM}`}${IDLE === undefined ? '' : `, idle after ${IDLE}`} (${Math.round(performance.now() - t0)} ms)`);
 console.log(`findings: file order ${c.a}, backlog order ${c.b}; only in file order ${c.onlyA.length}, only in backlog order ${c.onlyB.length}`);
 for (const [k, v] of Object.entries(c.byKind).sort()) console.log(`  ${k.padEnd(28)} ${String(v.a).padStart(6)} ${String(v.b).padStart(6)}${v.a !== v.b ? '  <-' : ''}`);
 const show = (tag: string, fs: typeof a) => {

@@ -65,19 +65,28 @@ export function runInOrder(
   rules: RuleSet,
   events: readonly { e: ValidEvent; p?: number }[],
   partitions?: number,
+  opts: { idleAfter?: number } = {},
 ): Finding[] {
   const out: Finding[] = [];
   const live = partitions !== undefined;
   const runner = new SliceRunner({ detectors, rules, onFinding: (f) => out.push(f), ...(live ? { watermarkCap: -Infinity } : {}) });
   const seen = new Set<string>();
   const newest = new Array<number>(partitions ?? 0).fill(-Infinity);
+  const spokeAt = new Array<number>(partitions ?? 0).fill(0);
+  const idleAfter = opts.idleAfter ?? Infinity;
+  let n = 0;
   for (const { e, p } of events) {
+    n++;
     if (seen.has(e.eventId)) continue;
     seen.add(e.eventId);
     if (live) {
       if (e.ts > newest[p!]!) newest[p!] = e.ts;
+      spokeAt[p!] = n;
+      // The live rule: the lowest newest of the active partitions; with `idleAfter`, a partition that
+      // has sent nothing for that many events (a stand-in for idlePartitionMs of wall clock) stops
+      // holding it back, and the watermark never goes back when it speaks again (its events are late).
       let low = Infinity;
-      for (const n of newest) if (n < low) low = n;
+      for (let q = 0; q < newest.length; q++) if (n - spokeAt[q]! <= idleAfter && newest[q]! < low) low = newest[q]!;
       runner.advance(low - rules.latenessMs);
     }
     runner.process(e);
