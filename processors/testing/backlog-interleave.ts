@@ -1,7 +1,7 @@
 import type { Detector } from '../core/detector.ts';
 import type { ValidEvent } from '../core/events.ts';
 import type { Finding } from '../core/finding.ts';
-import type { RuleSet } from '../engine/rule-set.ts';
+import { createRuleSet, type RuleSet } from '../engine/rule-set.ts';
 import { SliceRunner } from '../engine/slice-runner.ts';
 
 /**
@@ -130,4 +130,17 @@ export function randomMerge<T>(partitions: readonly (readonly T[])[], rnd: () =>
     for (let i = at[p]!; i < end; i++) out.push({ e: q[i]!, p });
     at[p] = end;
   }
+}
+
+/**
+ * For detector tests: runs `detectors` (their defaults, 5 s lateness) over `[partition, event]` pairs in
+ * the order given, by the live watermark over the partitions named, and over the same events in event
+ * time order; returns both runs' findings, to compare.
+ */
+export function liveAndTimeOrder(detectors: readonly Detector<any, any>[], seq: readonly (readonly [number, ValidEvent])[]): { live: Finding[]; ordered: Finding[] } {
+  const rules = createRuleSet({ detectors });
+  const partitions = Math.max(...seq.map(([p]) => p)) + 1;
+  const live = runInOrder(detectors, rules, seq.map(([p, e]) => ({ e, p })), partitions);
+  const ordered = runInOrder(detectors, rules, [...seq].map(([, e]) => e).sort((a, b) => a.ts - b.ts).map((e) => ({ e })));
+  return { live, ordered };
 }
