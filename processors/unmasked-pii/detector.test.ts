@@ -84,4 +84,15 @@ describe('unmasked_pii', () => {
     expect(ordered.map((f) => f.eventIds)).toEqual([[first.eventId]]);
     expect(live.map((f) => f.findingId)).toEqual(ordered.map((f) => f.findingId));
   });
+
+  it('reads a slice stored before episodes (one entry per field and kind) as its one episode', () => {
+    const e0 = intentParsed({ at: 0, userId: 'jane@example.com' });
+    const old = { agentId: 'travel-assistant', l: [{ field: 'userId', pii: 'email', c: { t: e0.ts, id: e0.eventId, type: e0.type }, done: false, last: e0.ts }], last: e0.ts, quietMs: 3_600_000 };
+    const found: string[][] = [];
+    const ctx = { latenessMs: 5000, watermark: e0.ts - 5000, params: unmaskedPii.defaults, emit: (d: { eventIds: string[] }) => found.push(d.eventIds) };
+    const s = unmaskedPii.onEvent(structuredClone(old) as never, intentParsed({ at: 10, userId: 'jane@example.com' }), ctx);
+    expect(unmaskedPii.nextDue!(s)).toBe(e0.ts);
+    unmaskedPii.onWatermark!(s, e0.ts + 60_000, ctx);
+    expect(found).toEqual([[e0.eventId]]);
+  });
 });
