@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration, insertEv, isBefore, retain, type Ev } from '../shared/evidence.ts';
 
 /**
@@ -44,7 +44,7 @@ const MAX_PENDING = 32;
  * arrives up to the lateness late counts. One finding per revocation: its first request. A user with
  * no revocation on record costs no timer: the slice keeps its requests only for the lateness.
  */
-export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = settleOverdueFirst<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams>({
+export const actionAfterConsentRevoked: Detector<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams> = settleOverdueFirstPartitionLocal<ActionAfterConsentRevokedState, ActionAfterConsentRevokedParams>({
   kind: 'action_after_consent_revoked',
   severity: 'critical',
   defaults: { revocationMemoryMs: 90 * 86_400_000 },

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { liveAndTimeOrder } from '../testing/backlog-interleave.ts';
 import { compensationFailed } from './detector.ts';
 import { runDetectors } from '../testing/run-detectors.ts';
 import { expectOrderIndependent } from '../testing/order-independence.ts';
@@ -63,5 +64,19 @@ describe('compensation_failed', () => {
     ];
     const f = expectOrderIndependent([compensationFailed], events);
     expect(f.map((x) => x.eventIds)).toEqual([[events[0]!.eventId, events[1]!.eventId], [events[5]!.eventId]]);
+  });
+
+  it('still reports a failure when its slice gets a later event while a slower partition holds the watermark back', () => {
+    // The failure at 0 and a success 20 min later (past the slice's memory): in event-time order the
+    // failure is reported first; live, partition 1 (another user) holds the watermark at about 0, and the
+    // success must not wipe the unreported failure. Its slice is the user's: it settles on its own time.
+    const fail = failed({ at: 0 });
+    const { live, ordered } = liveAndTimeOrder([compensationFailed], [
+      [1, intentParsed({ at: 0, userId: 'u_2' })],
+      [0, fail],
+      [0, compensationSucceeded({ at: 1200 })],
+    ]);
+    expect(ordered.map((f) => f.eventIds)).toEqual([[fail.eventId]]);
+    expect(live.map((f) => f.findingId)).toEqual(ordered.map((f) => f.findingId));
   });
 });

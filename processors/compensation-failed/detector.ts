@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, evOf, formatDuration, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 
@@ -42,7 +42,7 @@ const MAX_SUCCESSES = 4;
  * reported, once the watermark has passed it. Scope: vendor. One finding per compensation
  * (userId, compensation.forEventId and compensation.kind).
  */
-export const compensationFailed: Detector<CompensationFailedState, CompensationFailedParams> = settleOverdueFirst<CompensationFailedState, CompensationFailedParams>({
+export const compensationFailed: Detector<CompensationFailedState, CompensationFailedParams> = settleOverdueFirstPartitionLocal<CompensationFailedState, CompensationFailedParams>({
   kind: 'compensation_failed',
   severity: 'critical',
   defaults: { timeoutMs: 600_000 },

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, isBefore, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 import { intentKeyOf } from '../shared/intent-key.ts';
@@ -41,7 +41,7 @@ const MAX_PENDING = 16;
  * confirmation in the 15 min before it is left to unconfirmed_action. A request is checked once the watermark has
  * passed it, so a confirmation arriving up to the lateness late counts. One finding per intent.
  */
-export const confirmationMismatch: Detector<ConfirmationMismatchState, ConfirmationMismatchParams> = settleOverdueFirst<ConfirmationMismatchState, ConfirmationMismatchParams>({
+export const confirmationMismatch: Detector<ConfirmationMismatchState, ConfirmationMismatchParams> = settleOverdueFirstPartitionLocal<ConfirmationMismatchState, ConfirmationMismatchParams>({
   kind: 'confirmation_mismatch',
   severity: 'critical',
   defaults: {},

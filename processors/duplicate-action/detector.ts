@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration } from '../shared/evidence.ts';
 import { addPairEntry, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
 
@@ -36,7 +36,7 @@ export function isDuplicate(a: PairEntry, b: PairEntry): boolean {
  * under the same key with different outcome.vendorRef. Scope: user. One finding per episode (a
  * third success in the window belongs to it).
  */
-export const duplicateAction: Detector<DuplicateActionState, DuplicateActionParams> = settleOverdueFirst<DuplicateActionState, DuplicateActionParams>({
+export const duplicateAction: Detector<DuplicateActionState, DuplicateActionParams> = settleOverdueFirstPartitionLocal<DuplicateActionState, DuplicateActionParams>({
   kind: 'duplicate_action',
   severity: 'critical',
   defaults: { windowMs: 600_000 },

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration } from '../shared/evidence.ts';
 import { addPairEntry, pairExpiresAt, pairNextDue, settlePair, type PairEntry, type PairSlice } from '../shared/conflicting-pair.ts';
 
@@ -25,7 +25,7 @@ const differentPayloads = (a: PairEntry, b: PairEntry) => a.h !== b.h;
  * different payloadHash values within windowMs. Retries with the same payload are not. Scope: agent
  * (of the request that completed the pair). One finding per key per episode.
  */
-export const idempotencyKeyReuse: Detector<IdempotencyKeyReuseState, IdempotencyKeyReuseParams> = settleOverdueFirst<IdempotencyKeyReuseState, IdempotencyKeyReuseParams>({
+export const idempotencyKeyReuse: Detector<IdempotencyKeyReuseState, IdempotencyKeyReuseParams> = settleOverdueFirstPartitionLocal<IdempotencyKeyReuseState, IdempotencyKeyReuseParams>({
   kind: 'idempotency_key_reuse',
   severity: 'critical',
   defaults: { windowMs: 86_400_000 },

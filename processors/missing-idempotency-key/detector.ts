@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS, noteOffence, offenceDue, settleOffence, type OffenderSlice } from '../shared/first-offender.ts';
 import { intentKeyOf } from '../shared/intent-key.ts';
@@ -27,7 +27,7 @@ export interface MissingIdempotencyKeyState extends OffenderSlice<Request> {
  * One finding per intent (its retries without a key belong to it); the evidence is the intent's
  * first such request.
  */
-export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, MissingIdempotencyKeyParams> = settleOverdueFirst<MissingIdempotencyKeyState, MissingIdempotencyKeyParams>({
+export const missingIdempotencyKey: Detector<MissingIdempotencyKeyState, MissingIdempotencyKeyParams> = settleOverdueFirstPartitionLocal<MissingIdempotencyKeyState, MissingIdempotencyKeyParams>({
   kind: 'missing_idempotency_key',
   severity: 'warning',
   defaults: {},

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, formatDuration, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 import { intentKeyOf } from '../shared/intent-key.ts';
@@ -42,7 +42,7 @@ const MAX_OUTCOMES = 32;
  * intent and attempt within timeoutMs (in event time). Decided when the watermark passes the
  * deadline. Scope: vendor. One finding per intent (its first orphaned attempt).
  */
-export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams> = settleOverdueFirst<OrphanedActionState, OrphanedActionParams>({
+export const orphanedAction: Detector<OrphanedActionState, OrphanedActionParams> = settleOverdueFirstPartitionLocal<OrphanedActionState, OrphanedActionParams>({
   kind: 'orphaned_action',
   severity: 'warning',
   defaults: { timeoutMs: 300_000 },

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { liveAndTimeOrder } from '../testing/backlog-interleave.ts';
 import { retrySpike } from './detector.ts';
 import { runDetectors } from '../testing/run-detectors.ts';
 import { expectOrderIndependent } from '../testing/order-independence.ts';
@@ -101,5 +102,24 @@ describe('retry_spike', () => {
     const { slices } = runDetectors([retrySpike], storm, { settleAtEnd: false });
     const size = JSON.stringify([...slices.get('retry_spike')!.values()]).length;
     expect(size).toBeLessThan(20_000);
+  });
+
+  it('gives the same intent findings when partitions arrive far apart in event time (a backlog)', () => {
+    const attempt = (s: number, n: number, userId: string, intentId: string) => actionRequested({ at: s, attempt: n, userId, intentId });
+    // An intent's two episodes (attempts 6 at 0 and 7 at 5 min, more than a window apart) while
+    // partition 1 holds the watermark back: two findings, as in event-time order.
+    let r = liveAndTimeOrder([retrySpike], [[1, attempt(1, 2, 'u_b', 'i-b0')], [0, attempt(0, 6, 'u_a', 'i-1')], [0, attempt(300, 7, 'u_a', 'i-1')]]);
+    expect(r.ordered).toHaveLength(2);
+    expect(r.live.map((f) => f.findingId).sort()).toEqual(r.ordered.map((f) => f.findingId).sort());
+    // Partition 0 two hours ahead must not make partition 1's attempt at 30 min too old to count.
+    r = liveAndTimeOrder([retrySpike], [
+      [1, attempt(10, 2, 'u_b', 'i-b0')],
+      [0, attempt(0, 6, 'u_a', 'i-1')],
+      [0, attempt(20, 2, 'u_a', 'i-2')],
+      [0, attempt(7200, 2, 'u_a', 'i-3')],
+      [1, attempt(1800, 6, 'u_b', 'i-b1')],
+    ]);
+    expect(r.ordered).toHaveLength(2);
+    expect(r.live.map((f) => f.findingId).sort()).toEqual(r.ordered.map((f) => f.findingId).sort());
   });
 });

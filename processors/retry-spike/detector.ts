@@ -73,7 +73,9 @@ export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOve
     const attempt = e.attempt ?? 1;
     addToWindow(s.w, e.ts, ev, { sample: true, peak: attempt, peakLabel: e.intentId }, Math.min(p.maxRetries, MAX_EVIDENCE));
     if (attempt >= p.maxAttempt && e.ts >= s.floor) trackIntent(s, e, ev, attempt, p.maxAttempt);
-    pruneIntents(s, e.ts - p.windowMs - ctx.latenessMs);
+    // By the watermark, not this event's time: with partitions far apart (a backlog), an agent's events
+    // of the same minutes arrive hours apart, and none may be ignored for being older than another's.
+    pruneIntents(s, (ctx.watermark ?? e.ts - ctx.latenessMs) - p.windowMs - ctx.latenessMs);
     return s;
   },
 
@@ -118,16 +120,26 @@ export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOve
   },
 });
 
+/**
+ * Files an attempt at or over the limit in its intent's episode. An episode ends after a whole window
+ * without such an attempt (event time): the next one starts a new episode, as if the slice had expired.
+ * All of an intent's events come from one input partition (the input is keyed by userId), in its
+ * order, so the gap is known on arrival; the earlier episode stays until the watermark reports it
+ * (live, a slower partition can hold the watermark back for hours: it must not be merged or lost).
+ */
 function trackIntent(s: RetrySpikeState, e: ValidEvent, ev: Ev, attempt: number, maxAttempt: number): void {
   const k = `${e.userId}/${e.intentId}`;
-  const x = s.it.find((y) => y.k === k);
+  let x: IntentAttempt | undefined;
+  for (const y of s.it) if (y.k === k && (x === undefined || y.last > x.last)) x = y;
+  const fresh = (): IntentAttempt => ({ k, intentId: e.intentId ?? '', userId: e.userId, e: ev, a: attempt, done: false, last: e.ts, maxAttempt });
   if (x === undefined) {
-    s.it.push({ k, intentId: e.intentId ?? '', userId: e.userId, e: ev, a: attempt, done: false, last: e.ts, maxAttempt });
+    s.it.push(fresh());
     return;
   }
-  if (x.done && e.ts > x.last + (s.w?.W ?? 0)) {
-    // A whole window after the intent's last attempt: a new episode, as if the slice had expired.
-    s.it.splice(s.it.indexOf(x), 1, { k, intentId: e.intentId ?? '', userId: e.userId, e: ev, a: attempt, done: false, last: e.ts, maxAttempt });
+  if (e.ts > x.last + (s.w?.W ?? 0)) {
+    // A whole window after the episode's last attempt: a new episode. A reported one is replaced.
+    if (x.done) s.it.splice(s.it.indexOf(x), 1, fresh());
+    else s.it.push(fresh());
     return;
   }
   if (e.ts > x.last) x.last = e.ts;

@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { addToWindow, closeWindow, ensureWindow, windowExpiresAt, windowNextDue, type BucketWindow } from '../shared/bucket-window.ts';
 import { boundEvidence, emitDetection, evOf, formatDuration, MAX_EVIDENCE } from '../shared/evidence.ts';
 
@@ -27,7 +27,7 @@ export interface RunawayAgentState {
  * one user in windowMs. Scope: user. One finding per episode; the evidence is maxActions of the
  * requests in the window (the earliest ones and the one that completed the count).
  */
-export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = settleOverdueFirst<RunawayAgentState, RunawayAgentParams>({
+export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = settleOverdueFirstPartitionLocal<RunawayAgentState, RunawayAgentParams>({
   kind: 'runaway_agent',
   severity: 'critical',
   defaults: { maxActions: 20, windowMs: 60_000 },

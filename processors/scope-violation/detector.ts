@@ -1,5 +1,5 @@
 import type { Detector } from '../core/detector.ts';
-import { settleOverdueFirst } from '../shared/settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from '../shared/settle-overdue.ts';
 import { emitDetection, insertEv, retain, type Ev } from '../shared/evidence.ts';
 import { INTENT_MEMORY_MS } from '../shared/first-offender.ts';
 import { intentKeyOf } from '../shared/intent-key.ts';
@@ -41,7 +41,7 @@ const MAX_PENDING = 16;
  * offending request, decided once the watermark has passed it (a deny that arrives up to the lateness
  * late still counts). Allow decisions are not needed and cost nothing.
  */
-export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = settleOverdueFirst<ScopeViolationState, ScopeViolationParams>({
+export const scopeViolation: Detector<ScopeViolationState, ScopeViolationParams> = settleOverdueFirstPartitionLocal<ScopeViolationState, ScopeViolationParams>({
   kind: 'scope_violation',
   severity: 'critical',
   defaults: {},

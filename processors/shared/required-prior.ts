@@ -3,7 +3,7 @@ import type { EventType, ValidEvent } from '../core/events.ts';
 import type { AnomalyKind, Severity } from '../core/finding.ts';
 import { emitDetection, insertEv, type Ev } from './evidence.ts';
 import { INTENT_MEMORY_MS } from './first-offender.ts';
-import { settleOverdueFirst } from './settle-overdue.ts';
+import { settleOverdueFirstPartitionLocal } from './settle-overdue.ts';
 import { intentKeyOf } from './intent-key.ts';
 
 /** Parameters of a required-prior-event rule: the prior event must be at most `windowMs` older. */
@@ -58,7 +58,7 @@ const MAX_PENDING = 16;
  * after the request it precedes in event time still counts. Scope: agent. One finding per intent.
  */
 export function requiredPriorDetector(spec: RequiredPriorSpec): Detector<RequiredPriorState, RequiredPriorParams> {
-  return settleOverdueFirst<RequiredPriorState, RequiredPriorParams>({
+  return settleOverdueFirstPartitionLocal<RequiredPriorState, RequiredPriorParams>({
     kind: spec.kind,
     severity: spec.severity,
     defaults: { windowMs: 900_000 },

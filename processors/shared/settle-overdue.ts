@@ -13,12 +13,30 @@ import type { Detector, Params } from '../core/detector.ts';
  * that runs ahead long before a slower partition's events of the same minutes arrive.
  */
 export function settleOverdueFirst<S, P extends Params>(d: Detector<S, P>): Detector<S, P> {
+  return wrap(d, false);
+}
+
+/**
+ * settleOverdueFirst for a detector whose slices are each fed by ONE input partition: its key holds the
+ * userId, the input's Kafka key (docs/event-contract.md), so a slice's events arrive in their
+ * partition's order, within the lateness. For such a slice, what is due at or before the event's own
+ * time − lateness is final as well (its partition is past it), even when the engine's watermark, held
+ * back by a slower partition (a backlog: partitions hours apart), is far behind. Settling on it is what
+ * replay of the same events does (there the watermark is never behind it), so a reset on the slice's own
+ * event time (a new episode, memory ending) never merges or drops a decision live that replay made.
+ */
+export function settleOverdueFirstPartitionLocal<S, P extends Params>(d: Detector<S, P>): Detector<S, P> {
+  return wrap(d, true);
+}
+
+function wrap<S, P extends Params>(d: Detector<S, P>, ownTime: boolean): Detector<S, P> {
   const { onWatermark, nextDue, onEvent } = d;
   if (onWatermark === undefined || nextDue === undefined) return d;
   return {
     ...d,
     onEvent(s, e, ctx) {
-      const watermark = ctx.watermark ?? e.ts - ctx.latenessMs;
+      let watermark = ctx.watermark ?? e.ts - ctx.latenessMs;
+      if (ownTime && e.ts - ctx.latenessMs > watermark) watermark = e.ts - ctx.latenessMs;
       const due = nextDue(s);
       return onEvent(due !== undefined && due <= watermark ? onWatermark(s, watermark, ctx) : s, e, ctx);
     },

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { liveAndTimeOrder } from '../testing/backlog-interleave.ts';
 import { unmaskedPii, IDENTIFIER_FIELDS } from './detector.ts';
 import { runDetectors } from '../testing/run-detectors.ts';
 import { expectOrderIndependent } from '../testing/order-independence.ts';
@@ -65,5 +66,33 @@ describe('unmasked_pii', () => {
     ];
     const f = expectOrderIndependent([unmaskedPii], events);
     expect(f.map((x) => x.eventIds)).toEqual([[events[0]!.eventId], [events[5]!.eventId]]);
+  });
+
+  it('makes episodes of the leak times, whatever order partitions deliver them in (a backlog)', () => {
+    // Leaks at 0 and 100 min (user u_a, partition 0) and 50 min (u_b, partition 1): one episode, gaps
+    // of 50 min. Live, partition 0 runs ahead: the watermark reports the leak at 0 before the one at 50
+    // min arrives, and the leak at 100 min must not start an episode of its own.
+    const leak = (s: number, userId: string) => intentParsed({ at: s, userId, sessionId: 'jane@example.com' });
+    const first = leak(0, 'u_a');
+    const { live, ordered } = liveAndTimeOrder([unmaskedPii], [
+      [1, intentParsed({ at: 600, userId: 'u_b' })],
+      [0, first],
+      [0, intentParsed({ at: 20, userId: 'u_a' })],
+      [0, leak(6000, 'u_a')],
+      [1, leak(3000, 'u_b')],
+    ]);
+    expect(ordered.map((f) => f.eventIds)).toEqual([[first.eventId]]);
+    expect(live.map((f) => f.findingId)).toEqual(ordered.map((f) => f.findingId));
+  });
+
+  it('reads a slice stored before episodes (one entry per field and kind) as its one episode', () => {
+    const e0 = intentParsed({ at: 0, userId: 'jane@example.com' });
+    const old = { agentId: 'travel-assistant', l: [{ field: 'userId', pii: 'email', c: { t: e0.ts, id: e0.eventId, type: e0.type }, done: false, last: e0.ts }], last: e0.ts, quietMs: 3_600_000 };
+    const found: string[][] = [];
+    const ctx = { latenessMs: 5000, watermark: e0.ts - 5000, params: unmaskedPii.defaults, emit: (d: { eventIds: string[] }) => found.push(d.eventIds) };
+    const s = unmaskedPii.onEvent(structuredClone(old) as never, intentParsed({ at: 10, userId: 'jane@example.com' }), ctx);
+    expect(unmaskedPii.nextDue!(s)).toBe(e0.ts);
+    unmaskedPii.onWatermark!(s, e0.ts + 60_000, ctx);
+    expect(found).toEqual([[e0.eventId]]);
   });
 });

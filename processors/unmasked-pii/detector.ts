@@ -18,13 +18,26 @@ export interface UnmaskedPiiParams {
 export const IDENTIFIER_FIELDS = ['userId', 'sessionId', 'requestId', 'intentId', 'idempotencyKey'] as const;
 type Field = (typeof IDENTIFIER_FIELDS)[number];
 
+/**
+ * An episode: leaks of one field and kind of data, each no more than quietMs (event time) after the
+ * previous one. Episodes are a property of the set of leak times, not of the order they arrive in:
+ * a leak that falls within quietMs of two episodes joins them into one.
+ */
+interface Episode {
+  /** Event time of its first and last leak. */
+  s: number;
+  z: number;
+  /** The earliest event of the episode, until reported. */
+  c?: Ev & { type: string };
+  /** Reported (the watermark passed its first leak). */
+  done: boolean;
+}
+
 interface Leak {
   field: Field;
   pii: PiiKind;
-  /** The earliest event of the episode, until reported. */
-  c?: Ev & { type: string };
-  done: boolean;
-  last: number;
+  /** Episodes, sorted by start, disjoint and more than quietMs apart; the oldest reported ones go once no on-time leak can reach them. */
+  e: Episode[];
 }
 
 /** Slice `a:<agentId>`: one entry per (field, kind of data) the agent leaked. */
@@ -95,36 +108,38 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = settle
     s.quietMs = ctx.params.quietMs;
     if (e.ts > s.last) s.last = e.ts;
     let x = s.l.find((y) => y.field === field && y.pii === pii);
-    if (x !== undefined && x.done && e.ts > x.last + s.quietMs) {
-      s.l.splice(s.l.indexOf(x), 1);
-      x = undefined;
-    }
-    if (x === undefined) s.l.push((x = { field, pii, done: false, last: e.ts }));
-    if (e.ts > x.last) x.last = e.ts;
-    const ev = { t: e.ts, id: e.eventId, tr: e.traceId, type: e.type };
-    if (!x.done && (x.c === undefined || isBefore(ev, x.c))) x.c = ev;
+    if (x === undefined) s.l.push((x = { field, pii, e: [] }));
+    else if (x.e === undefined) upgrade(x);
+    addLeak(x.e, { t: e.ts, id: e.eventId, tr: e.traceId, type: e.type }, s.quietMs);
+    forgetReported(x.e, (ctx.watermark ?? e.ts - ctx.latenessMs) - s.quietMs);
     return s;
   },
 
   nextDue(s) {
     let due: number | undefined;
-    for (const x of s.l) if (!x.done && x.c !== undefined && (due === undefined || x.c.t < due)) due = x.c.t;
+    for (const x of s.l) {
+      if (x.e === undefined) upgrade(x);
+      for (const p of x.e) if (!p.done && (due === undefined || p.s < due)) due = p.s;
+    }
     return due;
   },
 
   onWatermark(s, watermark, ctx) {
     for (const x of s.l) {
-      if (x.done || x.c === undefined || x.c.t > watermark) continue;
-      const ev = x.c;
-      x.done = true;
-      x.c = undefined;
-      emitDetection(
-        ctx,
-        { type: 'agent', id: s.agentId },
-        [ev],
-        `agent ${s.agentId} put ${describePii(x.pii)} in ${x.field} (first in event ${ev.id}, ${ev.type}); identifiers must be pseudonymous: mask it at the source and purge what was stored`,
-        { observed: 1, threshold: 1 },
-      );
+      if (x.e === undefined) upgrade(x);
+      for (const p of x.e) {
+        if (p.done || p.s > watermark) continue;
+        const ev = p.c!;
+        p.done = true;
+        p.c = undefined;
+        emitDetection(
+          ctx,
+          { type: 'agent', id: s.agentId },
+          [ev],
+          `agent ${s.agentId} put ${describePii(x.pii)} in ${x.field} (first in event ${ev.id}, ${ev.type}); identifiers must be pseudonymous: mask it at the source and purge what was stored`,
+          { observed: 1, threshold: 1 },
+        );
+      }
     }
     return s;
   },
@@ -133,3 +148,53 @@ export const unmaskedPii: Detector<UnmaskedPiiState, UnmaskedPiiParams> = settle
     return s.last + s.quietMs;
   },
 });
+
+/**
+ * Files one leak in its episode: a new episode unless it falls within quietMs of one (before its first
+ * leak or after its last); one that reaches two joins them (the later one was then no episode of its
+ * own: it is reported only if neither was). The episode's evidence stays its earliest event.
+ */
+function addLeak(eps: Episode[], ev: Ev & { type: string }, quietMs: number): void {
+  const t = ev.t;
+  let i = 0;
+  while (i < eps.length && eps[i]!.z + quietMs < t) i++;
+  // eps[i..j) are the episodes within quietMs of t (at most two: episodes are more than quietMs apart).
+  let j = i;
+  while (j < eps.length && eps[j]!.s - quietMs <= t) j++;
+  if (i === j) {
+    eps.splice(i, 0, { s: t, z: t, c: ev, done: false });
+    return;
+  }
+  const p = eps[i]!;
+  for (let k = i + 1; k < j; k++) {
+    const q = eps[k]!;
+    p.done ||= q.done;
+    if (q.c !== undefined && (p.c === undefined || isBefore(q.c, p.c))) p.c = q.c;
+    if (q.z > p.z) p.z = q.z;
+  }
+  if (j > i + 1) eps.splice(i + 1, j - i - 1);
+  if (t < p.s) p.s = t;
+  if (t > p.z) p.z = t;
+  if (p.done) p.c = undefined;
+  else if (p.c === undefined || isBefore(ev, p.c)) p.c = ev;
+}
+
+/**
+ * Drops reported episodes that ended before `before` (the watermark − quietMs: no on-time leak can
+ * join them), keeping the latest episode always, so a late leak still extends it rather than
+ * starting a new one.
+ */
+function forgetReported(eps: Episode[], before: number): void {
+  let n = 0;
+  while (n < eps.length - 1 && eps[n]!.done && eps[n]!.z < before) n++;
+  if (n > 0) eps.splice(0, n);
+}
+
+/** A slice stored before episodes were kept per leak ({ c?, done, last }): its one episode. */
+function upgrade(x: Leak): void {
+  const old = x as unknown as { c?: Ev & { type: string }; done: boolean; last: number };
+  x.e = [{ s: old.c?.t ?? old.last, z: old.last, ...(old.c !== undefined ? { c: old.c } : {}), done: old.done }];
+  delete (x as { c?: unknown }).c;
+  delete (x as { done?: unknown }).done;
+  delete (x as { last?: unknown }).last;
+}
