@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { REPO_ROOT } from '../helpers/child-process.ts';
+import { freePort } from '../helpers/redis-server.ts';
+
+/**
+ * `vigil run` as a real child process (node src/cli/main.ts run, the project's Node), with the env the
+ * suite gives it and HTTP and metrics ports of its own, so /readyz and /metrics can be asked. Its log
+ * (JSON lines on stderr) is kept, the last lines for error messages and every line for counting.
+ */
+export interface MonitorProcess {
+  readonly name: string;
+  readonly httpPort: number;
+  readonly metricsPort: number;
+  readonly proc: ChildProcess;
+  /** Parsed log lines (JSON on stderr). */
+  readonly log: Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+  /** True once the breaker API answers /healthz (the monitor has started: the consumer joined). */
+  ready(): Promise<boolean>;
+  /** GET /readyz: the status code and body (undefined when it does not answer). */
+  readyz(): Promise<{ status: number; body: Record<string, unknown> } | undefined>;
+  /** GET /metrics as text (undefined when it does not answer). */
+  metrics(): Promise<string | undefined>;
+  /** Sends SIGKILL and waits for the exit. */
+  kill(): Promise<void>;
+  /** Sends SIGTERM (a graceful stop) and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** The last lines of its log, for error messages. */
+  tail(n?: number): string;
+}
+
+export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv): Promise<MonitorProcess> {
+  const [httpPort, metricsPort] = [await freePort(), await freePort()];
+  const proc = spawn(process.execPath, ['src/cli/main.ts', 'run'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, VIGIL_HTTP_PORT: String(httpPort), VIGIL_METRICS_PORT: String(metricsPort) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  let buf = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      raw.push(line);
+      if (raw.length > 200) raw.shift();
+      try {
+        log.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        /* not a JSON line */
+      }
+    }
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const get = async (port: number, path: string): Promise<Response | undefined> => {
+    try {
+      return await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+    } catch {
+      return undefined;
+    }
+  };
+  const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+  return {
+    name,
+    httpPort,
+    metricsPort,
+    proc,
+    log,
+    exited,
+    async ready() {
+      const r = await get(httpPort, '/healthz');
+      return r?.status === 200;
+    },
+    async readyz() {
+      const r = await get(httpPort, '/readyz');
+      if (!r) return undefined;
+      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
+    },
+    async metrics() {
+      const r = await get(metricsPort, '/metrics');
+      return r?.status === 200 ? await r.text() : undefined;
+    },
+    async kill() {
+      if (!gone()) proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (!gone()) proc.kill('SIGTERM');
+      return exited;
+    },
+    tail(n = 30) {
+      return raw.slice(-n).join('\n');
+    },
+  };
+}
+
+/** The value of one metric series in Prometheus text (the sum over series matching `labels`), or undefined. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
