@@ -155,7 +155,7 @@ export async function kafkaHealthy(brokers: string, timeoutMs = 3000): Promise<b
  * One admin round trip, then a group-coordinator lookup: that creates __consumer_offsets now, so the
  * first test's consumer group does not wait for it.
  */
-async function warmUp(brokers: string, timeoutMs: number): Promise<void> {
+export async function warmUp(brokers: string, timeoutMs: number): Promise<void> {
   const kafka = new Kafka({ clientId: 'vigil-stack-warmup', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
   const admin = kafka.admin();
   await admin.connect();

@@ -30,6 +30,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demoCommand,
 };
 
+/**
+ * A mistake in the command line (exit 2 with the usage hint): a UsageError, or node:util parseArgs'
+ * ERR_PARSE_ARGS_*. Other errors may carry a `code` that is no string (kafkajs: a number), or none.
+ */
+export function isUsageProblem(e: unknown): boolean {
+  if (e instanceof UsageError) return true;
+  const code = (e as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
 /** Runs one vigil command line; returns the exit status. */
 export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -46,7 +56,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     await ensureFreshBreakerClient((line) => io.stderr.write(`${line}\n`));
     return await (await load())(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (isUsageProblem(e)) {
       io.stderr.write(`vigil ${name}: ${(e as Error).message}\nRun "vigil ${name} --help" for usage.\n`);
       return 2;
     }

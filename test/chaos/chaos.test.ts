@@ -55,6 +55,8 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     const random = rng(SEED);
     const faults = { sigkill: 0, redis_down: 0, kafka_down: 0, smtp_down: 0, proxy_latency: 0, proxy_cut: 0, rebalance: 0 };
     const outages: ChaosFigures['outages'] = [];
+    const phases: string[] = [];
+    const phase = (name: string) => phases.push(`${name} ${Math.round((Date.now() - began) / 1000)} s`);
 
     // The services of its own, and the proxies the monitor reaches them through.
     const [redis, kafka, smtp] = await Promise.all([startOwnRedis(), startOwnKafka(join(dir, 'kafka')), startOwnSmtp()]) as [OwnRedis, OwnKafka, OwnSmtp];
@@ -132,6 +134,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       };
     };
 
+    phase('services up');
     // Start: monitor A, then the traffic, spread over the whole run.
     let a = await spawnA();
     await waitReady(a);
@@ -140,6 +143,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     await pump.open();
     pump.start(traffic.events, P.wallMs);
 
+    phase('monitor ready');
     // 1. SIGKILLs at random moments of a life (while starting up, too), each followed by a new life.
     for (let k = 0; k < P.kills; k++) {
       await sleep(300 + random() * P.killWindowMs);
@@ -151,12 +155,14 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     await waitReady(a);
     await resumed(a, Date.now(), 'the last SIGKILL');
 
+    phase('sigkills done');
     // 2. SMTP down while findings keep coming: their e-mails wait in the outbox.
     await smtp.stop();
     faults.smtp_down++;
     await sleep(P.smtpDownMs);
     await smtp.start();
 
+    phase('smtp back');
     // 3. Redis down: /readyz must say so; the monitor retries and resumes on its own when Redis is back.
     await redis.stop();
     faults.redis_down++;
@@ -168,6 +174,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     expect(redisWatch.codes.get('503') ?? 0, `/readyz answered 503 while Redis was down (${redisWatch.readyz})`).toBeGreaterThan(0);
     expect(redisWatch.codes.get('200') ?? 0, `/readyz never said ready while Redis was down (${redisWatch.readyz})`).toBe(0);
 
+    phase('redis back');
     // 4. The Kafka broker stopped and started again (long run): the monitor resumes on its own.
     if (P.kafkaDownMs > 0) {
       await kafka.stop();
@@ -179,6 +186,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       outages.push({ name: 'kafka', downSeconds: Math.round((kafkaBack - kafkaDownAt) / 1000), readyzWhileDown: kafkaWatch.readyz, metricsWhileDown: kafkaWatch.metrics, resumedInSeconds: await resumed(a, kafkaBack, 'the broker returned'), restartedByTest: false });
     }
 
+    phase('kafka back');
     // 5. A slow network, then connections cut (Redis and Kafka, through the proxies).
     redisProxy.setLatency(P.latencyMs);
     kafkaProxy.setLatency(P.latencyMs);
@@ -194,6 +202,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     }
     await resumed(a, Date.now(), 'the cut connections');
 
+    phase('proxy faults done');
     // 6. A rebalance: instance B joins the group, works a while, then leaves (SIGTERM).
     const b = await startMonitorProcess('B', monitorEnv);
     cleanup.push(() => b.kill());
@@ -203,14 +212,16 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     const bConsumed = metricValue((await b.metrics()) ?? '', 'vigil_events_consumed_total') ?? 0;
     expect(await b.stop(), `instance B's exit on SIGTERM\n${b.tail()}`).toBe(0);
 
+    phase('rebalance done');
     // The rest of the traffic, then the closing events that settle every due decision.
     await pump.done();
     await pump.sendClosing(traffic.closing);
 
+    phase('traffic sent');
     // Read what came out once the monitor is done: findings, commands, e-mails.
     const dec = decoders(suiteConfig);
     const findings: Finding[] = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.findings, dec.finding, expected.findings.length, { quietMs: 8000, timeoutMs: LONG ? 600_000 : 120_000 }).catch(async (e) => {
-      throw new Error(`${(e as Error).message}\nmonitor ${a.name}: ${a.tail()}`);
+      throw new Error(`${(e as Error).message}\ntimeline: ${phases.join(', ')}\nmonitor ${a.name}: ${a.tail()}`);
     });
     const commands = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.compensations, dec.command, expected.commands.size, { quietMs: 5000, timeoutMs: 120_000 });
     await waitFor(async () => (await smtp.mails()).length >= expected.incidents.size, { timeoutMs: 60_000, intervalMs: 500, description: `${expected.incidents.size} e-mails` }).catch(() => undefined);
@@ -219,6 +230,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     const text = (await a.metrics()) ?? '';
     const exitA = await a.stop();
 
+    phase('outputs read');
     const verdict = judge(expected, findings, commands, mails);
     const figures: ChaosFigures = {
       mode: LONG ? 'long' : 'short',
@@ -230,7 +242,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       outages,
       verdict,
     };
-    const summary = renderFigures(figures) + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}`;
+    const summary = renderFigures(figures) + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}\n  timeline: ${phases.join(', ')}`;
     // eslint-disable-next-line no-console
     console.log(summary);
     if (process.env.VIGIL_CHAOS_REPORT) writeFileSync(process.env.VIGIL_CHAOS_REPORT, JSON.stringify({ ...figures, summary }) + '\n');

@@ -58,17 +58,29 @@ export const anomalyOf = (f: Pick<Finding, 'kind' | 'scope' | 'eventIds'>): stri
 export async function readWholeTopic<T>(config: Config, topic: string, decode: (v: Buffer) => Promise<T>, min: number, opts: { quietMs?: number; timeoutMs?: number } = {}): Promise<T[]> {
   const consumer = testKafka(config).consumer({ groupId: `chaos-reader-${Math.random().toString(36).slice(2)}` });
   const got: T[] = [];
+  const undecodable: string[] = [];
   let lastAt = Date.now();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        got.push(await decode(message.value!));
+      eachMessage: async ({ message, partition }) => {
+        try {
+          got.push(await decode(message.value!));
+        } catch (e) {
+          undecodable.push(`${partition}/${message.offset}: ${(e as Error).message}`);
+        }
         lastAt = Date.now();
       },
     });
-    await waitFor(() => got.length >= min && Date.now() - lastAt >= (opts.quietMs ?? 5000), { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 200, description: `${min} messages on ${topic} (read ${got.length})` });
+    await waitFor(() => got.length >= min && Date.now() - lastAt >= (opts.quietMs ?? 5000), { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 200, description: `${min} messages on ${topic}` }).catch(async (e) => {
+      const admin = testKafka(config).admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic).catch((x: Error) => x.message);
+      await admin.disconnect();
+      throw new Error(`${(e as Error).message}: read ${got.length}, ${undecodable.length} undecodable (${undecodable.slice(0, 3).join('; ')}); topic offsets ${JSON.stringify(offsets)}`);
+    });
+    if (undecodable.length) throw new Error(`${undecodable.length} messages on ${topic} could not be decoded: ${undecodable.slice(0, 3).join('; ')}`);
   } finally {
     await consumer.disconnect();
   }

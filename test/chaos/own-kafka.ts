@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findJavaRuntimes, pickJava } from '../../scripts/stack/java-finder.ts';
-import { kafkaHealthy, startKafkaBroker } from '../../scripts/stack/kafka-piece.ts';
+import { kafkaHealthy, startKafkaBroker, warmUp } from '../../scripts/stack/kafka-piece.ts';
 import { loadStackConfig } from '../../scripts/stack/stack-config.ts';
 import { freePort } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -51,6 +51,8 @@ export async function startOwnKafka(home: string): Promise<OwnKafka> {
     });
     stopBroker = broker.stop;
     await waitFor(() => kafkaHealthy(direct, 3000), { timeoutMs: 60_000, intervalMs: 250, description: `the chaos broker on ${direct}` });
+    // the group coordinator answers (__consumer_offsets is there) before anyone is told the broker is up
+    await warmUp(direct, 60_000);
   };
   const stop = async () => {
     const s = stopBroker;
