@@ -2,6 +2,7 @@
 import { isVigilError } from '../errors/vigil-error.ts';
 import { redact } from '../observability/redact.ts';
 import { ensureFreshBreakerClient } from './fresh-build.ts';
+import { exitWhenDone } from './exit-when-done.ts';
 import { processIo, UsageError, type CommandIo } from './io.ts';
 
 const HELP = `vigil — a stream-processing safety monitor for AI agents that act in the real world
@@ -73,7 +74,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      exitWhenDone(code);
     },
     (e) => {
       process.stderr.write(`vigil: ${(e as Error)?.stack ?? String(e)}\n`);

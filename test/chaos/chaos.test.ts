@@ -72,7 +72,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     const s = stackEndpoints();
     const base = {
       ...isolatedEnv(id, { kafkaBrokers: kafka.direct, schemaRegistryUrl: s.schemaRegistryUrl, redisUrl: redis.url, smtpUrl: smtp.url }),
-      VIGIL_PARTITIONS: '3', VIGIL_POLICY: policy, VIGIL_LOG_LEVEL: 'warn', VIGIL_ONCALL_TO: 'oncall@vigil.test',
+      VIGIL_PARTITIONS: '3', VIGIL_POLICY: policy, VIGIL_LOG_LEVEL: 'info', VIGIL_ONCALL_TO: 'oncall@vigil.test',
       KAFKA_SESSION_TIMEOUT_MS: '6000', VIGIL_COMPENSATION_LEASE_MS: '1500', VIGIL_NOTIFY_POLL_MS: '100', VIGIL_SMTP_TIMEOUT_MS: '2000',
       VIGIL_LAG_INTERVAL_MS: '2000', VIGIL_DEDUPE_TTL_SECONDS: '3600',
       // Partitions never turn idle during an outage: the live watermark stays the lowest of the three, as replay's is.
@@ -220,14 +220,17 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     phase('traffic sent');
     // Read what came out once the monitor is done: findings, commands, e-mails.
     const dec = decoders(suiteConfig);
-    const findings: Finding[] = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.findings, dec.finding, expected.findings.length, { quietMs: 8000, timeoutMs: LONG ? 600_000 : 120_000 }).catch(async (e) => {
+    const findings: Finding[] = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.findings, dec.finding, expected.findings.length, { quietMs: 3000, timeoutMs: LONG ? 600_000 : 120_000 }).catch(async (e) => {
       throw new Error(`${(e as Error).message}\ntimeline: ${phases.join(', ')}\nmonitor ${a.name}: ${a.tail()}`);
     });
-    const commands = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.compensations, dec.command, expected.commands.size, { quietMs: 5000, timeoutMs: 120_000 });
+    phase('findings read');
+    const commands = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.compensations, dec.command, expected.commands.size, { quietMs: 3000, timeoutMs: 120_000 });
+    phase('commands read');
     await waitFor(async () => (await smtp.mails()).length >= expected.incidents.size, { timeoutMs: 60_000, intervalMs: 500, description: `${expected.incidents.size} e-mails` }).catch(() => undefined);
-    await sleep(3000);
+    await sleep(2000);
     const mails = await smtp.mails();
     const text = (await a.metrics()) ?? '';
+    phase('mails read');
     const exitA = await a.stop();
 
     phase('outputs read');
@@ -242,12 +245,14 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       outages,
       verdict,
     };
-    const summary = renderFigures(figures) + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}\n  timeline: ${phases.join(', ')}`;
+    // `vigil run` exits by itself after its graceful stop, or says what a library left open (exit-when-done.ts)
+    const leftOpen = a.log.find((l) => String(l.msg).startsWith('done, but something still keeps the process alive'));
+    const summary = renderFigures(figures) + `\n  monitor ${a.name} on SIGTERM: exit ${exitA}${leftOpen ? `, after the grace time: still open ${JSON.stringify(leftOpen.openResources)}` : ', by itself'}` + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}\n  timeline: ${phases.join(', ')}`;
     // eslint-disable-next-line no-console
     console.log(summary);
     if (process.env.VIGIL_CHAOS_REPORT) writeFileSync(process.env.VIGIL_CHAOS_REPORT, JSON.stringify({ ...figures, summary }) + '\n');
 
-    expect(exitA, `monitor ${a.name}'s exit on SIGTERM\n${a.tail()}`).toBe(0);
+    expect(exitA, `monitor ${a.name}'s exit on SIGTERM (ports: redis proxy ${redisProxy.port}, kafka proxy ${kafkaProxy.port}, smtp ${smtp.port}, redis ${redis.port})\n${a.tail()}`).toBe(0);
     expect(verdict.findings.missing, 'expected findings never made').toEqual([]);
     expect(verdict.findings.unexpected, 'findings made that replay does not make').toEqual([]);
     expect(verdict.findings.duplicatedByAnomaly, 'one anomaly under two findingIds').toEqual([]);

@@ -23,8 +23,8 @@ export interface MonitorProcess {
   metrics(): Promise<string | undefined>;
   /** Sends SIGKILL and waits for the exit. */
   kill(): Promise<void>;
-  /** Sends SIGTERM (a graceful stop) and resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** Sends SIGTERM (a graceful stop) and resolves with the exit code; after `timeoutMs` without an exit, SIGKILLs it and resolves with 'timeout'. */
+  stop(timeoutMs?: number): Promise<number | null | 'timeout'>;
   /** The last lines of its log, for error messages. */
   tail(n?: number): string;
 }
@@ -46,7 +46,7 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv):
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       raw.push(line);
-      if (raw.length > 200) raw.shift();
+      if (raw.length > 2000) raw.shift();
       try {
         log.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -63,6 +63,10 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv):
     }
   };
   const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+  const kill = async () => {
+    if (!gone()) proc.kill('SIGKILL');
+    await exited;
+  };
   return {
     name,
     httpPort,
@@ -83,16 +87,18 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv):
       const r = await get(metricsPort, '/metrics');
       return r?.status === 200 ? await r.text() : undefined;
     },
-    async kill() {
-      if (!gone()) proc.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
+    kill,
+    async stop(timeoutMs = 30_000) {
       if (!gone()) proc.kill('SIGTERM');
-      return exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+      const code = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (code === 'timeout') await kill();
+      return code;
     },
     tail(n = 30) {
-      return raw.slice(-n).join('\n');
+      return raw.filter((l) => !l.includes('rebalancing')).slice(-n).join('\n');
     },
   };
 }
