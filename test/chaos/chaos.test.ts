@@ -15,7 +15,7 @@ import { startOwnKafka, type OwnKafka } from './own-kafka.ts';
 import { startOwnRedis, type OwnRedis } from './own-redis.ts';
 import { startOwnSmtp, type OwnSmtp } from './own-smtp.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { makeTraffic, TrafficPump } from './traffic.ts';
+import { inputLag, makeTraffic, TrafficPump } from './traffic.ts';
 
 /**
  * The chaos suite: generated agent traffic (every anomaly kind) flows into `vigil run`, a real child
@@ -29,7 +29,7 @@ const LONG = process.env.VIGIL_CHAOS === 'long';
 const SEED = Number(process.env.VIGIL_CHAOS_SEED ?? 2026);
 const P = LONG
   ? { kills: 25, redisDownMs: 30_000, kafkaDownMs: 15_000, smtpDownMs: 20_000, latencyMs: 250, latencyForMs: 10_000, cuts: 5, rebalanceMs: 20_000, rate: 40, durationMs: 900_000, rounds: 3, wallMs: 420_000, killWindowMs: 6000 }
-  : { kills: 3, redisDownMs: 8_000, kafkaDownMs: 0, smtpDownMs: 6_000, latencyMs: 150, latencyForMs: 3_000, cuts: 2, rebalanceMs: 8_000, rate: 15, durationMs: 480_000, rounds: 1, wallMs: 45_000, killWindowMs: 3000 };
+  : { kills: 3, redisDownMs: 8_000, kafkaDownMs: 0, smtpDownMs: 6_000, latencyMs: 150, latencyForMs: 3_000, cuts: 2, rebalanceMs: 5_000, rate: 15, durationMs: 480_000, rounds: 1, wallMs: 45_000, killWindowMs: 2500 };
 
 /** Deterministic random moments (the same seed kills at the same offsets). */
 function rng(seed: number): () => number {
@@ -98,9 +98,12 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
         throw new Error(`${(e as Error).message}\n${m.tail()}`);
       });
     const lastBatch = async (m: MonitorProcess) => metricValue((await m.metrics()) ?? '', 'vigil_last_batch_timestamp_seconds') ?? 0;
-    /** Seconds until the monitor commits a batch again after `since` (epoch ms), the same process. */
+    /**
+     * Seconds until the monitor commits a batch again after `since` (epoch ms), the same process; or,
+     * when the traffic has all been sent, until the group has committed the whole input topic.
+     */
     const resumed = async (m: MonitorProcess, since: number, what: string) => {
-      await waitFor(async () => (await lastBatch(m)) * 1000 > since, { timeoutMs: 120_000, intervalMs: 250, description: `monitor ${m.name} consuming again after ${what}` }).catch((e) => {
+      await waitFor(async () => (await lastBatch(m)) * 1000 > since || (pump.finished && (await inputLag(suiteConfig)) === 0), { timeoutMs: 120_000, intervalMs: 250, description: `monitor ${m.name} consuming again after ${what}` }).catch((e) => {
         throw new Error(`${(e as Error).message}\n${m.tail()}`);
       });
       expect(m.proc.exitCode, `monitor ${m.name} still running after ${what}`).toBe(null);

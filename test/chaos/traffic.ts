@@ -74,6 +74,8 @@ export class TrafficPump {
   private sink: KafkaSink | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** True once every event given to start() is on the topic. */
+  finished = false;
 
   private readonly config: Config;
 
@@ -99,6 +101,7 @@ export class TrafficPump {
         }
         await sleep(chunkMs);
       }
+      this.finished = next >= events.length;
     })();
   }
 
@@ -145,5 +148,20 @@ async function retrying(fn: () => Promise<unknown>, onFailure: () => void): Prom
       onFailure();
       await sleep(500);
     }
+  }
+}
+
+/** Messages of the input topic the monitor's group has not committed yet (the broker's view); undefined when it cannot be read. */
+export async function inputLag(config: Config): Promise<number | undefined> {
+  const admin = testKafka(config).admin();
+  try {
+    await admin.connect();
+    const [ends, groups] = await Promise.all([admin.fetchTopicOffsets(config.kafka.topics.actions), admin.fetchOffsets({ groupId: config.kafka.groupId, topics: [config.kafka.topics.actions] })]);
+    const committed = new Map((groups[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return ends.reduce((n, e) => n + Math.max(0, Number(e.high) - Math.max(0, committed.get(e.partition) ?? 0)), 0);
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
