@@ -249,8 +249,9 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       verdict,
     };
     // `vigil run` exits by itself after its graceful stop, or says what a library left open (exit-when-done.ts)
+    const smtpRefusals = [...lives, b].reduce((n, m) => n + m.log.filter((l) => String(l.msg).startsWith('notification not delivered')).length, 0);
     const leftOpen = a.log.find((l) => String(l.msg).startsWith('done, but something still keeps the process alive'));
-    const summary = renderFigures(figures) + `\n  monitor ${a.name} on SIGTERM: exit ${exitA}${leftOpen ? `, after the grace time: still open ${JSON.stringify(leftOpen.openResources)}` : ', by itself'}` + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}\n  timeline: ${phases.join(', ')}`;
+    const summary = renderFigures(figures) + `\n  e-mail sends that failed (SMTP down) and waited in the outbox: ${smtpRefusals} log lines` + `\n  monitor ${a.name} on SIGTERM: exit ${exitA}${leftOpen ? `, after the grace time: still open ${JSON.stringify(leftOpen.openResources)}` : ', by itself'}` + `\n  instance B consumed ${bConsumed} messages before it left; proxy connections cut: redis ${redisProxy.stats.connectionsCut}, kafka ${kafkaProxy.stats.connectionsCut}\n  timeline: ${phases.join(', ')}`;
     // eslint-disable-next-line no-console
     console.log(summary);
     if (process.env.VIGIL_CHAOS_REPORT) writeFileSync(process.env.VIGIL_CHAOS_REPORT, JSON.stringify({ ...figures, summary }) + '\n');
