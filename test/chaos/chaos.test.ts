@@ -28,7 +28,7 @@ import { inputLag, makeTraffic, TrafficPump } from './traffic.ts';
 const LONG = process.env.VIGIL_CHAOS === 'long';
 const SEED = Number(process.env.VIGIL_CHAOS_SEED ?? 2026);
 const P = LONG
-  ? { kills: 25, redisDownMs: 30_000, kafkaDownMs: 15_000, smtpDownMs: 20_000, latencyMs: 250, latencyForMs: 10_000, cuts: 5, rebalanceMs: 20_000, rate: 40, durationMs: 900_000, rounds: 3, wallMs: 420_000, killWindowMs: 6000 }
+  ? { kills: 25, redisDownMs: 30_000, kafkaDownMs: 15_000, smtpDownMs: 20_000, latencyMs: 250, latencyForMs: 10_000, cuts: 5, rebalanceMs: 20_000, rate: 40, durationMs: 900_000, rounds: 3, wallMs: 300_000, killWindowMs: 6000 }
   : { kills: 3, redisDownMs: 8_000, kafkaDownMs: 0, smtpDownMs: 6_000, latencyMs: 150, latencyForMs: 3_000, cuts: 2, rebalanceMs: 5_000, rate: 15, durationMs: 480_000, rounds: 1, wallMs: 45_000, killWindowMs: 2500 };
 
 /** Deterministic random moments (the same seed kills at the same offsets). */
@@ -221,13 +221,17 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     await pump.sendClosing(traffic.closing);
 
     phase('traffic sent');
-    // Read what came out once the monitor is done: findings, commands, e-mails.
+    // Read what came out once the monitor is done (its group committed the whole input): findings, commands, e-mails.
+    await waitFor(async () => (await inputLag(suiteConfig)) === 0, { timeoutMs: 300_000, intervalMs: 500, description: 'the monitor committing the whole input' }).catch((e) => {
+      throw new Error(`${(e as Error).message}\ntimeline: ${phases.join(', ')}\nmonitor ${a.name}: ${a.tail()}`);
+    });
+    phase('input consumed');
     const dec = decoders(suiteConfig);
-    const findings: Finding[] = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.findings, dec.finding, expected.findings.length, { quietMs: 3000, timeoutMs: LONG ? 600_000 : 120_000 }).catch(async (e) => {
+    const findings: Finding[] = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.findings, dec.finding, expected.findings.length, { quietMs: 3000, timeoutMs: LONG ? 90_000 : 45_000 }).catch(async (e) => {
       throw new Error(`${(e as Error).message}\ntimeline: ${phases.join(', ')}\nmonitor ${a.name}: ${a.tail()}`);
     });
     phase('findings read');
-    const commands = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.compensations, dec.command, expected.commands.size, { quietMs: 3000, timeoutMs: 120_000 });
+    const commands = await readWholeTopic(suiteConfig, suiteConfig.kafka.topics.compensations, dec.command, expected.commands.size, { quietMs: 3000, timeoutMs: LONG ? 90_000 : 45_000 });
     phase('commands read');
     await waitFor(async () => (await smtp.mails()).length >= expected.incidents.size, { timeoutMs: 60_000, intervalMs: 500, description: `${expected.incidents.size} e-mails` }).catch(() => undefined);
     await sleep(2000);

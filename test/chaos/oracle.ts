@@ -53,7 +53,8 @@ export const anomalyOf = (f: Pick<Finding, 'kind' | 'scope' | 'eventIds'>): stri
 
 /**
  * Every message of a topic from its beginning, as consumers downstream read it (read_committed),
- * decoded, once at least `min` arrived and nothing new came for `quietMs`.
+ * decoded, once at least `min` arrived and nothing new came for `quietMs`; after `timeoutMs`, what
+ * arrived by then once quiet (fewer than `min`: the oracle reports the missing ones).
  */
 export async function readWholeTopic<T>(config: Config, topic: string, decode: (v: Buffer) => Promise<T>, min: number, opts: { quietMs?: number; timeoutMs?: number } = {}): Promise<T[]> {
   const consumer = testKafka(config).consumer({ groupId: `chaos-reader-${Math.random().toString(36).slice(2)}` });
@@ -73,7 +74,8 @@ export async function readWholeTopic<T>(config: Config, topic: string, decode: (
         lastAt = Date.now();
       },
     });
-    await waitFor(() => got.length >= min && Date.now() - lastAt >= (opts.quietMs ?? 5000), { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 200, description: `${min} messages on ${topic}` }).catch(async (e) => {
+    const giveUpAt = Date.now() + (opts.timeoutMs ?? 180_000);
+    await waitFor(() => (got.length >= min || Date.now() > giveUpAt) && Date.now() - lastAt >= (opts.quietMs ?? 5000), { timeoutMs: (opts.timeoutMs ?? 180_000) + 60_000, intervalMs: 200, description: `${min} messages on ${topic}` }).catch(async (e) => {
       const admin = testKafka(config).admin();
       await admin.connect();
       const offsets = await admin.fetchTopicOffsets(topic).catch((x: Error) => x.message);
