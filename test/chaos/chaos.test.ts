@@ -24,6 +24,7 @@ import { inputLag, makeTraffic, TrafficPump } from './traffic.ts';
  * adds latency and cuts connections, and makes a second instance join the group and leave. Then the
  * oracle (oracle.ts) checks every expected finding, compensation command and e-mail was made exactly
  * once. VIGIL_CHAOS=long (npm run test:chaos -- --long) is the full run; the default is CI's short one.
+ * VIGIL_CHAOS_LOG_DIR=<dir> keeps every monitor's whole log there (<name>.log) for a post-mortem.
  */
 const LONG = process.env.VIGIL_CHAOS === 'long';
 const SEED = Number(process.env.VIGIL_CHAOS_SEED ?? 2026);
@@ -88,7 +89,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
 
     const lives: MonitorProcess[] = [];
     const spawnA = async (): Promise<MonitorProcess> => {
-      const m = await startMonitorProcess(`A${lives.length + 1}`, monitorEnv);
+      const m = await startMonitorProcess(`A${lives.length + 1}`, monitorEnv, process.env.VIGIL_CHAOS_LOG_DIR);
       lives.push(m);
       cleanup.push(() => m.kill());
       return m;
@@ -207,7 +208,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
 
     phase('proxy faults done');
     // 6. A rebalance: instance B joins the group, works a while, then leaves (SIGTERM).
-    const b = await startMonitorProcess('B', monitorEnv);
+    const b = await startMonitorProcess('B', monitorEnv, process.env.VIGIL_CHAOS_LOG_DIR);
     cleanup.push(() => b.kill());
     faults.rebalance++;
     await waitReady(b);

@@ -29,5 +29,15 @@ export function renderFigures(f: ChaosFigures): string {
     `  e-mails: ${v.emails.expectedIncidents} incidents expected to mail; ${v.emails.messages} messages (${Object.entries(v.emails.byType).map(([k, n]) => `${k} ${n}`).join(', ')}), ` +
       `${v.emails.distinct} distinct Message-IDs; duplicated ${v.emails.duplicatedMessageIds.length}, incidents never mailed ${v.emails.incidentsWithoutOpenedMail.length}`,
   ];
+  const list = (what: string, xs: readonly string[]) => {
+    if (xs.length > 0) lines.push(`    ${what}: ${xs.slice(0, 12).join('; ')}${xs.length > 12 ? `; … ${xs.length - 12} more` : ''}`);
+  };
+  list('missing findings', v.findings.missing);
+  list('unexpected findings', v.findings.unexpected);
+  list('anomalies under two ids', v.findings.duplicatedByAnomaly);
+  list('missing commands (by findingId)', v.commands.missing);
+  list('duplicated commands', v.commands.duplicated);
+  list('duplicated e-mails', v.emails.duplicatedMessageIds);
+  list('incidents never mailed', v.emails.incidentsWithoutOpenedMail);
   return lines.join('\n');
 }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/child-process.ts';
 import { freePort } from '../helpers/redis-server.ts';
 
@@ -29,7 +31,8 @@ export interface MonitorProcess {
   tail(n?: number): string;
 }
 
-export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv): Promise<MonitorProcess> {
+/** `logDir`: every log line is also appended to `<logDir>/<name>.log` (VIGIL_CHAOS_LOG_DIR keeps a run's logs for a post-mortem). */
+export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, logDir?: string): Promise<MonitorProcess> {
   const [httpPort, metricsPort] = [await freePort(), await freePort()];
   const proc = spawn(process.execPath, ['src/cli/main.ts', 'run'], {
     cwd: REPO_ROOT,
@@ -46,6 +49,7 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv):
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       raw.push(line);
+      if (logDir) appendFileSync(join(logDir, `${name}.log`), line + '\n');
       if (raw.length > 2000) raw.shift();
       try {
         log.push(JSON.parse(line) as Record<string, unknown>);
