@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/child-process.ts';
-import { freePort } from '../helpers/redis-server.ts';
 
 /**
  * `vigil run` as a real child process (node src/cli/main.ts run, the project's Node), with the env the
@@ -11,6 +10,7 @@ import { freePort } from '../helpers/redis-server.ts';
  */
 export interface MonitorProcess {
   readonly name: string;
+  /** The ports it listens on (0 until its log says: it binds free ports itself, so no other process can take them first). */
   readonly httpPort: number;
   readonly metricsPort: number;
   readonly proc: ChildProcess;
@@ -33,10 +33,11 @@ export interface MonitorProcess {
 
 /** `logDir`: every log line is also appended to `<logDir>/<name>.log` (VIGIL_CHAOS_LOG_DIR keeps a run's logs for a post-mortem). */
 export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, logDir?: string): Promise<MonitorProcess> {
-  const [httpPort, metricsPort] = [await freePort(), await freePort()];
+  const ports = { http: 0, metrics: 0 };
   const proc = spawn(process.execPath, ['src/cli/main.ts', 'run'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, VIGIL_HTTP_PORT: String(httpPort), VIGIL_METRICS_PORT: String(metricsPort) },
+    // port 0: the monitor binds free ports and logs them ("metrics served", "breaker API served", info level)
+    env: { ...process.env, ...env, VIGIL_HTTP_PORT: '0', VIGIL_METRICS_PORT: '0', VIGIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: Record<string, unknown>[] = [];
@@ -52,7 +53,11 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, 
       if (logDir) appendFileSync(join(logDir, `${name}.log`), line + '\n');
       if (raw.length > 2000) raw.shift();
       try {
-        log.push(JSON.parse(line) as Record<string, unknown>);
+        const l = JSON.parse(line) as Record<string, unknown>;
+        log.push(l);
+        const port = typeof l.url === 'string' ? Number(new URL(l.url).port) : 0;
+        if (l.msg === 'metrics served') ports.metrics = port;
+        if (l.msg === 'breaker API served') ports.http = port;
       } catch {
         /* not a JSON line */
       }
@@ -60,6 +65,7 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, 
   });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const get = async (port: number, path: string): Promise<Response | undefined> => {
+    if (port === 0) return undefined;
     try {
       return await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
     } catch {
@@ -73,22 +79,26 @@ export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, 
   };
   return {
     name,
-    httpPort,
-    metricsPort,
+    get httpPort() {
+      return ports.http;
+    },
+    get metricsPort() {
+      return ports.metrics;
+    },
     proc,
     log,
     exited,
     async ready() {
-      const r = await get(httpPort, '/healthz');
+      const r = await get(ports.http, '/healthz');
       return r?.status === 200;
     },
     async readyz() {
-      const r = await get(httpPort, '/readyz');
+      const r = await get(ports.http, '/readyz');
       if (!r) return undefined;
       return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> };
     },
     async metrics() {
-      const r = await get(metricsPort, '/metrics');
+      const r = await get(ports.metrics, '/metrics');
       return r?.status === 200 ? await r.text() : undefined;
     },
     kill,
