@@ -90,6 +90,8 @@ export interface KafkaBrokerOptions {
   properties?: Readonly<Record<string, string>>;
   /** More arguments to the storage format, e.g. ['--add-scram', 'SCRAM-SHA-256=[name=vigil,password=…]']. */
   formatArgs?: readonly string[];
+  /** Keep the storage already in `home` (a restart of a stopped broker): format only when there is none. */
+  keepStorage?: boolean;
   startTimeoutMs?: number;
   log?: (msg: string) => void;
 }
@@ -111,7 +113,7 @@ export async function startKafkaBroker(o: KafkaBrokerOptions): Promise<{ pid: nu
   const logPath = join(o.home, 'kafka.log');
   writeFileSync(logPath, '');
   const classpath = ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4j}`];
-  await formatStorage(o.java.bin, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', props, ...(o.formatArgs ?? [])], logPath);
+  if (!o.keepStorage || !existsSync(join(o.home, 'data', 'meta.properties'))) await formatStorage(o.java.bin, ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', props, ...(o.formatArgs ?? [])], logPath);
   // The stack's class-data archive when there is one (never a new one: that is the stack's to write).
   const archive = join(dirname(libs), `cds-java${o.java.major}.jsa`);
   const cds = existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [];
@@ -153,7 +155,7 @@ export async function kafkaHealthy(brokers: string, timeoutMs = 3000): Promise<b
  * One admin round trip, then a group-coordinator lookup: that creates __consumer_offsets now, so the
  * first test's consumer group does not wait for it.
  */
-async function warmUp(brokers: string, timeoutMs: number): Promise<void> {
+export async function warmUp(brokers: string, timeoutMs: number): Promise<void> {
   const kafka = new Kafka({ clientId: 'vigil-stack-warmup', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
   const admin = kafka.admin();
   await admin.connect();
@@ -244,25 +246,31 @@ function clusterId(): string {
   }
 }
 
-/** A listener beside the PLAINTEXT one (its name is its security protocol), e.g. SASL_SSL on a port of its own. */
+/**
+ * A listener beside the PLAINTEXT one (its name is its security protocol), e.g. SASL_SSL on a port of its
+ * own. `PROXIED` is plaintext too, advertised on `advertisedPort`: clients reach it through a proxy there.
+ */
 export interface ExtraListener {
-  name: 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+  name: 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT' | 'PROXIED';
   port: number;
+  /** The port clients are told to use (default `port`). */
+  advertisedPort?: number;
 }
 
 function serverProperties(port: number, controllerPort: number, dataDir: string, extra: { listeners?: readonly ExtraListener[]; properties?: Readonly<Record<string, string>> } = {}): string {
   const more = extra.listeners ?? [];
   const listeners = [`PLAINTEXT://127.0.0.1:${port}`, ...more.map((l) => `${l.name}://127.0.0.1:${l.port}`)];
+  const advertised = [`PLAINTEXT://127.0.0.1:${port}`, ...more.map((l) => `${l.name}://127.0.0.1:${l.advertisedPort ?? l.port}`)];
   const props = Object.entries(extra.properties ?? {}).map(([k, v]) => `${k}=${v}`).join('\n');
   return `# Written by scripts/stack/kafka-piece.ts: single-node KRaft for tests and the demo.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
 listeners=${[...listeners, `CONTROLLER://127.0.0.1:${controllerPort}`].join(',')}
-advertised.listeners=${listeners.join(',')}
+advertised.listeners=${advertised.join(',')}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=${['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...more.map((l) => `${l.name}:${l.name}`)].join(',')}
+listener.security.protocol.map=${['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...more.map((l) => `${l.name}:${l.name === 'PROXIED' ? 'PLAINTEXT' : l.name}`)].join(',')}
 ${props ? props + '\n' : ''}log.dirs=${dataDir}
 num.partitions=1
 default.replication.factor=1

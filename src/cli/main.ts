@@ -2,6 +2,7 @@
 import { isVigilError } from '../errors/vigil-error.ts';
 import { redact } from '../observability/redact.ts';
 import { ensureFreshBreakerClient } from './fresh-build.ts';
+import { exitWhenDone } from './exit-when-done.ts';
 import { processIo, UsageError, type CommandIo } from './io.ts';
 
 const HELP = `vigil — a stream-processing safety monitor for AI agents that act in the real world
@@ -30,6 +31,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demoCommand,
 };
 
+/**
+ * A mistake in the command line (exit 2 with the usage hint): a UsageError, or node:util parseArgs'
+ * ERR_PARSE_ARGS_*. Other errors may carry a `code` that is no string (kafkajs: a number), or none.
+ */
+export function isUsageProblem(e: unknown): boolean {
+  if (e instanceof UsageError) return true;
+  const code = (e as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
 /** Runs one vigil command line; returns the exit status. */
 export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -46,7 +57,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     await ensureFreshBreakerClient((line) => io.stderr.write(`${line}\n`));
     return await (await load())(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (isUsageProblem(e)) {
       io.stderr.write(`vigil ${name}: ${(e as Error).message}\nRun "vigil ${name} --help" for usage.\n`);
       return 2;
     }
@@ -63,7 +74,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      exitWhenDone(code);
     },
     (e) => {
       process.stderr.write(`vigil: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Detector } from '../../processors/core/detector.ts';
 import type { ValidEvent } from '../../processors/core/events.ts';
+import type { Finding } from '../../processors/core/finding.ts';
 import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
 import { combineWatermarks, explainWatermark, type Combined, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
 import type { RuleSet } from '../../processors/engine/rule-set.ts';
@@ -132,6 +133,18 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
   const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
   const partitions = new Map<string, PartitionState>();
+  /**
+   * Findings a tick settled (saved in Redis) that the sink has not taken yet: no batch redelivers a tick,
+   * so a failed publish (the broker or Redis down for a moment) is tried again by every later tick until
+   * it goes. Only a crash between the save and the publish can still lose them.
+   */
+  let unpublished: Finding[] = [];
+  const publishSettled = async (findings: readonly Finding[]) => {
+    unpublished.push(...findings);
+    const batch = unpublished;
+    await opts.sink.publish(batch);
+    unpublished = unpublished.slice(batch.length);
+  };
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
   const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0 };
 
@@ -338,8 +351,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (loaded.size > 0) {
       const plan: PassPlan = { skips: false, admit: () => true, earlier: () => [], marks: (_id, stored) => stored?.marks ?? {}, refresh: () => {} };
       const { findings } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats, cache });
-      // Saved first, as a batch does; a crash before the publish loses these findings (no batch redelivers them).
-      if (findings.length > 0) await opts.sink.publish(findings);
+      // Saved first, as a batch does; kept until published (a later tick tries again), lost only by a crash in between.
+      if (findings.length > 0) await publishSettled(findings);
       stats.findings += findings.length;
       stats.settledByTick += findings.length;
     }
@@ -395,6 +408,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   async function tick(): Promise<WatermarkStatus[]> {
     const topics = new Set([...(opts.topic !== undefined ? [opts.topic] : []), ...[...partitions.values()].map((p) => p.topic)]);
     if (topics.size === 0) return [];
+    if (unpublished.length > 0) await publishSettled([]);
     let first = await store.load([]);
     // Held events are judged again when the stream moved on elsewhere, or (no clock yet) once the partition is quiet.
     let passes = 0;

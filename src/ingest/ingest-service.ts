@@ -118,7 +118,7 @@ export class IngestService {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: (payload) => this.eachBatch(payload, consumer),
     });
     this.log.info('consuming', { topic: config.kafka.topics.actions, groupId: config.kafka.groupId });
   }
@@ -146,7 +146,15 @@ export class IngestService {
     return this.restarting;
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /**
+   * One batch, retried until it is done while the partition is still this consumer's. `owner` is the
+   * consumer that fetched it: once a crash or the watchdog replaced it, the batch is abandoned (the new
+   * consumer fetches it again from the committed offset). The chaos suite found a crashed consumer's
+   * batch still retrying next to its replacement's copy of the same batch, and committing through the
+   * replacement: the two copies ran the partition's detectors over each other's slice markers, and
+   * findings were lost.
+   */
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, owner: Consumer): Promise<void> {
     if (batch.messages.length === 0) return;
     const { config, metrics } = this.deps;
     const topic = batch.topic;
@@ -167,7 +175,7 @@ export class IngestService {
         });
       let outcome: BatchOutcome | undefined;
       while (outcome === undefined) {
-        if (!isRunning() || isStale()) return; // the partition moved on: its new owner redoes the batch
+        if (!isRunning() || isStale() || this.consumer !== owner) return; // the partition moved on: its new owner redoes the batch
         try {
           outcome = await processBatch(batch, {
             decoder: this.decoder,
@@ -194,9 +202,10 @@ export class IngestService {
           await heartbeat().catch(() => {});
         }
       }
+      if (this.consumer !== owner) return; // replaced while the last attempt ran: the new consumer redoes and commits it
       const lastOffset = batch.lastOffset();
       resolveOffset(lastOffset);
-      await this.consumer!.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      await owner.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
       await heartbeat();
 
       this.stats.batches++;

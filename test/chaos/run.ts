@@ -1,0 +1,38 @@
+/**
+ * `npm run test:chaos [-- --long] [-- --seed N]`: the chaos suite (test/chaos) on its own, short by
+ * default (what `npm test` runs too) or long (25 SIGKILLs, Redis down 30 s, the broker stopped and
+ * started, SMTP down, a slow and cut network, a rebalance), then its figures. The long run writes them
+ * to test/chaos/RESULTS.md. Exit status: vitest's.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { long: { type: 'boolean' }, seed: { type: 'string' } } });
+const dir = mkdtempSync(join(tmpdir(), 'vigil-chaos-run-'));
+const report = join(dir, 'figures.json');
+const env = { ...process.env, VIGIL_CHAOS_REPORT: report, ...(values.long ? { VIGIL_CHAOS: 'long' } : {}), ...(values.seed ? { VIGIL_CHAOS_SEED: values.seed } : {}) };
+const started = Date.now();
+const r = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', 'test/chaos'], { stdio: 'inherit', env });
+let summary: string | undefined;
+try {
+  summary = (JSON.parse(readFileSync(report, 'utf8')) as { summary: string }).summary;
+} catch {
+  // the suite ended before its figures
+}
+rmSync(dir, { recursive: true, force: true });
+const passed = r.status === 0;
+process.stdout.write(`\n${summary ?? 'chaos suite: no figures (it failed before the end; see above)'}\n  vitest: ${passed ? 'passed' : `FAILED (exit ${r.status})`}, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+if (values.long && summary) {
+  const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+  writeFileSync(
+    file,
+    `# Chaos suite: the long run\n\nWritten by \`npm run test:chaos -- --long${values.seed ? ` --seed ${values.seed}` : ''}\` (test/chaos/run.ts) on ${new Date().toISOString()}; ` +
+      `vitest ${passed ? 'passed' : `FAILED (exit ${r.status})`}.\n\n\`\`\`\n${summary}\n\`\`\`\n`,
+  );
+  process.stdout.write(`  figures written to ${file}\n`);
+}
+process.exitCode = r.status ?? 1;
