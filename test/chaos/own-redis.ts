@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForRedis } from '../helpers/redis-server.ts';
+import { stopChild } from '../helpers/child-process.ts';
 
 /**
  * A redis-server of the chaos suite's own on a free port (never the shared one on 6379), with an
@@ -34,11 +35,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
+    await stopChild(c, 'SIGTERM');
   };
   await start();
   return {

@@ -14,6 +14,7 @@ import { KeyBuilder } from '../../src/redis/keys.ts';
 import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
 import { batchCtx, MemorySink, tally } from './fixtures/live-helpers.ts';
 import { ev, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
+import { stopChild } from '../helpers/child-process.ts';
 
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-outage-'));
@@ -24,11 +25,7 @@ const persistent = ['--appendonly', 'yes', '--appendfsync', 'always'];
 async function kill(): Promise<void> {
   const c = child;
   child = undefined;
-  if (!c || c.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    c.once('exit', () => resolve());
-    c.kill('SIGKILL');
-  });
+  await stopChild(c, 'SIGKILL');
 }
 
 afterAll(async () => {

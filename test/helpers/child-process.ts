@@ -11,6 +11,15 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
+/** Sends `signal` to a child that still runs and resolves once it exited (at once when there is none or it already exited). */
+export function stopChild(c: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill(signal);
+  });
+}
+
 /** Runs a TypeScript file under the project's Node with the given env, collecting its JSON stdout lines. */
 export function runTs(file: string, args: string[], env: NodeJS.ProcessEnv): Child {
   const proc = spawn(process.execPath, [file, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

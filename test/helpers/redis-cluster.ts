@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, spawnRedis } from './redis-server.ts';
+import { stopChild } from './child-process.ts';
 
 const run = promisify(execFile);
 
@@ -42,14 +43,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   const children: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(
-      children.map((c) =>
-        c.exitCode !== null || c.signalCode !== null
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              c.once('exit', () => resolve());
-              c.kill('SIGKILL');
-            }),
-      ),
+      children.map((c) => stopChild(c, 'SIGKILL')),
     );
     rmSync(dir, { recursive: true, force: true });
   };

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { smtpAnswers } from '../../scripts/stack/smtp-piece.ts';
 import { freePort } from './redis-server.ts';
 import { waitFor } from './wait.ts';
+import { stopChild } from './child-process.ts';
 
 const SINK = fileURLToPath(new URL('../../scripts/stack/smtp-sink.ts', import.meta.url));
 
@@ -33,11 +34,7 @@ export async function startOwnSmtpSink(): Promise<OwnSmtpSink> {
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
+    await stopChild(c, 'SIGKILL');
   };
   await start();
   return {

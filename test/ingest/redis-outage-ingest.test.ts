@@ -16,6 +16,7 @@ import { createTopics, produceRaw, testKafka } from '../helpers/kafka-helpers.ts
 import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
 import { testConfig } from '../helpers/test-config.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { stopChild } from '../helpers/child-process.ts';
 
 /**
  * Redis (a redis-server of the test's own) stopped under a running `vigil run` ingest with the
@@ -34,11 +35,7 @@ describe('a Redis outage under vigil run ingest', () => {
   const kill = async () => {
     const c = redis;
     redis = undefined;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
+    await stopChild(c, 'SIGKILL');
   };
 
   beforeAll(async () => {
