@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
+import type { BatchContext } from '../../src/ingest/batch-handler.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
@@ -179,6 +181,48 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 10 });
   });
 
+  // issue 12, the chaos run's lost findings: a batch's slices were saved (in the outage, a save that timed
+  // out yet ran once Redis came back), its findings never published; Kafka then redelivers from another
+  // first event (the previous batch's dedupe mark was lost, the consumer rejoined at an older committed
+  // offset, or the fetch ended elsewhere). The slices must know the events by their offsets, not by the
+  // batch's first eventId: no event applied twice, and the findings of the failed attempt sent again.
+  it('a redelivery that starts at another event (earlier, or split before the saved events) applies each event once and re-sends the findings', async () => {
+    const detectors = [tally, ...TEST_DETECTORS];
+    const policy = openPolicy(detectors);
+    // three plain events, then retries: the retry_spike finding comes from events 3..5
+    const evs = Array.from({ length: 9 }, (_, i) =>
+      i < 3 ? ev('intent.parsed', i * 1000, { intentId: `i-o${i}`, agentId: 'offsets' }) : ev('action.requested', i * 1000, { attempt: 2, intentId: `i-o${i}`, agentId: 'offsets' }),
+    );
+    const sliceOf = (keys: KeyBuilder) => keys.detectorSlice(bucketOf('runaway_agent', 'agent:offsets'), 'runaway_agent', 'agent:offsets');
+    const base = 1_000;
+
+    // merged: batch [0..2] handled (its dedupe mark lost), batch [3..5] saved then failed; redelivered as [0..8]
+    {
+      const keys = newKeys();
+      const sink = new MemorySink();
+      const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+      await h.handle(evs.slice(0, 3), offsetCtx(evs.slice(0, 3), base));
+      sink.failNext = 1;
+      await expect(h.handle(evs.slice(3, 6), offsetCtx(evs.slice(3, 6), base + 3))).rejects.toThrow(/sink down/);
+      expect(sink.byId.size).toBe(0);
+      await h.handle(evs, offsetCtx(evs, base));
+      expect(JSON.parse((await redis.hget(sliceOf(keys), 's'))!)).toEqual({ n: 9 });
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    }
+    // split: batch [0..5] saved then failed; redelivered as [0..1], then [2..8]
+    {
+      const keys = newKeys();
+      const sink = new MemorySink();
+      const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+      sink.failNext = 1;
+      await expect(h.handle(evs.slice(0, 6), offsetCtx(evs.slice(0, 6), base))).rejects.toThrow(/sink down/);
+      await h.handle(evs.slice(0, 2), offsetCtx(evs.slice(0, 2), base));
+      await h.handle(evs.slice(2), offsetCtx(evs.slice(2), base + 2));
+      expect(JSON.parse((await redis.hget(sliceOf(keys), 's'))!)).toEqual({ n: 9 });
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    }
+  });
+
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
     const keys = newKeys();
     const policy = openPolicy(TEST_DETECTORS);
@@ -301,3 +345,9 @@ describe('live detection handler (Redis)', () => {
 });
 
 const bucketOf = detectorBucketOf;
+
+/** A batch context whose events came from consecutive Kafka offsets from `first` (as ingest passes them). */
+function offsetCtx(events: readonly ValidEvent[], first: number, partition = 0): BatchContext {
+  const messages = events.map((_, i) => ({ key: null, value: null, timestamp: '0', attributes: 0, headers: {}, offset: String(first + i) }) as unknown as KafkaMessage);
+  return { ...batchCtx(partition), lastOffset: String(first + events.length - 1), messages };
+}
