@@ -4,6 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import type { BatchContext } from '../../src/ingest/batch-handler.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
+import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
@@ -221,6 +222,27 @@ describe('live detection handler (Redis)', () => {
       expect(JSON.parse((await redis.hget(sliceOf(keys), 's'))!)).toEqual({ n: 9 });
       expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
     }
+  });
+
+  it('a finding made by an attempt that saved its slices but failed is published by a redelivery that starts earlier (confirmation_mismatch, issue 12)', async () => {
+    // confirmation_mismatch fires once per intent and then ignores the intent's events (done): applying
+    // the saved events again makes no new finding, so only the saved marks can send it
+    const detectors = [confirmationMismatch];
+    const policy = openPolicy(detectors);
+    const keys = newKeys();
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+    const who = { userId: 'u_cm', intentId: 'i-cm' };
+    const b0 = [ev('confirmation.accepted', 0, { ...who, payloadHash: 'sha256:agreed' }), ev('intent.parsed', 500, { userId: 'u_other', intentId: 'i-other' })];
+    const b1 = [ev('action.requested', 1_000, { ...who, payloadHash: 'sha256:changed' }), ev('intent.parsed', 60_000, { userId: 'u_other', intentId: 'i-later' })];
+    await h.handle(b0, offsetCtx(b0, 500));
+    // b1 makes the finding and saves its slice; the publish fails (in the chaos run: a save that timed out and ran later)
+    sink.failNext = 1;
+    await expect(h.handle(b1, offsetCtx(b1, 502))).rejects.toThrow(/sink down/);
+    expect(sink.byId.size).toBe(0);
+    // Kafka redelivers from b0's first offset (its dedupe mark was lost, or the consumer rejoined at an older commit)
+    await h.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 500));
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
   });
 
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
