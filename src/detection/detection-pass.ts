@@ -177,8 +177,12 @@ export function batchPlan(
   const batchStart = events[0]?.eventId ?? '';
   const batchEnd = events.at(-1)?.eventId ?? '';
   const byOffset = offsets !== undefined && offsets.length === events.length && offsets.every(Number.isSafeInteger);
-  const lowest = byOffset && offsets.length > 0 ? Math.min(...offsets) : Infinity;
-  const highest = byOffset && offsets.length > 0 ? Math.max(...offsets) : -Infinity;
+  let lowest = Infinity;
+  let highest = -Infinity;
+  if (byOffset) for (const o of offsets) {
+    if (o < lowest) lowest = o;
+    if (o > highest) highest = o;
+  }
   const indexOf = new Map<string, number>();
   events.forEach((e, i) => indexOf.set(e.eventId, i));
   const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);

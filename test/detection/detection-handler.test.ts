@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../../processors/core/events.ts';
-import type { BatchContext } from '../../src/ingest/batch-handler.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
@@ -14,7 +12,7 @@ import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
 import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
-import { batchCtx, chunks, MemorySink, tally } from './fixtures/live-helpers.ts';
+import { batchCtx, chunks, MemorySink, offsetCtx, tally } from './fixtures/live-helpers.ts';
 
 
 let redis: RedisClient;
@@ -368,8 +366,3 @@ describe('live detection handler (Redis)', () => {
 
 const bucketOf = detectorBucketOf;
 
-/** A batch context whose events came from consecutive Kafka offsets from `first` (as ingest passes them). */
-function offsetCtx(events: readonly ValidEvent[], first: number, partition = 0): BatchContext {
-  const messages = events.map((_, i) => ({ key: null, value: null, timestamp: '0', attributes: 0, headers: {}, offset: String(first + i) }) as unknown as KafkaMessage);
-  return { ...batchCtx(partition), lastOffset: String(first + events.length - 1), messages };
-}
