@@ -30,9 +30,11 @@ export type { DetectionHandler, DetectionHandlerOptions, DetectionStats, Waterma
  * (processors/engine/partition-watermarks.ts), so a partition that runs ahead never settles what a slower
  * one could still answer; `tick` settles what idle partitions no longer hold back.
  *
- * Retrying is idempotent: each saved slice remembers, per partition, the first and last eventId of the
- * batch that saved it, the held events the pass released, and its findings in that batch. A redelivered
- * batch does not apply those events to that slice again, and sends those findings again.
+ * Retrying is idempotent: each saved slice remembers, per partition, the highest Kafka offset its state
+ * holds (and the first and last eventId of the batch that saved it, for batches without messages), the
+ * held events the pass released, and its findings in that batch. A redelivered batch, whatever its
+ * boundaries, does not apply those events to that slice again, and sends those findings again
+ * (batchPlan in detection-pass.ts).
  */
 export function createDetectionHandler(opts: DetectionHandlerOptions): DetectionHandler {
   const store = new SliceStore(opts.redis, opts.keys, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
@@ -187,7 +189,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const dueIds = new Set(due.filter(([, t]) => t <= reach).map(([id]) => id));
     await loadMissing(loaded, dueIds);
 
-    const plan = batchPlan(partKey, events, run, loaded);
+    const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
+    const plan = batchPlan(partKey, events, run, loaded, offsets);
     const { findings, watermark } = await runAndSave({
       rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
     });

@@ -152,16 +152,41 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
 }
 
 /**
- * What a redelivered batch (same first event: ingest commits only after success) or a re-released
- * held event may find in a slice an earlier attempt saved: batch events up to the one that attempt
- * ended with, and the held events it released, are not applied again; its findings are sent again.
+ * What a redelivered batch or a re-released held event may find in a slice an earlier attempt saved.
+ *
+ * With the events' Kafka offsets (`offsets[i]` of `events[i]`, as ingest passes them): the mark's `o` is
+ * the highest offset of this partition the saved state holds, so a batch event at or below it is not
+ * applied again, and a pass that holds such an event is a redelivery: the mark's findings are sent again.
+ * This holds whatever the redelivered batch's boundaries: Kafka may redeliver from an older committed
+ * offset after a rejoin, merged with a batch whose dedupe mark was lost, or split elsewhere (issue 12: a
+ * save that timed out in a Redis outage and ran when Redis came back, its findings never published, then
+ * a redelivery starting at another event, which the first-eventId check took for a new batch: its events
+ * applied twice and its findings lost).
+ *
+ * Without offsets (batches made by hand): a redelivery is known by its first eventId (`a`), and batch
+ * events up to the one that attempt ended with (`z`) are not applied again. Either way the held events
+ * it released (`h`) are not applied again.
  */
-export function batchPlan(partKey: string, events: readonly ValidEvent[], run: readonly { e: ValidEvent; i: number }[], loaded: Map<string, Loaded>): PassPlan & { replayed: number } {
+export function batchPlan(
+  partKey: string,
+  events: readonly ValidEvent[],
+  run: readonly { e: ValidEvent; i: number }[],
+  loaded: Map<string, Loaded>,
+  offsets?: readonly number[],
+): PassPlan & { replayed: number } {
   const batchStart = events[0]?.eventId ?? '';
   const batchEnd = events.at(-1)?.eventId ?? '';
+  const byOffset = offsets !== undefined && offsets.length === events.length && offsets.every(Number.isSafeInteger);
+  let lowest = Infinity;
+  let highest = -Infinity;
+  if (byOffset) for (const o of offsets) {
+    if (o < lowest) lowest = o;
+    if (o > highest) highest = o;
+  }
   const indexOf = new Map<string, number>();
   events.forEach((e, i) => indexOf.set(e.eventId, i));
   const released = run.filter((r) => r.i < 0).map((r) => r.e.eventId);
+  // upTo: by offset, the highest offset already applied; else the index of the last batch event applied
   const applied = new Map<string, { upTo: number; h: Set<string>; f: Finding[] }>();
   let replayed = 0; // slices found already saved by an earlier attempt (first loads and conflict reloads)
   const note = (ids: Iterable<string>) => {
@@ -170,9 +195,15 @@ export function batchPlan(partKey: string, events: readonly ValidEvent[], run: r
       const mark = l?.stored.marks[partKey];
       applied.delete(id);
       if (l === undefined || l.stored.state === undefined || mark === undefined) continue;
-      const same = batchStart !== '' && mark.a === batchStart;
-      if (!same && !mark.h?.length) continue;
-      applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
+      if (byOffset && mark.o !== undefined) {
+        const again = lowest <= mark.o;
+        if (!again && !mark.h?.length) continue;
+        applied.set(id, { upTo: mark.o, h: new Set(mark.h ?? []), f: again ? mark.f : [] });
+      } else {
+        const same = batchStart !== '' && mark.a === batchStart;
+        if (!same && !mark.h?.length) continue;
+        applied.set(id, { upTo: same ? (indexOf.get(mark.z) ?? events.length - 1) : -1, h: new Set(mark.h ?? []), f: same ? mark.f : [] });
+      }
       replayed++;
     }
   };
@@ -188,10 +219,15 @@ export function batchPlan(partKey: string, events: readonly ValidEvent[], run: r
       const a = applied.get(id);
       if (a === undefined) return true;
       const r = run[i]!;
-      return r.i >= 0 ? r.i > a.upTo : !a.h.has(r.e.eventId);
+      if (r.i < 0) return !a.h.has(r.e.eventId);
+      return byOffset ? offsets![r.i]! > a.upTo : r.i > a.upTo;
     },
     earlier: (id) => applied.get(id)?.f ?? [],
-    marks: (_id, stored, findings) => ({ ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: findings, ...(released.length > 0 ? { h: released } : {}) } }),
+    marks: (_id, stored, findings) => {
+      // the state holds every event up to the highest offset it ever took (never lowered by a tick or a shorter redelivery)
+      const o = Math.max(stored?.marks[partKey]?.o ?? -Infinity, highest);
+      return { ...stored?.marks, [partKey]: { a: batchStart, z: batchEnd, f: findings, ...(released.length > 0 ? { h: released } : {}), ...(Number.isFinite(o) ? { o } : {}) } };
+    },
     refresh: note,
   };
 }

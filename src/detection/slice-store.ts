@@ -10,16 +10,22 @@ export { DETECTOR_STATE_BUCKETS };
 /**
  * Per partition (`<topic>/<partition>`), what a redelivered batch needs from a slice that an earlier
  * attempt saved: the eventId the batch started with (`a`), the last event of it applied to this
- * slice's saved state (`z`), and the slice's findings in that batch (`f`).
+ * slice's saved state (`z`), the highest Kafka offset it holds (`o`), and the slice's findings in that
+ * batch (`f`). See batchPlan (detection-pass.ts).
  */
 export type BatchMarks = Record<string, BatchMark>;
 
-/** See BatchMarks; `h`: ids of held events the pass released (applied to the saved state, or skipped as already in it). */
+/**
+ * See BatchMarks; `h`: ids of held events the pass released (applied to the saved state, or skipped as
+ * already in it); `o`: the highest Kafka offset of the partition's batch events the saved state holds
+ * (when the batches came with their messages), which tells a redelivery whatever its boundaries.
+ */
 export interface BatchMark {
   a: string;
   z: string;
   f: Finding[];
   h?: string[];
+  o?: number;
 }
 
 /** A slice as Redis holds it (state undefined when the key does not exist). */

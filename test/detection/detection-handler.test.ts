@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
+import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
@@ -11,7 +12,7 @@ import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
 import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
-import { batchCtx, chunks, MemorySink, tally } from './fixtures/live-helpers.ts';
+import { batchCtx, chunks, MemorySink, offsetCtx, tally } from './fixtures/live-helpers.ts';
 
 
 let redis: RedisClient;
@@ -179,6 +180,69 @@ describe('live detection handler (Redis)', () => {
     expect(JSON.parse((await redis.hget(key, 's'))!)).toEqual({ n: 10 });
   });
 
+  // issue 12, the chaos run's lost findings: a batch's slices were saved (in the outage, a save that timed
+  // out yet ran once Redis came back), its findings never published; Kafka then redelivers from another
+  // first event (the previous batch's dedupe mark was lost, the consumer rejoined at an older committed
+  // offset, or the fetch ended elsewhere). The slices must know the events by their offsets, not by the
+  // batch's first eventId: no event applied twice, and the findings of the failed attempt sent again.
+  it('a redelivery that starts at another event (earlier, or split before the saved events) applies each event once and re-sends the findings', async () => {
+    const detectors = [tally, ...TEST_DETECTORS];
+    const policy = openPolicy(detectors);
+    // three plain events, then retries: the retry_spike finding comes from events 3..5
+    const evs = Array.from({ length: 9 }, (_, i) =>
+      i < 3 ? ev('intent.parsed', i * 1000, { intentId: `i-o${i}`, agentId: 'offsets' }) : ev('action.requested', i * 1000, { attempt: 2, intentId: `i-o${i}`, agentId: 'offsets' }),
+    );
+    const sliceOf = (keys: KeyBuilder) => keys.detectorSlice(bucketOf('runaway_agent', 'agent:offsets'), 'runaway_agent', 'agent:offsets');
+    const base = 1_000;
+
+    // merged: batch [0..2] handled (its dedupe mark lost), batch [3..5] saved then failed; redelivered as [0..8]
+    {
+      const keys = newKeys();
+      const sink = new MemorySink();
+      const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+      await h.handle(evs.slice(0, 3), offsetCtx(evs.slice(0, 3), base));
+      sink.failNext = 1;
+      await expect(h.handle(evs.slice(3, 6), offsetCtx(evs.slice(3, 6), base + 3))).rejects.toThrow(/sink down/);
+      expect(sink.byId.size).toBe(0);
+      await h.handle(evs, offsetCtx(evs, base));
+      expect(JSON.parse((await redis.hget(sliceOf(keys), 's'))!)).toEqual({ n: 9 });
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    }
+    // split: batch [0..5] saved then failed; redelivered as [0..1], then [2..8]
+    {
+      const keys = newKeys();
+      const sink = new MemorySink();
+      const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+      sink.failNext = 1;
+      await expect(h.handle(evs.slice(0, 6), offsetCtx(evs.slice(0, 6), base))).rejects.toThrow(/sink down/);
+      await h.handle(evs.slice(0, 2), offsetCtx(evs.slice(0, 2), base));
+      await h.handle(evs.slice(2), offsetCtx(evs.slice(2), base + 2));
+      expect(JSON.parse((await redis.hget(sliceOf(keys), 's'))!)).toEqual({ n: 9 });
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['retry_spike']);
+    }
+  });
+
+  it('a finding made by an attempt that saved its slices but failed is published by a redelivery that starts earlier (confirmation_mismatch, issue 12)', async () => {
+    // confirmation_mismatch fires once per intent and then ignores the intent's events (done): applying
+    // the saved events again makes no new finding, so only the saved marks can send it
+    const detectors = [confirmationMismatch];
+    const policy = openPolicy(detectors);
+    const keys = newKeys();
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors, sink });
+    const who = { userId: 'u_cm', intentId: 'i-cm' };
+    const b0 = [ev('confirmation.accepted', 0, { ...who, payloadHash: 'sha256:agreed' }), ev('intent.parsed', 500, { userId: 'u_other', intentId: 'i-other' })];
+    const b1 = [ev('action.requested', 1_000, { ...who, payloadHash: 'sha256:changed' }), ev('intent.parsed', 60_000, { userId: 'u_other', intentId: 'i-later' })];
+    await h.handle(b0, offsetCtx(b0, 500));
+    // b1 makes the finding and saves its slice; the publish fails (in the chaos run: a save that timed out and ran later)
+    sink.failNext = 1;
+    await expect(h.handle(b1, offsetCtx(b1, 502))).rejects.toThrow(/sink down/);
+    expect(sink.byId.size).toBe(0);
+    // Kafka redelivers from b0's first offset (its dedupe mark was lost, or the consumer rejoined at an older commit)
+    await h.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 500));
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
+  });
+
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
     const keys = newKeys();
     const policy = openPolicy(TEST_DETECTORS);
@@ -301,3 +365,4 @@ describe('live detection handler (Redis)', () => {
 });
 
 const bucketOf = detectorBucketOf;
+

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
+import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
 import { isRetriable } from '../../src/errors/vigil-error.ts';
 import type { BatchContext } from '../../src/ingest/batch-handler.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
-import { KeyBuilder } from '../../src/redis/keys.ts';
+import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
-import { batchCtx, MemorySink, tally } from './fixtures/live-helpers.ts';
+import { batchCtx, MemorySink, offsetCtx, tally } from './fixtures/live-helpers.ts';
 import { ev, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
 import { stopChild } from '../helpers/child-process.ts';
 
@@ -75,5 +76,61 @@ describe('live detection handler during a Redis outage', () => {
     expect(sink.sorted().map((f) => f.kind).sort()).toEqual(['orphaned_action', 'orphaned_action', 'orphaned_action', 'orphaned_action', 'retry_spike']);
     const tallyKey = (await client.keys('vigil-outage:ds:*:runaway_agent:agent:outage-agent'))[0]!;
     expect(JSON.parse((await client.hget(tallyKey, 's'))!)).toEqual({ n: 5 });
+  });
+
+  // issue 12 (the chaos run's lost findings), as it happened: Redis stalls while a batch saves its slices;
+  // the save times out, yet it waits in the client and runs once Redis answers again (a late write); the
+  // finding it holds was never published. Kafka then redelivers from an earlier event (the consumer
+  // rejoined at an older committed offset; the previous batch's dedupe mark was lost): the finding must
+  // still go out, though applying the events again makes none (confirmation_mismatch fires once per intent).
+  it('publishes the finding of a slice save that timed out in a stall and ran late, on a redelivery with other boundaries', async () => {
+    const port = await freePort();
+    const stalled = await spawnRedis(port, mkdtempSync(join(tmpdir(), 'vigil-stall-')));
+    const redis = connectRedis({ url: `redis://127.0.0.1:${port}`, connectionName: 'vigil-stall-test' });
+    redis.on('error', () => {});
+    try {
+      let stallNow = false;
+      // stops Redis (SIGSTOP) the moment the finding is made: between the pass's loads and its save
+      const settle = confirmationMismatch.onWatermark!;
+      const stalling = {
+        ...confirmationMismatch,
+        onWatermark(s: Parameters<typeof settle>[0], w: number, c: Parameters<typeof settle>[2]) {
+          const out = settle(s, w, c);
+          if (stallNow && s.done) {
+            stallNow = false;
+            process.kill(stalled.pid!, 'SIGSTOP');
+          }
+          return out;
+        },
+      } as typeof confirmationMismatch;
+      const detectors = [stalling];
+      const sink = new MemorySink();
+      const keys = new KeyBuilder('vigil-stall');
+      const handler = createDetectionHandler({ redis, keys, policy: openPolicy(detectors), detectors, sink, commandTimeoutMs: 300 });
+      const who = { userId: 'u_st', intentId: 'i-st' };
+      const b0 = [ev('confirmation.accepted', 0, { ...who, payloadHash: 'sha256:agreed' }), ev('intent.parsed', 500, { userId: 'u_x', intentId: 'i-x' })];
+      const b1 = [ev('action.requested', 1_000, { ...who, payloadHash: 'sha256:changed' }), ev('intent.parsed', 60_000, { userId: 'u_x', intentId: 'i-y' })];
+      await handler.handle(b0, offsetCtx(b0, 700));
+
+      stallNow = true;
+      const err = await handler.handle(b1, offsetCtx(b1, 702)).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DetectionStoreError);
+      expect(String(err)).toMatch(/save detector state/);
+      expect(sink.byId.size).toBe(0);
+      process.kill(stalled.pid!, 'SIGCONT');
+      // the save that timed out runs now: the slice holds the finding's decision (done)
+      const slice = keys.detectorSlice(detectorBucketOf('confirmation_mismatch', 'i:u_st:i-st'), 'confirmation_mismatch', 'i:u_st:i-st');
+      const state = await redis.hget(slice, 's');
+      expect(JSON.parse(state!).done).toBe(true);
+
+      await handler.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 700));
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
+    } finally {
+      redis.disconnect();
+      try {
+        process.kill(stalled.pid!, 'SIGCONT');
+      } catch {}
+      stalled.kill('SIGKILL');
+    }
   });
 });
