@@ -2,7 +2,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
 import { DEFAULT_SETTINGS } from '../breakers/state.ts';
-import { decodeCommand } from '../kafka/compensation-codec.ts';
+import { eachCommand } from '../kafka/compensation-codec.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CompensationCommand } from './plan-compensation.ts';
 import type { OutcomeResult, SagaStore } from './saga-store.ts';
@@ -62,17 +62,7 @@ export class WebhookExecutor {
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        let c: CompensationCommand;
-        try {
-          c = await decodeCommand(message.value, this.o.registry);
-        } catch (e) {
-          this.log.error('a compensation command could not be read; skipped', { offset: message.offset, error: e as Error });
-          return;
-        }
-        await this.execute(c);
-      },
+      eachMessage: eachCommand(this.o.registry, (c) => this.execute(c), (offset, error) => this.log.error('a compensation command could not be read; skipped', { offset, error })),
     });
   }
 

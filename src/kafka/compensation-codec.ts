@@ -24,3 +24,26 @@ export async function decodeCommand(value: Buffer, registry: SchemaRegistry | un
   }
   return JSON.parse(value.toString('utf8')) as CompensationCommand;
 }
+
+/**
+ * A kafkajs `eachMessage` for a topic of commands: each value decoded (decodeCommand) and handed to
+ * `handle`; an empty value is skipped, and one that cannot be read is reported to `unreadable` and
+ * skipped (a bad command must not stop the consumer behind it).
+ */
+export function eachCommand(
+  registry: SchemaRegistry | undefined,
+  handle: (c: CompensationCommand) => Promise<unknown>,
+  unreadable: (offset: string, error: Error) => void,
+): (p: { message: { value: Buffer | null; offset: string } }) => Promise<void> {
+  return async ({ message }) => {
+    if (!message.value) return;
+    let c: CompensationCommand;
+    try {
+      c = await decodeCommand(message.value, registry);
+    } catch (e) {
+      unreadable(message.offset, e as Error);
+      return;
+    }
+    await handle(c);
+  };
+}

@@ -3,7 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { AgentEvent, CompensationKind } from '../../processors/core/events.ts';
 import type { CompensationCommand } from '../compensation/plan-compensation.ts';
-import { decodeCommand } from '../kafka/compensation-codec.ts';
+import { eachCommand } from '../kafka/compensation-codec.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { TargetContext } from './world.ts';
 
@@ -62,18 +62,11 @@ export class VendorAdapter {
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     this.running = consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        let c: CompensationCommand;
-        try {
-          c = await decodeCommand(message.value, this.o.registry);
-        } catch (e) {
-          this.o.logger.error('vendor adapter: a command could not be read; skipped', { offset: message.offset, error: e as Error });
-          return;
-        }
-        if (Date.parse(c.requestedAt) < notBefore) return;
-        await this.handle(c);
-      },
+      eachMessage: eachCommand(
+        this.o.registry,
+        async (c) => (Date.parse(c.requestedAt) < notBefore ? undefined : this.handle(c)),
+        (offset, error) => this.o.logger.error('vendor adapter: a command could not be read; skipped', { offset, error }),
+      ),
     });
     this.running.catch((e: unknown) => this.o.logger.error('vendor adapter: the consumer stopped', { error: e as Error }));
   }
