@@ -13,6 +13,8 @@ const BENCHES: { name: string; script: string; args?: string[] }[] = [
   { name: 'list', script: 'bench/list-bench.ts' },
   // a redis-server of its own with a million user breakers (about 2 minutes)
   { name: 'metrics', script: 'bench/metrics-bench.ts' },
+  // the live engine alone (Redis, no Kafka) against the pure engine on the same events
+  { name: 'engine', script: 'bench/engine-bench.ts' },
   // needs the local stack (started if down): real Kafka, Apicurio and Redis
   { name: 'ingest', script: 'bench/ingest-bench.ts' },
   // the local stack too: vigil run (every detector) against replay and a bare consumer on 1,000,000
