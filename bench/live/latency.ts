@@ -30,7 +30,7 @@ import { tailFindings } from './findings-tail.ts';
  *  - **decision** latency (the issue's figure): from the append of the event that makes the decision
  *    due (for each partition, the first event appended with occurredAt ≥ anomaly + lateness; the
  *    latest of those over the partitions) to the finding's append on the findings topic, and to the
- *    breaker's open transition on Redis pub/sub (received by this process);
+ *    breaker's open transition on Redis pub/sub (its `at`: Redis's clock when the trip opened it);
  *  - **end-to-end** from the append of the anomaly's own last event (the request): the decision
  *    latency plus the lateness the policy waits by design.
  * Input and findings topics are created with message.timestamp.type=LogAppendTime, so both ends are
@@ -120,6 +120,40 @@ export function stats(xs: number[]): LatencyStats {
   return { n: s.length, p50: Math.round(q(0.5)), p99: Math.round(q(0.99)), max: Math.round(s.at(-1) ?? NaN) };
 }
 
+/** A background event encoded ahead of the run; its occurredAt (24 bytes at `at`) is written at send time. */
+interface Encoded {
+  key: string;
+  value: Buffer;
+  partition: number;
+  /** Its occurredAt as generated. */
+  genTs: number;
+  at: number;
+}
+
+/** Same length as any occurredAt this run writes (an ISO instant of a four-digit year), and found nowhere else in an event. */
+const PLACEHOLDER = '9999-12-31T23:59:59.999Z';
+
+async function preEncode(
+  gen: Generator<string>,
+  count: number,
+  avro: Parameters<typeof encodeEvent>[1],
+  partitionOf: (key: string) => number,
+): Promise<Encoded[]> {
+  const out: Encoded[] = [];
+  const mark = Buffer.from(PLACEHOLDER, 'latin1');
+  for (const line of gen) {
+    if (out.length >= count) break;
+    const e = JSON.parse(line) as Record<string, unknown> & { occurredAt: string; userId: string };
+    const genTs = Date.parse(e.occurredAt);
+    e.occurredAt = PLACEHOLDER;
+    const value = await encodeEvent(e, avro);
+    const at = value.indexOf(mark);
+    if (at < 0 || value.indexOf(mark, at + 1) >= 0) throw new Error('the occurredAt placeholder is not found exactly once in an encoded event');
+    out.push({ key: e.userId, value, partition: partitionOf(e.userId), genTs, at });
+  }
+  return out;
+}
+
 export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> {
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {
@@ -152,9 +186,11 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
   const probesByUser = new Map<string, Probe>();
   const probesByRequest = new Map<string, Probe>();
   sub.on('message', (_ch: string, message: string) => {
-    const t = JSON.parse(message) as { scope: string; scopeId: string; to: string };
+    // `at` is Redis's clock when the trip script opened the breaker (this machine's clock): the bench's
+    // own event loop, busy producing the load, may read the message much later than that
+    const t = JSON.parse(message) as { scope: string; scopeId: string; to: string; at: number };
     const p = probesByUser.get(t.scopeId);
-    if (p && t.scope === 'user' && t.to === 'open' && p.breakerAt === undefined) p.breakerAt = Date.now();
+    if (p && t.scope === 'user' && t.to === 'open' && p.breakerAt === undefined) p.breakerAt = Number.isFinite(t.at) ? t.at : Date.now();
   });
   await sub.subscribe(new KeyBuilder(config.redis.keyPrefix).breakerTransitionsChannel());
   tail.onFinding = (f) => {
@@ -192,9 +228,13 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
   // The generator spreads its intents over `hours`, but an intent averages fewer events than it
   // assumes: measure its real density on a first stretch (same seed, same events) and speed time up to `rate`.
   const speed = generatorSpeedup(genOpts, o.rate);
-  const gen = generateEvents(genOpts);
+  // Encoded before the clock starts, so the load costs this process little while it is measured (on
+  // two cores, generating and encoding on the fly took most of a core from the monitor): each event
+  // is encoded with a placeholder occurredAt of the same length, overwritten at send time.
+  const background = await preEncode(generateEvents(genOpts), Math.ceil(o.rate * totalS * 1.3), avro, partitionOf);
+  say(`  ${background.length.toLocaleString('en-US')} background events encoded`);
   const T0 = Date.now();
-  let next = gen.next();
+  let next = 0;
   const batches: SentBatch[] = [];
   const probes: Probe[] = [];
   let sentEvents = 0;
@@ -236,17 +276,17 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
     // background: every generated event whose (re-timed) occurredAt has come
     const msgs: (Message & { partition: number })[] = [];
     const tss: number[] = [];
-    while (!next.done) {
-      const e = JSON.parse(next.value) as Record<string, unknown> & { occurredAt: string; userId: string };
-      const ts = T0 + Math.round((Date.parse(e.occurredAt) - GEN_START) / speed);
+    while (next < background.length) {
+      const b = background[next]!;
+      const ts = T0 + Math.round((b.genTs - GEN_START) / speed);
       if (ts > now) break;
-      e.occurredAt = new Date(ts).toISOString();
-      msgs.push({ key: e.userId, value: await encodeEvent(e, avro), partition: partitionOf(e.userId) });
+      b.value.write(new Date(ts).toISOString(), b.at, 'latin1');
+      msgs.push({ key: b.key, value: b.value, partition: b.partition });
       tss.push(ts);
-      next = gen.next();
+      next++;
       if (msgs.length >= 2000) break;
     }
-    if (next.done) {
+    if (next >= background.length) {
       say('  warning: the generated background ran out; stopping the load');
       break;
     }
