@@ -189,7 +189,7 @@ export class SliceStore {
         String(w.expectedVersion),
         w.state === undefined ? '' : JSON.stringify(w.state),
         w.matchKey,
-        JSON.stringify(w.marks),
+        w.state === undefined ? '' : JSON.stringify(w.marks), // a deleted slice keeps no marks
         String(Math.max(1, Math.round(w.ttlMs))),
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,

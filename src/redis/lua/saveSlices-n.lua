@@ -14,7 +14,8 @@
 --   expected version: the v loaded, 0 when the slice did not exist (or was assumed not to)
 --   state JSON; '' deletes the slice (expired)
 --   rule match key of the last event applied
---   batch marks JSON ({"<topic>/<partition>": {"a": first eventId, "z": last applied, "o": highest Kafka offset held, "f": [findings]}})
+--   batch marks JSON ({"<topic>/<partition>": {"a": first eventId, "z": last applied, "o": highest Kafka offset held, "f": [findings]}});
+--   '' when the state is '' (a deleted slice keeps no marks)
 --   TTL in ms (>= 1), from the slice's expiresAt
 --   due event time in ms of its earliest pending decision; '' when none
 --   timer member: <kind>:<key>
