@@ -13,6 +13,7 @@ import type { Config } from '../config/config.ts';
 import { checkCompensationPolicy, type CompensationPolicy } from '../compensation/compensation-policy.ts';
 import { CommandRelay } from '../compensation/command-relay.ts';
 import { compensationOutcomes, planCompensation } from '../compensation/plan-compensation.ts';
+import { inOrderPerKey } from '../redis/in-order-per-key.ts';
 import { SagaStore, type Saga } from '../compensation/saga-store.ts';
 import { WebhookExecutor } from '../compensation/webhook-executor.ts';
 import { checkNotificationPolicy, type NotificationPolicy } from '../notify/notification-policy.ts';
@@ -172,11 +173,17 @@ export class Responder {
 
   /** The batch's compensation.* events: outcomes of sagas, paired on compensation.forEventId. */
   async onEvents(events: readonly ValidEvent[]): Promise<void> {
-    for (const o of compensationOutcomes(events)) {
-      const r = await this.sagas.recordOutcome(o);
+    // One saga's outcomes in event order, the sagas side by side: a batch's outcomes cost one round
+    // trip per step, not one each (the live profile found them a third of a batch's wall time).
+    const outcomes = compensationOutcomes(events);
+    const { results, failed, error } = await inOrderPerKey(outcomes, (o) => o.forEventId, (o) => this.sagas.recordOutcome(o));
+    outcomes.forEach((o, i) => {
+      const r = results[i];
+      if (r === undefined) return;
       this.countOutcome(r.result, r.compensationKind, r.detectedAt, o.ts);
       if (r.result === 'succeeded' || r.result === 'failed') this.log.info(`compensation ${r.result}`, { forEventId: o.forEventId, eventId: o.eventId, previous: r.previous });
-    }
+    });
+    if (failed) throw error;
   }
 
   private countOutcome(result: string, kind: string, detectedAt: number, at: number): void {

@@ -1,6 +1,7 @@
 import type { Finding } from '../../processors/core/finding.ts';
 import type { FindingSink } from '../detection/finding-sink.ts';
 import { EffectMarkers } from '../redis/effect-markers.ts';
+import { inOrderPerKey } from '../redis/in-order-per-key.ts';
 import type { BreakerPolicy } from './breaker-policy.ts';
 import type { BreakerStore } from './breaker-store.ts';
 import { decideTrips, type TripAction, type TripDecision } from './decide-trips.ts';
@@ -77,28 +78,12 @@ export class FindingBreakers implements FindingSink {
     const decisions = findings.map((finding) => ({ finding, decision: decideTrips(finding, policy, finding.subjects) }));
     for (const { finding, decision } of decisions) if (decision.shadow.length) this.d.onShadow?.(finding, decision.shadow);
 
-    // The trips in sequential order, and per breaker the positions of its own trips in that order.
+    // The trips in sequential order: per breaker one after another, the breakers side by side.
     const trips = decisions.flatMap(({ decision }) => decision.trips);
-    const byBreaker = new Map<string, number[]>();
-    trips.forEach((t, i) => {
-      const k = `${t.scope}:${t.id}`;
-      const chain = byBreaker.get(k);
-      if (chain) chain.push(i);
-      else byBreaker.set(k, [i]);
-    });
-    const results: (OpResult | undefined)[] = new Array(trips.length);
-    const settled = await Promise.allSettled(
-      [...byBreaker.values()].map(async (chain) => {
-        for (const i of chain) {
-          const t = trips[i]!;
-          results[i] = await this.d.breakers.trip(t.scope, t.id, t.args);
-        }
-      }),
-    );
+    const { results, failed, error } = await inOrderPerKey(trips, (t) => `${t.scope}:${t.id}`, (t) => this.d.breakers.trip(t.scope, t.id, t.args));
     const done = results.filter((r): r is OpResult => r !== undefined);
     const transitions = await this.produceOnce(done.flatMap((r) => r.transitions));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) throw error;
     return { decisions, results: done, transitions };
   }
 
