@@ -70,13 +70,15 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   };
   /**
    * The slices a pass needs, by where they come from: held here (SliceCache), taken to be absent (not
-   * held), or read from Redis (contended: written by other instances too).
+   * held), or read from Redis (contended: written by other instances too; or forgotten here while
+   * Redis still holds it).
    */
   const split = (refs: ReadonlyMap<string, SliceRef & { det: number }>) => {
     const fromRedis = new Map<string, SliceRef & { det: number }>();
     const served = new Map<string, Loaded>();
+    const now = Date.now();
     for (const [id, ref] of refs) {
-      if (cache.isContended(id)) fromRedis.set(id, ref);
+      if (cache.isContended(id) || cache.wasEvicted(id, now)) fromRedis.set(id, ref);
       else {
         const held = cache.get(id);
         served.set(id, held !== undefined ? { ref, stored: held, from: 'cache' } : { ref, stored: ABSENT, from: 'absent' });
