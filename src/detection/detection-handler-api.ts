@@ -5,6 +5,7 @@ import type { BatchHandler } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { FindingSink } from './finding-sink.ts';
 import type { RefusedEvent } from './held-events.ts';
 
@@ -37,6 +38,8 @@ export interface DetectionHandlerOptions {
   topic?: string;
   /** Where events refused for their time go (live: the dead-letter topic). Default: nowhere (tests). */
   deadLetter?: (refused: readonly RefusedEvent[], source: { topic: string; partition: number }) => Promise<void>;
+  /** Where the handler says what a failed publish left behind (findings saved with their state, not yet sent). Default: nowhere. */
+  logger?: Logger;
 }
 
 /** Counters a metrics module can read. */

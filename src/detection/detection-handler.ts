@@ -191,12 +191,25 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
     const plan = batchPlan(partKey, events, run, loaded, offsets);
-    const { findings, watermark } = await runAndSave({
+    const { findings, watermark, bySlice } = await runAndSave({
       rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
     });
     stats.replayedSlices += plan.replayed;
     cache.evictExpired(watermark, Date.now());
-    if (findings.length > 0) await opts.sink.publish(findings);
+    if (findings.length > 0) {
+      try {
+        await opts.sink.publish(findings);
+      } catch (e) {
+        // What a redelivery must send again. A finding of a slice no event of the batch touches (a due
+        // timer settled by the watermark) is found again only through its saved marks.
+        const timerOnly = [...bySlice].filter(([id, fs]) => fs.length > 0 && !refs.has(id) && !more.has(id)).flatMap(([, fs]) => fs.map((f) => f.findingId));
+        opts.logger?.warn('findings saved with their detector state but not published', {
+          partition: partKey, offsets: offsets ? `${offsets[0]}..${offsets.at(-1)}` : undefined,
+          findings: findings.map((f) => `${f.findingId} ${f.kind}`), fromDueTimersOnly: timerOnly, error: e as Error,
+        });
+        throw e;
+      }
+    }
     if (refused.length > 0) {
       stats.outOfBounds += refused.length;
       const letters = refused.map((r) => ({

@@ -63,7 +63,7 @@ export interface PassInput {
  * instance changed meanwhile is reloaded and its events run again (its findings from the failed attempt
  * dropped), up to `maxRetries` times. Returns the findings (one per id) and the watermark reached.
  */
-export async function runAndSave(input: PassInput): Promise<{ findings: Finding[]; watermark: number }> {
+export async function runAndSave(input: PassInput): Promise<{ findings: Finding[]; watermark: number; bySlice: ReadonlyMap<string, Finding[]> }> {
   const { detectors, store, loaded, plan } = input;
   const findingsOf = new Map<string, Finding[]>();
   let only: ReadonlySet<string> | undefined; // undefined: the first run covers every slice
@@ -148,7 +148,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
   const byId = new Map<string, Finding>();
   for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
   const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
-  return { findings, watermark };
+  return { findings, watermark, bySlice: findingsOf };
 }
 
 /**
