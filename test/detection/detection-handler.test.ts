@@ -243,6 +243,42 @@ describe('live detection handler (Redis)', () => {
     expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
   });
 
+  // issue 12, chaos seed 7: a batch's pass settled a timer of a slice its events do not touch (here an
+  // orphaned action of another intent; in the chaos run duplicate_action and idempotency_key_reuse, which
+  // fire on the watermark), saved the slice (its timer removed) and then failed to publish (the broker
+  // went away). The redelivered batch neither touches that slice nor finds its timer due any more: the
+  // finding must still go out.
+  it('a finding settled by a due timer on a slice the batch does not touch, saved by an attempt that then failed to publish, is still published (issue 12, seed 7)', async () => {
+    const keys = newKeys();
+    const policy = openPolicy(TEST_DETECTORS);
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink, unsentGraceMs: 0 });
+    const req = ev('action.requested', 0, { intentId: 'i-timer' });
+    await h.handle([req], offsetCtx([req], 700));
+    const later = [ev('intent.parsed', 305_000, { intentId: 'i-after' })];
+    sink.failNext = 1;
+    await expect(h.handle(later, offsetCtx(later, 701))).rejects.toThrow(/sink down/);
+    expect(sink.byId.size).toBe(0);
+    // Kafka redelivers the batch (same offsets), then the tick: the timer's finding goes out, once
+    await h.handle(later, offsetCtx(later, 701));
+    await h.tick();
+    expect([...sink.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+    const calls = sink.calls;
+    await h.tick();
+    expect(sink.calls, 'nothing left unsent once published').toBe(calls);
+    // …and when the instance died after the failed publish, another one (cold, nothing in memory) sends it
+    const keys2 = newKeys();
+    const sink2 = new MemorySink();
+    const a = createDetectionHandler({ redis, keys: keys2, policy, detectors: TEST_DETECTORS, sink: sink2, unsentGraceMs: 0 });
+    await a.handle([req], offsetCtx([req], 700));
+    sink2.failNext = 1;
+    await expect(a.handle(later, offsetCtx(later, 701))).rejects.toThrow(/sink down/);
+    const b = createDetectionHandler({ redis, keys: keys2, policy, detectors: TEST_DETECTORS, sink: sink2, unsentGraceMs: 0 });
+    await b.handle(later, offsetCtx(later, 701));
+    await b.tick();
+    expect([...sink2.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+  });
+
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
     const keys = newKeys();
     const policy = openPolicy(TEST_DETECTORS);
