@@ -114,8 +114,10 @@ export interface SliceRef {
 /**
  * Detector state in Redis: loads and saves many slices in one pipelined round trip (one pipeline per
  * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlices-n.lua, one call per bucket),
- * due timers in a sorted set per bucket, and each input partition's event-time record and held events
- * (savePartition-2.lua) with the settled watermark (raiseSettled-1.lua).
+ * due timers in a sorted set per bucket, the findings of saved slices not yet published in a hash per
+ * bucket (filed by the same script call, read by `unsent`, removed by `acknowledge`), and each input
+ * partition's event-time record and held events (savePartition-2.lua) with the settled watermark
+ * (raiseSettled-1.lua).
  */
 export class SliceStore {
   private readonly redis: RedisClient;
