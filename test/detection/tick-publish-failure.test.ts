@@ -19,7 +19,8 @@ beforeAll(() => {
 afterAll(async () => {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    // both tests' prefixes: `${prefix}` and `${prefix}-kill`
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*:*`, 'COUNT', 1000);
     if (keys.length) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
