@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
+import { runawayAgent } from '../../processors/runaway-agent/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
@@ -277,6 +278,27 @@ describe('live detection handler (Redis)', () => {
     await b.handle(later, offsetCtx(later, 701));
     await b.tick();
     expect([...sink2.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+  });
+
+  // issue 12, chaos seed 42 (old code): a runaway_agent finding was lost although its slice was touched by
+  // the redelivered batch: the failed attempt settled the slice's window and, the watermark past its end,
+  // deleted the slice, marks and all. The redelivery starts a fresh slice from the batch's own events
+  // (one request, under the threshold) and makes no finding: only the unsent findings can send it.
+  it('a finding of a slice the failed attempt settled and deleted (expired) is still published (issue 12)', async () => {
+    const keys = newKeys();
+    const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  runaway_agent: { params: { maxActions: 3, windowMs: 60000 } }\n', 'p.yaml', { detectors: [runawayAgent] });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: [runawayAgent], sink, unsentGraceMs: 0 });
+    const req = (at: number, userId: string) => ev('action.requested', at, { userId, agentId: 'looper', intentId: `i-${at}`, attempt: 1 });
+    const b0 = [req(0, 'u_loop'), req(1_000, 'u_loop')];
+    await h.handle(b0, offsetCtx(b0, 900));
+    // the third request, and another user's event far later: the window closes (finding), the slice expires
+    const b1 = [req(2_000, 'u_loop'), ev('intent.parsed', 900_000, { userId: 'u_else', intentId: 'i-else' })];
+    sink.failNext = 1;
+    await expect(h.handle(b1, offsetCtx(b1, 902))).rejects.toThrow(/sink down/);
+    await h.handle(b1, offsetCtx(b1, 902));
+    await h.tick();
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['runaway_agent']);
   });
 
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {
