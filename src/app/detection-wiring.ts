@@ -133,6 +133,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       topic: config.kafka.topics.actions,
       idlePartitionMs: config.detection.idlePartitionMs,
       deadLetter,
+      logger: log,
     });
     const eventTime = new WatermarkMonitor({ handler, logger, metrics: watermarkMetrics, intervalMs: config.detection.tickMs, stallLogMs: config.detection.stallLogMs });
     eventTime.start();

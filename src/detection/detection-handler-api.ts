@@ -5,6 +5,7 @@ import type { BatchHandler } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
 import type { RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { FindingSink } from './finding-sink.ts';
 import type { RefusedEvent } from './held-events.ts';
 
@@ -37,6 +38,13 @@ export interface DetectionHandlerOptions {
   topic?: string;
   /** Where events refused for their time go (live: the dead-letter topic). Default: nowhere (tests). */
   deadLetter?: (refused: readonly RefusedEvent[], source: { topic: string; partition: number }) => Promise<void>;
+  /**
+   * How old (Redis time) a finding filed as unsent must be before a tick publishes it: the pass that
+   * filed it normally publishes it itself within milliseconds. Default 10,000 ms.
+   */
+  unsentGraceMs?: number;
+  /** Where the handler says what a failed publish left behind (findings saved with their state, not yet sent). Default: nowhere. */
+  logger?: Logger;
 }
 
 /** Counters a metrics module can read. */
@@ -53,6 +61,8 @@ export interface DetectionStats {
   outOfBounds: number;
   /** Decisions settled by `tick` (idle partitions) rather than by a batch. */
   settledByTick: number;
+  /** Findings a pass saved and left unsent (its publish failed, or it was killed) that a tick published. */
+  sentByTick: number;
 }
 
 /** Where event time stands for a topic (from the last `tick`): for metrics, logs and /readyz. */

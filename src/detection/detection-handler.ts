@@ -48,20 +48,39 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
   const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
   const partitions = new Map<string, PartitionState>();
+  const unsentGraceMs = opts.unsentGraceMs ?? 10_000;
   /**
-   * Findings a tick settled (saved in Redis) that the sink has not taken yet: no batch redelivers a tick,
-   * so a failed publish (the broker or Redis down for a moment) is tried again by every later tick until
-   * it goes. Only a crash between the save and the publish can still lose them.
+   * Publishes a pass's findings, then acknowledges them (removes them from the unsent findings the
+   * save filed them in, saveSlices-n.lua). A publish that fails, or a crash before it, leaves them
+   * filed: a redelivered batch sends what its slices' marks hold, and `tick` sends every finding left
+   * unsent, whatever made it (a batch's due timer on a slice its redelivery does not touch, a tick's
+   * settle pass: neither is found again by a redelivery).
    */
-  let unpublished: Finding[] = [];
-  const publishSettled = async (findings: readonly Finding[]) => {
-    unpublished.push(...findings);
-    const batch = unpublished;
-    await opts.sink.publish(batch);
-    unpublished = unpublished.slice(batch.length);
+  const publishAndAcknowledge = async (findings: readonly Finding[], bySlice: ReadonlyMap<string, readonly Finding[]>) => {
+    if (findings.length === 0) return;
+    await opts.sink.publish(findings);
+    const byBucket = new Map<number, string[]>();
+    for (const [id, fs] of bySlice) {
+      const ref = refOf(id);
+      if (ref === undefined || fs.length === 0) continue;
+      const b = store.bucketOf(ref.kind, ref.key);
+      byBucket.set(b, [...(byBucket.get(b) ?? []), ...fs.map((f) => f.findingId)]);
+    }
+    await store.acknowledge(byBucket);
+  };
+  /** Publishes the findings filed as unsent at least the grace time before `now` (Redis ms). */
+  const sendUnsent = async (now: number) => {
+    const left = (await store.unsent()).filter((u) => u.at <= now - unsentGraceMs);
+    if (left.length === 0) return;
+    opts.logger?.warn('publishing findings a pass saved but left unsent', { count: left.length, findings: left.slice(0, 20).map((u) => `${u.finding.findingId} ${u.finding.kind}`) });
+    await opts.sink.publish(left.map((u) => u.finding));
+    const byBucket = new Map<number, string[]>();
+    for (const u of left) byBucket.set(u.bucket, [...(byBucket.get(u.bucket) ?? []), u.finding.findingId]);
+    await store.acknowledge(byBucket);
+    stats.sentByTick += left.length;
   };
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
-  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0 };
+  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0 };
 
   const refOf = (id: string): (SliceRef & { det: number }) | undefined => {
     const at = id.indexOf(':');
@@ -193,12 +212,25 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
     const plan = batchPlan(partKey, events, run, loaded, offsets);
-    const { findings, watermark } = await runAndSave({
-      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey,
+    const { findings, watermark, bySlice } = await runAndSave({
+      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey, now: first.now,
     });
     stats.replayedSlices += plan.replayed;
     cache.evictExpired(watermark, Date.now());
-    if (findings.length > 0) await opts.sink.publish(findings);
+    if (findings.length > 0) {
+      try {
+        await publishAndAcknowledge(findings, bySlice);
+      } catch (e) {
+        // Filed as unsent with the slices: a redelivery sends again what the marks of the slices it
+        // touches hold; a tick sends the rest (a due timer settled on a slice no event of the batch touches).
+        const timerOnly = [...bySlice].filter(([id, fs]) => fs.length > 0 && !refs.has(id) && !more.has(id)).flatMap(([, fs]) => fs.map((f) => f.findingId));
+        opts.logger?.warn('findings saved with their detector state but not published (filed as unsent)', {
+          partition: partKey, offsets: offsets ? `${offsets[0]}..${offsets.at(-1)}` : undefined,
+          findings: findings.map((f) => `${f.findingId} ${f.kind}`), fromDueTimersOnly: timerOnly, error: e as Error,
+        });
+        throw e;
+      }
+    }
     if (refused.length > 0) {
       stats.outOfBounds += refused.length;
       const letters = refused.map((r) => ({
@@ -268,9 +300,9 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     await loadMissing(loaded, dueIds);
     if (loaded.size > 0) {
       const plan: PassPlan = { skips: false, admit: () => true, earlier: () => [], marks: (_id, stored) => stored?.marks ?? {}, refresh: () => {} };
-      const { findings } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats, cache });
-      // Saved first, as a batch does; kept until published (a later tick tries again), lost only by a crash in between.
-      if (findings.length > 0) await publishSettled(findings);
+      const { findings, bySlice } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats, cache, now: first.now });
+      // Filed as unsent with the slices: a failed publish, or a crash before it, leaves them to a later tick (sendUnsent).
+      await publishAndAcknowledge(findings, bySlice);
       stats.findings += findings.length;
       stats.settledByTick += findings.length;
     }
@@ -326,8 +358,13 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   async function tick(): Promise<WatermarkStatus[]> {
     const topics = new Set([...(opts.topic !== undefined ? [opts.topic] : []), ...[...partitions.values()].map((p) => p.topic)]);
     if (topics.size === 0) return [];
-    if (unpublished.length > 0) await publishSettled([]);
     let first = await store.load([]);
+    // What passes left unsent first; a failure (the broker down) does not stop the settling, it is thrown
+    // after it. One pass at a time with this instance's batches: a retried batch re-sending the same
+    // findings while the broker is away would pass the publisher's check at the same moment (the chaos
+    // suite saw 4 findings published twice under their ids that way).
+    let unsentFailure: unknown;
+    await exclusive(() => sendUnsent(first.now)).catch((e: unknown) => (unsentFailure = e));
     // Held events are judged again when the stream moved on elsewhere, or (no clock yet) once the partition is quiet.
     let passes = 0;
     for (const p of partitions.values()) {
@@ -341,6 +378,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (passes > 0) first = await store.load([]);
     const out: WatermarkStatus[] = [];
     for (const topic of topics) out.push(await exclusive(() => settlePass(topic, first)));
+    if (unsentFailure !== undefined) throw unsentFailure;
     return out;
   }
 

@@ -55,15 +55,20 @@ export interface PassInput {
   cache?: SliceCache;
   /** The input partition of the pass (`<topic>/<partition>`); undefined for a tick's settle pass. */
   partition?: string;
+  /** Redis time (ms) of the pass's first load: when its findings are filed as unsent. */
+  now?: number;
 }
 
 /**
  * Runs one pass of the live engine — the pure SliceRunner over slices loaded from Redis, exactly as
  * `vigil replay` runs them — and saves every changed slice with its version check. A slice another
  * instance changed meanwhile is reloaded and its events run again (its findings from the failed attempt
- * dropped), up to `maxRetries` times. Returns the findings (one per id) and the watermark reached.
+ * dropped), up to `maxRetries` times. Each saved slice's new findings are filed as unsent in the same
+ * script call (saveSlices-n.lua): the caller acknowledges them once published (`bySlice` says which
+ * slice, hence which bucket, holds each), and a tick sends what a failed or killed pass left behind.
+ * Returns the findings (one per id), the watermark reached, and the findings per slice id.
  */
-export async function runAndSave(input: PassInput): Promise<{ findings: Finding[]; watermark: number }> {
+export async function runAndSave(input: PassInput): Promise<{ findings: Finding[]; watermark: number; bySlice: ReadonlyMap<string, Finding[]> }> {
   const { detectors, store, loaded, plan } = input;
   const findingsOf = new Map<string, Finding[]>();
   let only: ReadonlySet<string> | undefined; // undefined: the first run covers every slice
@@ -95,6 +100,8 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         due: Number.isFinite(slot.due) ? slot.due : undefined,
         // a slice taken to be absent, or held here without a timer, has no timer member to remove
         timer: l?.from === 'absent' ? false : l?.from === 'cache' ? (input.cache?.hasTimer(id) ?? true) : true,
+        // filed as unsent with the state that made them: published later by a tick if this pass never does
+        findings: found.get(slot) ?? [],
       });
     }
     // Slices not run again: their earlier findings still go out.
@@ -113,7 +120,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       }
     }
     const savedAt = Date.now();
-    const results = await store.save(writes);
+    const results = await store.save(writes, input.now ?? savedAt);
     const conflicts = new Set<string>();
     const cache = input.cache;
     results.forEach((r, i) => {
@@ -148,7 +155,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
   const byId = new Map<string, Finding>();
   for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
   const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
-  return { findings, watermark };
+  return { findings, watermark, bySlice: findingsOf };
 }
 
 /**

@@ -48,6 +48,16 @@ export interface SliceWrite {
   due: number | undefined;
   /** May the slice have a member in its bucket's timer set (default true)? False spares the removal. */
   timer?: boolean;
+  /** Findings the pass made on this slice: filed as unsent with it, atomically (only if it is saved). */
+  findings?: readonly Finding[];
+}
+
+/** A finding filed as unsent (saveSlices-n.lua) and not yet acknowledged as published. */
+export interface UnsentFinding {
+  bucket: number;
+  finding: Finding;
+  /** Redis time (ms) of the pass that filed it. */
+  at: number;
 }
 
 /** One input partition's event-time record (savePartition-2.lua). */
@@ -104,8 +114,10 @@ export interface SliceRef {
 /**
  * Detector state in Redis: loads and saves many slices in one pipelined round trip (one pipeline per
  * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlices-n.lua, one call per bucket),
- * due timers in a sorted set per bucket, and each input partition's event-time record and held events
- * (savePartition-2.lua) with the settled watermark (raiseSettled-1.lua).
+ * due timers in a sorted set per bucket, the findings of saved slices not yet published in a hash per
+ * bucket (filed by the same script call, read by `unsent`, removed by `acknowledge`), and each input
+ * partition's event-time record and held events (savePartition-2.lua) with the settled watermark
+ * (raiseSettled-1.lua).
  */
 export class SliceStore {
   private readonly redis: RedisClient;
@@ -177,14 +189,15 @@ export class SliceStore {
    * One round trip: every write through saveSlices-n.lua, one call per bucket with that bucket's slices
    * (not one script call per slice). Returns per write the new version, 0 (deleted) or −1 (conflict).
    */
-  async save(writes: readonly SliceWrite[]): Promise<number[]> {
+  async save(writes: readonly SliceWrite[], filedAt = 0): Promise<number[]> {
     if (writes.length === 0) return [];
-    const byBucket = new Map<number, { keys: string[]; args: string[]; at: number[] }>();
+    const byBucket = new Map<number, { keys: string[]; args: string[]; at: number[]; filed: string[] }>();
     writes.forEach((w, i) => {
       const b = detectorBucketOf(w.kind, w.key);
       let g = byBucket.get(b);
-      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b)], args: [], at: [] }));
+      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b), this.keys.detectorUnsent(b)], args: [], at: [], filed: [] }));
       g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
+      for (const f of w.findings ?? []) g.filed.push(String(g.at.length + 1), f.findingId, `${Math.floor(filedAt)}|${JSON.stringify(f)}`);
       g.args.push(
         String(w.expectedVersion),
         w.state === undefined ? '' : JSON.stringify(w.state),
@@ -201,12 +214,34 @@ export class SliceStore {
     const cmd = commandName('saveSlices');
     const groups = [...byBucket.entries()];
     for (const [b, g] of groups) {
-      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: (string | number)[]) => void>)[cmd]!(g.keys.length, ...g.keys, ...g.args));
+      batch.add(String(b), (p) => (p as unknown as Record<string, (...a: (string | number)[]) => void>)[cmd]!(g.keys.length, ...g.keys, ...g.args, ...g.filed));
     }
     const res = (await batch.exec('save detector state')) as number[][];
     const out = new Array<number>(writes.length);
     groups.forEach(([, g], k) => g.at.forEach((i, j) => (out[i] = res[k]![j]!)));
     return out;
+  }
+
+  /** Every finding filed as unsent (one HGETALL per bucket, one round trip), oldest pass first. */
+  async unsent(): Promise<UnsentFinding[]> {
+    const batch = this.batch();
+    for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) batch.add(String(b), (p) => p.hgetall(this.keys.detectorUnsent(b)));
+    const res = (await batch.exec('read unsent findings')) as Record<string, string>[];
+    const out: UnsentFinding[] = [];
+    res.forEach((all, bucket) => {
+      for (const v of Object.values(all ?? {})) {
+        const bar = v.indexOf('|');
+        out.push({ bucket, at: Number(v.slice(0, bar)), finding: JSON.parse(v.slice(bar + 1)) as Finding });
+      }
+    });
+    return out.sort((x, y) => x.at - y.at || x.finding.findingId.localeCompare(y.finding.findingId));
+  }
+
+  /** Removes published findings from the unsent ones (HDEL per bucket, one round trip); `byBucket`: bucket → findingIds. */
+  async acknowledge(byBucket: ReadonlyMap<number, readonly string[]>): Promise<void> {
+    const batch = this.batch();
+    for (const [b, ids] of byBucket) if (ids.length > 0) batch.add(String(b), (p) => p.hdel(this.keys.detectorUnsent(b), ...ids));
+    await batch.exec('acknowledge published findings');
   }
 
   /** Saves a partition's record and held events (savePartition-2.lua): the new version, or −1 on a conflict. */

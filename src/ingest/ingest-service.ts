@@ -175,7 +175,11 @@ export class IngestService {
         });
       let outcome: BatchOutcome | undefined;
       while (outcome === undefined) {
-        if (!isRunning() || isStale() || this.consumer !== owner) return; // the partition moved on: its new owner redoes the batch
+        if (!isRunning() || isStale() || this.consumer !== owner) {
+          // the partition moved on: its new owner redoes the batch
+          if (failures.retries > 0) this.log.info('batch given up to the next delivery', { partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(), replaced: this.consumer !== owner, stale: isStale(), running: isRunning() });
+          return;
+        }
         try {
           outcome = await processBatch(batch, {
             decoder: this.decoder,
@@ -202,7 +206,11 @@ export class IngestService {
           await heartbeat().catch(() => {});
         }
       }
-      if (this.consumer !== owner) return; // replaced while the last attempt ran: the new consumer redoes and commits it
+      if (this.consumer !== owner) {
+        // replaced while the last attempt ran: the new consumer redoes and commits it
+        this.log.info('batch done by a replaced consumer: not committed, the next delivery finds its events handled', { partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
+        return;
+      }
       const lastOffset = batch.lastOffset();
       resolveOffset(lastOffset);
       await owner.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);

@@ -75,6 +75,14 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:${bucket}}:~seq`;
   }
 
+  /**
+   * The bucket's unsent findings (an outbox, saveSlices-n.lua): hash findingId → `<Redis ms>|<finding
+   * JSON>`, filed in the same script call as the slice state that made them, removed once published.
+   */
+  detectorUnsent(bucket: number): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:~unsent`;
+  }
+
   /** Sorted set of the bucket's slices with a pending decision: member `<kind>:<key>`, score its due event time. */
   detectorTimers(bucket: number): string {
     return `${this.prefix}:ds:{ds:${bucket}}:~timers`;

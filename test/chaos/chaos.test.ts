@@ -113,6 +113,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     /** Polls /readyz and /metrics while a dependency is down; returns what they said. */
     const watchWhileDown = async (m: MonitorProcess, ms: number) => {
       const codes = new Map<string, number>();
+      const sequence: string[] = [];
       let retriesBefore: number | undefined;
       let retriesAfter: number | undefined;
       let depUp: string | undefined;
@@ -121,6 +122,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
         const r = await m.readyz();
         const key = r ? String(r.status) : 'no answer';
         codes.set(key, (codes.get(key) ?? 0) + 1);
+        sequence.push(key);
         const text = await m.metrics();
         if (text) {
           const retries = metricValue(text, 'vigil_batch_retries_total') ?? 0;
@@ -131,8 +133,11 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
         }
         await sleep(Math.min(1000, Math.max(0, end - Date.now())));
       }
+      const first503 = sequence.indexOf('503');
       return {
         codes,
+        /** Answers other than 503 once /readyz had said 503 (the dependency still down): there must be none. */
+        readyAgain: first503 < 0 ? [] : sequence.slice(first503).filter((k) => k !== '503'),
         readyz: [...codes].map(([k, n]) => `${k}×${n}`).join(' '),
         metrics: `${depUp ?? 'no vigil_dependency_up series'}; vigil_batch_retries_total +${(retriesAfter ?? 0) - (retriesBefore ?? 0)}`,
       };
@@ -177,6 +182,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     outages.push({ name: 'redis', downSeconds: Math.round((redisBack - redisDownAt) / 1000), readyzWhileDown: redisWatch.readyz, metricsWhileDown: redisWatch.metrics, resumedInSeconds: await resumed(a, redisBack, 'Redis returned'), restartedByTest: false });
     expect(redisWatch.codes.get('503') ?? 0, `/readyz answered 503 while Redis was down (${redisWatch.readyz})`).toBeGreaterThan(0);
     expect(redisWatch.codes.get('200') ?? 0, `/readyz never said ready while Redis was down (${redisWatch.readyz})`).toBe(0);
+    expect(redisWatch.readyAgain, `/readyz answered only 503 once it said 503, Redis still down (${redisWatch.readyz})`).toEqual([]);
 
     phase('redis back');
     // 4. The Kafka broker stopped and started again (long run): the monitor resumes on its own.
@@ -188,6 +194,10 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       await kafka.start();
       const kafkaBack = Date.now();
       outages.push({ name: 'kafka', downSeconds: Math.round((kafkaBack - kafkaDownAt) / 1000), readyzWhileDown: kafkaWatch.readyz, metricsWhileDown: kafkaWatch.metrics, resumedInSeconds: await resumed(a, kafkaBack, 'the broker returned'), restartedByTest: false });
+      // The broker's absence is seen by the dependency probe (a cluster description, every few seconds),
+      // not at once as Redis's: /readyz may still say ready for its first probe, never after it said 503.
+      expect(kafkaWatch.codes.get('503') ?? 0, `/readyz answered 503 while the broker was down (${kafkaWatch.readyz})`).toBeGreaterThan(0);
+      expect(kafkaWatch.readyAgain, `/readyz said something else than 503 after it said 503, the broker still down (${kafkaWatch.readyz})`).toEqual([]);
     }
 
     phase('kafka back');

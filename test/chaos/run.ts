@@ -1,11 +1,11 @@
 /**
  * `npm run test:chaos [-- --long] [-- --seed N]`: the chaos suite (test/chaos) on its own, short by
  * default (what `npm test` runs too) or long (25 SIGKILLs, Redis down 30 s, the broker stopped and
- * started, SMTP down, a slow and cut network, a rebalance), then its figures. The long run writes them
- * to test/chaos/RESULTS.md. Exit status: vitest's.
+ * started, SMTP down, a slow and cut network, a rebalance), then its figures. The long run adds them to
+ * test/chaos/RESULTS.md, a section per run, the newest first. Exit status: vitest's.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,12 +27,22 @@ rmSync(dir, { recursive: true, force: true });
 const passed = r.status === 0;
 process.stdout.write(`\n${summary ?? 'chaos suite: no figures (it failed before the end; see above)'}\n  vitest: ${passed ? 'passed' : `FAILED (exit ${r.status})`}, ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
 if (values.long && summary) {
+  // One section per run, the newest first, under the file's header (the runs before stay).
   const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-  writeFileSync(
-    file,
-    `# Chaos suite: the long run\n\nWritten by \`npm run test:chaos -- --long${values.seed ? ` --seed ${values.seed}` : ''}\` (test/chaos/run.ts) on ${new Date().toISOString()}; ` +
-      `vitest ${passed ? 'passed' : `FAILED (exit ${r.status})`}.\n\n\`\`\`\n${summary}\n\`\`\`\n`,
-  );
+  const header = '# Chaos suite: the long runs\n\nOne section per run of `npm run test:chaos -- --long [--seed N]` (test/chaos/run.ts), the newest first.\n';
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = before.indexOf('\n## ');
+  const older = at >= 0 ? before.slice(at + 1) : '';
+  const section =
+    `## ${new Date().toISOString()}: seed ${values.seed ?? 2026}, ${passed ? 'passed' : 'FAILED'}\n\n` +
+    `Written by \`npm run test:chaos -- --long${values.seed ? ` --seed ${values.seed}` : ''}\` at commit ${gitHead()}; vitest ${passed ? 'passed' : `FAILED (exit ${r.status})`}.\n\n\`\`\`\n${summary}\n\`\`\`\n`;
+  writeFileSync(file, `${header}\n${section}${older ? `\n${older}` : ''}`);
   process.stdout.write(`  figures written to ${file}\n`);
+}
+
+function gitHead(): string {
+  const g = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  return g.status === 0 ? `${g.stdout.trim()}${dirty.stdout.trim() ? ' (with uncommitted changes)' : ''}` : '(not a git checkout)';
 }
 process.exitCode = r.status ?? 1;

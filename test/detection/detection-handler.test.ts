@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import { replayAll } from '../../processors/engine/replay-engine.ts';
 import { confirmationMismatch } from '../../processors/confirmation-mismatch/detector.ts';
+import { runawayAgent } from '../../processors/runaway-agent/detector.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { DETECTOR_STATE_BUCKETS } from '../../src/detection/slice-store.ts';
 import { DetectionStoreError } from '../../src/detection/detection-store-error.ts';
@@ -241,6 +242,63 @@ describe('live detection handler (Redis)', () => {
     // Kafka redelivers from b0's first offset (its dedupe mark was lost, or the consumer rejoined at an older commit)
     await h.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 500));
     expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
+  });
+
+  // issue 12, chaos seed 7: a batch's pass settled a timer of a slice its events do not touch (here an
+  // orphaned action of another intent; in the chaos run duplicate_action and idempotency_key_reuse, which
+  // fire on the watermark), saved the slice (its timer removed) and then failed to publish (the broker
+  // went away). The redelivered batch neither touches that slice nor finds its timer due any more: the
+  // finding must still go out.
+  it('a finding settled by a due timer on a slice the batch does not touch, saved by an attempt that then failed to publish, is still published (issue 12, seed 7)', async () => {
+    const keys = newKeys();
+    const policy = openPolicy(TEST_DETECTORS);
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: TEST_DETECTORS, sink, unsentGraceMs: 0 });
+    const req = ev('action.requested', 0, { intentId: 'i-timer' });
+    await h.handle([req], offsetCtx([req], 700));
+    const later = [ev('intent.parsed', 305_000, { intentId: 'i-after' })];
+    sink.failNext = 1;
+    await expect(h.handle(later, offsetCtx(later, 701))).rejects.toThrow(/sink down/);
+    expect(sink.byId.size).toBe(0);
+    // Kafka redelivers the batch (same offsets), then the tick: the timer's finding goes out, once
+    await h.handle(later, offsetCtx(later, 701));
+    await h.tick();
+    expect([...sink.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+    const calls = sink.calls;
+    await h.tick();
+    expect(sink.calls, 'nothing left unsent once published').toBe(calls);
+    // …and when the instance died after the failed publish, another one (cold, nothing in memory) sends it
+    const keys2 = newKeys();
+    const sink2 = new MemorySink();
+    const a = createDetectionHandler({ redis, keys: keys2, policy, detectors: TEST_DETECTORS, sink: sink2, unsentGraceMs: 0 });
+    await a.handle([req], offsetCtx([req], 700));
+    sink2.failNext = 1;
+    await expect(a.handle(later, offsetCtx(later, 701))).rejects.toThrow(/sink down/);
+    const b = createDetectionHandler({ redis, keys: keys2, policy, detectors: TEST_DETECTORS, sink: sink2, unsentGraceMs: 0 });
+    await b.handle(later, offsetCtx(later, 701));
+    await b.tick();
+    expect([...sink2.byId.values()].map((f) => [f.kind, f.eventIds])).toEqual([['orphaned_action', [req.eventId]]]);
+  });
+
+  // issue 12, chaos seed 42 (old code): a runaway_agent finding was lost although its slice was touched by
+  // the redelivered batch: the failed attempt settled the slice's window and, the watermark past its end,
+  // deleted the slice, marks and all. The redelivery starts a fresh slice from the batch's own events
+  // (one request, under the threshold) and makes no finding: only the unsent findings can send it.
+  it('a finding of a slice the failed attempt settled and deleted (expired) is still published (issue 12)', async () => {
+    const keys = newKeys();
+    const policy = parsePolicy(OPEN_EVENT_TIME + 'detectors:\n  runaway_agent: { params: { maxActions: 3, windowMs: 60000 } }\n', 'p.yaml', { detectors: [runawayAgent] });
+    const sink = new MemorySink();
+    const h = createDetectionHandler({ redis, keys, policy, detectors: [runawayAgent], sink, unsentGraceMs: 0 });
+    const req = (at: number, userId: string) => ev('action.requested', at, { userId, agentId: 'looper', intentId: `i-${at}`, attempt: 1 });
+    const b0 = [req(0, 'u_loop'), req(1_000, 'u_loop')];
+    await h.handle(b0, offsetCtx(b0, 900));
+    // the third request, and another user's event far later: the window closes (finding), the slice expires
+    const b1 = [req(2_000, 'u_loop'), ev('intent.parsed', 900_000, { userId: 'u_else', intentId: 'i-else' })];
+    sink.failNext = 1;
+    await expect(h.handle(b1, offsetCtx(b1, 902))).rejects.toThrow(/sink down/);
+    await h.handle(b1, offsetCtx(b1, 902));
+    await h.tick();
+    expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['runaway_agent']);
   });
 
   it('gives each slice key a TTL from its expiresAt, and deletes expired slices', async () => {

@@ -1,6 +1,6 @@
 -- saveSlices: saves (or deletes) the detector state slices of one bucket that a batch changed, each if
 -- nobody changed it since it was loaded (an optimistic version check per slice), and files their
--- pending timers. One call per bucket and batch (not one per slice): every key shares the bucket's
+-- pending timers and the findings they made (unsent until published). One call per bucket and batch (not one per slice): every key shares the bucket's
 -- hash tag {ds:<n>}, so the call touches one slot on Redis Cluster. The number of keys varies (file
 -- suffix -n): the caller passes it first.
 -- KEYS
@@ -8,7 +8,11 @@
 --   KEYS[2]      the bucket's version counter (KeyBuilder.detectorVersions): a saved slice takes its next
 --                value as its version, so a slice deleted and created again never repeats a version
 --                that a holder of the old one (an instance's cache) would still expect
---   KEYS[3..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
+--   KEYS[3]      the bucket's unsent findings (KeyBuilder.detectorUnsent): a hash findingId ->
+--                '<Redis ms of the pass>|<finding JSON>', the findings of saved slices not yet published
+--                (an outbox: filed in the same call as the state that made them, removed once
+--                published, sent by any instance's tick when a pass left them behind)
+--   KEYS[4..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
 --                k (rule match key), m (batch marks JSON)
 -- ARGV: 8 per slice, in the order of its key; for slice i (from 0) at 8*i + 1 .. 8*i + 8:
 --   expected version: the v loaded, 0 when the slice did not exist (or was assumed not to)
@@ -20,13 +24,16 @@
 --   due event time in ms of its earliest pending decision; '' when none
 --   timer member: <kind>:<key>
 --   '0' when the slice has no member in the timer set (the caller knows: none to remove), else '1'
+-- then, after the slices' arguments, 3 per finding to file: the position of its slice (1 = KEYS[4]),
+--   its findingId, and the value to file; filed only when that slice was saved or deleted (not on a
+--   conflict: the re-run makes its findings again)
 -- Returns
 --   per slice: the new version (>= 1, larger than any the bucket gave before), 0 when deleted, or -1 when the stored version is not the
 --   expected one (conflict: that slice is left alone; reload it and run its events again)
 
 local out = {}
-for i = 3, #KEYS do
-  local a = (i - 3) * 8
+for i = 4, #KEYS do
+  local a = (i - 4) * 8
   local key = KEYS[i]
   local current = tonumber(redis.call('HGET', key, 'v') or '0')
   if current ~= tonumber(ARGV[a + 1]) then
@@ -50,5 +57,8 @@ for i = 3, #KEYS do
     end
     out[#out + 1] = version
   end
+end
+for f = (#KEYS - 3) * 8 + 1, #ARGV, 3 do
+  if out[tonumber(ARGV[f])] ~= -1 then redis.call('HSET', KEYS[3], ARGV[f + 1], ARGV[f + 2]) end
 end
 return out
