@@ -13,6 +13,7 @@ import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type
 import type { DetectionHandler, DetectionHandlerOptions, DetectionStats, PartitionState, WatermarkStatus } from './detection-handler-api.ts';
 import { SliceStore, type LoadResult, type PartitionRecord, type SliceRef } from './slice-store.ts';
 import { ABSENT, SliceCache } from './slice-cache.ts';
+import { FindingOutbox } from './finding-outbox.ts';
 
 export type { DetectionHandler, DetectionHandlerOptions, DetectionStats, WatermarkStatus };
 
@@ -48,37 +49,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
   const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
   const partitions = new Map<string, PartitionState>();
-  const unsentGraceMs = opts.unsentGraceMs ?? 10_000;
-  /**
-   * Publishes a pass's findings, then acknowledges them (removes them from the unsent findings the
-   * save filed them in, saveSlices-n.lua). A publish that fails, or a crash before it, leaves them
-   * filed: a redelivered batch sends what its slices' marks hold, and `tick` sends every finding left
-   * unsent, whatever made it (a batch's due timer on a slice its redelivery does not touch, a tick's
-   * settle pass: neither is found again by a redelivery).
-   */
-  const publishAndAcknowledge = async (findings: readonly Finding[], bySlice: ReadonlyMap<string, readonly Finding[]>) => {
-    if (findings.length === 0) return;
-    await opts.sink.publish(findings);
-    const byBucket = new Map<number, string[]>();
-    for (const [id, fs] of bySlice) {
-      const ref = refOf(id);
-      if (ref === undefined || fs.length === 0) continue;
-      const b = store.bucketOf(ref.kind, ref.key);
-      byBucket.set(b, [...(byBucket.get(b) ?? []), ...fs.map((f) => f.findingId)]);
-    }
-    await store.acknowledge(byBucket);
-  };
-  /** Publishes the findings filed as unsent at least the grace time before `now` (Redis ms). */
-  const sendUnsent = async (now: number) => {
-    const left = (await store.unsent()).filter((u) => u.at <= now - unsentGraceMs);
-    if (left.length === 0) return;
-    opts.logger?.warn('publishing findings a pass saved but left unsent', { count: left.length, findings: left.slice(0, 20).map((u) => `${u.finding.findingId} ${u.finding.kind}`) });
-    await opts.sink.publish(left.map((u) => u.finding));
-    const byBucket = new Map<number, string[]>();
-    for (const u of left) byBucket.set(u.bucket, [...(byBucket.get(u.bucket) ?? []), u.finding.findingId]);
-    await store.acknowledge(byBucket);
-    stats.sentByTick += left.length;
-  };
+  // findings filed as unsent with the state that made them, until published (finding-outbox.ts)
+  const outbox = new FindingOutbox(store, opts.sink, { graceMs: opts.unsentGraceMs ?? 10_000, logger: opts.logger });
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
   const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0 };
 
@@ -219,7 +191,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     cache.evictExpired(watermark, Date.now());
     if (findings.length > 0) {
       try {
-        await publishAndAcknowledge(findings, bySlice);
+        await outbox.publish(findings, bySlice);
       } catch (e) {
         // Filed as unsent with the slices: a redelivery sends again what the marks of the slices it
         // touches hold; a tick sends the rest (a due timer settled on a slice no event of the batch touches).
@@ -301,8 +273,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (loaded.size > 0) {
       const plan: PassPlan = { skips: false, admit: () => true, earlier: () => [], marks: (_id, stored) => stored?.marks ?? {}, refresh: () => {} };
       const { findings, bySlice } = await runAndSave({ rules, detectors, store, loaded, watermark: settled, cap: Infinity, events: [], advanceTo: w, dueIds, plan, maxRetries, maxTtlMs, stats, cache, now: first.now });
-      // Filed as unsent with the slices: a failed publish, or a crash before it, leaves them to a later tick (sendUnsent).
-      await publishAndAcknowledge(findings, bySlice);
+      // Filed as unsent with the slices: a failed publish, or a crash before it, leaves them to a later tick.
+      await outbox.publish(findings, bySlice);
       stats.findings += findings.length;
       stats.settledByTick += findings.length;
     }
@@ -364,7 +336,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     // findings while the broker is away would pass the publisher's check at the same moment (the chaos
     // suite saw 4 findings published twice under their ids that way).
     let unsentFailure: unknown;
-    await exclusive(() => sendUnsent(first.now)).catch((e: unknown) => (unsentFailure = e));
+    await exclusive(async () => (stats.sentByTick += await outbox.sendLeftovers(first.now))).catch((e: unknown) => (unsentFailure = e));
     // Held events are judged again when the stream moved on elsewhere, or (no clock yet) once the partition is quiet.
     let passes = 0;
     for (const p of partitions.values()) {
