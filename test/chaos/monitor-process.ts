@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/child-process.ts';
 
@@ -33,6 +33,8 @@ export interface MonitorProcess {
 
 /** `logDir`: every log line is also appended to `<logDir>/<name>.log` (VIGIL_CHAOS_LOG_DIR keeps a run's logs for a post-mortem). */
 export async function startMonitorProcess(name: string, env: NodeJS.ProcessEnv, logDir?: string): Promise<MonitorProcess> {
+  // a log directory that does not exist yet is made (it failed every append before, and the monitor never looked ready)
+  if (logDir) mkdirSync(logDir, { recursive: true });
   const ports = { http: 0, metrics: 0 };
   const proc = spawn(process.execPath, ['src/cli/main.ts', 'run'], {
     cwd: REPO_ROOT,
