@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import type { MonitorChild } from './monitor-child.ts';
 
 /**
  * How far a consumer group got on a topic: the sum of its committed offsets, polled. The bench times
@@ -64,5 +65,16 @@ export async function waitForCommits(
       opts.onProgress?.(n);
     }
     await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Waits (up to 60 s) until a `vigil run` child has joined its group; fails with its log's tail if it exits or never joins. */
+export async function waitForJoin(admin: Admin, groupId: string, monitor: Pick<MonitorChild, 'proc' | 'tail'>): Promise<void> {
+  for (const t0 = Date.now(); ; ) {
+    const g = (await admin.describeGroups([groupId])).groups[0];
+    if (g?.state === 'Stable' && g.members.length > 0) return;
+    if (monitor.proc.exitCode !== null) throw new Error(`vigil run exited ${monitor.proc.exitCode}: ${monitor.tail()}`);
+    if (Date.now() - t0 > 60_000) throw new Error(`vigil run did not join group ${groupId} in 60 s: ${monitor.tail()}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -13,7 +13,7 @@ import { connectRedis } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { generateEvents } from '../gen-events.ts';
 import { startMonitorChild } from './monitor-child.ts';
-import { committed, topicEnd } from './group-progress.ts';
+import { committed, topicEnd, waitForJoin } from './group-progress.ts';
 import { tailFindings } from './findings-tail.ts';
 
 /**
@@ -201,13 +201,7 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
   };
 
   // wait for the monitor to join its group
-  for (const t0 = Date.now(); ; ) {
-    const g = (await o.admin.describeGroups([config.kafka.groupId])).groups[0];
-    if (g?.state === 'Stable' && g.members.length > 0) break;
-    if (monitor.proc.exitCode !== null) throw new Error(`vigil run exited ${monitor.proc.exitCode}: ${monitor.tail()}`);
-    if (Date.now() - t0 > 60_000) throw new Error(`vigil run did not join group ${config.kafka.groupId} in 60 s: ${monitor.tail()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForJoin(o.admin, config.kafka.groupId, monitor);
 
   const meta = await o.admin.fetchTopicMetadata({ topics: [topic] });
   const partitionMetadata = meta.topics[0]!.partitions;

@@ -7,7 +7,7 @@ import { produceCommand } from '../../src/cli/produce.ts';
 import { connectRedis } from '../../src/redis/connection.ts';
 import { freePort, removeDir, spawnRedis } from '../../test/helpers/redis-server.ts';
 import { startMonitorChild } from './monitor-child.ts';
-import { waitForCommits } from './group-progress.ts';
+import { waitForCommits, waitForJoin } from './group-progress.ts';
 
 /**
  * Memory of `vigil run` (a child process, every detector) and of Redis as distinct users come and go.
@@ -147,13 +147,7 @@ export async function measureMemory(o: MemoryOptions): Promise<MemoryResult> {
     say(`  ${at}: monitor RSS ${row.monitorRssMb} MB, Redis used_memory ${row.redisUsedMb} MB, ${row.redisKeys.toLocaleString('en-US')} keys (${describeFamilies(row.keyFamilies)})`);
   };
   try {
-    for (const t0 = Date.now(); ; ) {
-      const g = (await o.admin.describeGroups([config.kafka.groupId])).groups[0];
-      if (g?.state === 'Stable' && g.members.length > 0) break;
-      if (monitor.proc.exitCode !== null) throw new Error(`vigil run exited ${monitor.proc.exitCode}: ${monitor.tail()}`);
-      if (Date.now() - t0 > 60_000) throw new Error(`vigil run did not join group ${config.kafka.groupId} in 60 s: ${monitor.tail()}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForJoin(o.admin, config.kafka.groupId, monitor);
     await new Promise((r) => setTimeout(r, 1000));
     await sample('monitor started, idle');
     say(`  producing ${events.toLocaleString('en-US')} events (${o.users.toLocaleString('en-US')} users + ticks) while the monitor runs…`);
