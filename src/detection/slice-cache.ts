@@ -106,12 +106,8 @@ export class SliceCache {
    * at its front until it rehashes, and `keys().next()` walked them all each time (bench/engine-bench.ts).
    */
   private evictOldest(): void {
-    let over = this.entries.size - this.maxEntries;
     const now = Date.now();
-    for (const [id, e] of this.entries) {
-      if (over-- <= 0) break;
-      this.forget(id, e, now);
-    }
+    dropOldest(this.entries, this.entries.size - this.maxEntries, (id, e) => this.forget(id, e, now));
   }
 
   /** Drops a held slice, remembering it as evicted while its Redis key lives (bounded: the oldest go first). */
@@ -119,13 +115,7 @@ export class SliceCache {
     this.entries.delete(id);
     if (e.deadline < now) return;
     this.evicted.set(id, e.deadline);
-    if (this.evicted.size > this.maxEntries * 4) {
-      let over = this.evicted.size - this.maxEntries * 3;
-      for (const old of this.evicted.keys()) {
-        if (over-- <= 0) break;
-        this.evicted.delete(old);
-      }
-    }
+    if (this.evicted.size > this.maxEntries * 4) dropOldest(this.evicted, this.evicted.size - this.maxEntries * 3, (old) => this.evicted.delete(old));
   }
 
   /** The slice is gone from Redis (deleted by a save): neither held nor evicted. */
@@ -157,5 +147,14 @@ export class SliceCache {
     for (const [id, e] of this.entries) if (e.exp < watermark || e.deadline < now) this.forget(id, e, now);
     for (const [id, until] of this.evicted) if (until < now) this.evicted.delete(id);
     this.sweptAt = this.entries.size;
+  }
+}
+
+/** Hands the `count` oldest entries of `map` (its insertion order) to `drop`, which removes them, in one walk. */
+function dropOldest<K, V>(map: Map<K, V>, count: number, drop: (key: K, value: V) => void): void {
+  let left = count;
+  for (const [k, v] of map) {
+    if (left-- <= 0) break;
+    drop(k, v);
   }
 }
