@@ -30,14 +30,14 @@ export class FindingOutbox {
   async publish(findings: readonly Finding[], bySlice: ReadonlyMap<string, readonly Finding[]>): Promise<void> {
     if (findings.length === 0) return;
     await this.sink.publish(findings);
-    const byBucket = new Map<number, string[]>();
+    const filed: [number, string][] = [];
     for (const [id, fs] of bySlice) {
       const at = id.indexOf(':');
-      if (at <= 0 || fs.length === 0) continue;
+      if (at <= 0) continue;
       const b = this.store.bucketOf(id.slice(0, at), id.slice(at + 1));
-      byBucket.set(b, [...(byBucket.get(b) ?? []), ...fs.map((f) => f.findingId)]);
+      for (const f of fs) filed.push([b, f.findingId]);
     }
-    await this.store.acknowledge(byBucket);
+    await this.acknowledge(filed);
   }
 
   /** Publishes the findings filed as unsent at least the grace time before `now` (Redis ms); returns how many. */
@@ -46,9 +46,18 @@ export class FindingOutbox {
     if (left.length === 0) return 0;
     this.logger?.warn('publishing findings a pass saved but left unsent', { count: left.length, findings: left.slice(0, 20).map((u) => `${u.finding.findingId} ${u.finding.kind}`) });
     await this.sink.publish(left.map((u) => u.finding));
-    const byBucket = new Map<number, string[]>();
-    for (const u of left) byBucket.set(u.bucket, [...(byBucket.get(u.bucket) ?? []), u.finding.findingId]);
-    await this.store.acknowledge(byBucket);
+    await this.acknowledge(left.map((u) => [u.bucket, u.finding.findingId]));
     return left.length;
+  }
+
+  /** Removes published findings from the unsent ones: (bucket, findingId) pairs, one HDEL per bucket. */
+  private async acknowledge(filed: readonly (readonly [number, string])[]): Promise<void> {
+    const byBucket = new Map<number, string[]>();
+    for (const [b, id] of filed) {
+      const ids = byBucket.get(b);
+      if (ids) ids.push(id);
+      else byBucket.set(b, [id]);
+    }
+    await this.store.acknowledge(byBucket);
   }
 }
