@@ -63,6 +63,8 @@ export interface DetectionStats {
   settledByTick: number;
   /** Findings a pass saved and left unsent (its publish failed, or it was killed) that a tick published. */
   sentByTick: number;
+  /** Slices saved with the longest TTL before the watermark was known, whose TTL a tick then lowered. */
+  ttlsBounded: number;
 }
 
 /** Where event time stands for a topic (from the last `tick`): for metrics, logs and /readyz. */

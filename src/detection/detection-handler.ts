@@ -7,7 +7,7 @@ import type { RuleSet } from '../../processors/engine/rule-set.ts';
 import { sliceId } from '../../processors/engine/slice-runner.ts';
 import type { BatchContext } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
-import { batchPlan, runAndSave, type Loaded, type PassPlan } from './detection-pass.ts';
+import { batchPlan, runAndSave, ttlOf, type Loaded, type PassPlan } from './detection-pass.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
 import type { DetectionHandler, DetectionHandlerOptions, DetectionStats, PartitionState, WatermarkStatus } from './detection-handler-api.ts';
@@ -49,10 +49,13 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   const knownStream = new Map<string, number>(); // topic → newest event time read (for the first load's timer range)
   const lastSettled = new Map<string, number>(); // topic → settled watermark this handler last wrote
   const partitions = new Map<string, PartitionState>();
+  // slices may wait in the TTL-pending sets (saved with no watermark yet): at the start (an earlier run may
+  // have left some), and after a pass that saved slices without a watermark
+  let ttlsToBound = true;
   // findings filed as unsent with the state that made them, until published (finding-outbox.ts)
   const outbox = new FindingOutbox(store, opts.sink, { graceMs: opts.unsentGraceMs ?? 10_000, logger: opts.logger });
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
-  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0 };
+  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0, ttlsBounded: 0 };
 
   const refOf = (id: string): (SliceRef & { det: number }) | undefined => {
     const at = id.indexOf(':');
@@ -184,10 +187,12 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
     const plan = batchPlan(partKey, events, run, loaded, offsets);
+    const savedBefore = stats.slicesSaved;
     const { findings, watermark, bySlice } = await runAndSave({
       rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey, now: first.now,
     });
     stats.replayedSlices += plan.replayed;
+    if (!(watermark > -Infinity) && stats.slicesSaved > savedBefore) ttlsToBound = true;
     cache.evictExpired(watermark, Date.now());
     if (findings.length > 0) {
       try {
@@ -261,6 +266,18 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const settled = first.settled.get(topic) ?? -Infinity;
     const w = Math.max(settled, combined.watermark);
     const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
+    // Slices saved before the watermark was known took the longest TTL (30 days): bound them now.
+    if (w > -Infinity && ttlsToBound) {
+      ttlsToBound = false;
+      try {
+        const r = await store.boundTtls((expiresAt) => ttlOf(expiresAt, w, rules.latenessMs, maxTtlMs));
+        stats.ttlsBounded += r.bounded;
+        if (r.more) ttlsToBound = true;
+      } catch (e) {
+        ttlsToBound = true;
+        throw e;
+      }
+    }
     for (const p of partitions.values()) if (p.topic === topic) status.held += p.held;
     // While partitions are active, their batches settle what is due; a tick looks for due timers when
     // idle partitions let the watermark pass what was settled, or when the stream is quiet (a late

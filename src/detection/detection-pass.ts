@@ -88,6 +88,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       // deleted with version 0 expected, which checks the guess
       if (slot.dropped && slot.version === 0 && l?.from !== 'absent') continue;
       const stored = l?.stored;
+      const expiresAt = slot.dropped ? Infinity : d.expiresAt(slot.state);
       ids.push(id);
       writes.push({
         kind: d.kind,
@@ -96,7 +97,9 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         state: slot.dropped ? undefined : slot.state,
         matchKey: slot.matchKey,
         marks: plan.marks(id, stored, mine),
-        ttlMs: slot.dropped ? 1 : ttlOf(d.expiresAt(slot.state), runner.watermark, input.rules.latenessMs, input.maxTtlMs),
+        ttlMs: slot.dropped ? 1 : ttlOf(expiresAt, runner.watermark, input.rules.latenessMs, input.maxTtlMs),
+        // no watermark yet: the longest TTL for now, lowered by a tick once the watermark is known
+        ...(Number.isFinite(expiresAt) && !Number.isFinite(runner.watermark) ? { boundAt: expiresAt } : {}),
         due: Number.isFinite(slot.due) ? slot.due : undefined,
         // a slice taken to be absent, or held here without a timer, has no timer member to remove
         timer: l?.from === 'absent' ? false : l?.from === 'cache' ? (input.cache?.hasTimer(id) ?? true) : true,
@@ -279,8 +282,11 @@ function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
   return { runner, found };
 }
 
-/** TTL of a slice key: the event time left until it expires, plus the lateness and a minute of slack. */
-function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlMs: number): number {
+/**
+ * TTL of a slice key: the event time left until it expires, plus the lateness and a minute of slack;
+ * the longest (`maxTtlMs`) when either is not known.
+ */
+export function ttlOf(expiresAt: number, watermark: number, latenessMs: number, maxTtlMs: number): number {
   const left = Number.isFinite(expiresAt) && Number.isFinite(watermark) ? expiresAt - watermark : maxTtlMs;
   return Math.min(maxTtlMs, Math.max(0, left) + latenessMs + 60_000);
 }

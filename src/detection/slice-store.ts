@@ -50,6 +50,11 @@ export interface SliceWrite {
   timer?: boolean;
   /** Findings the pass made on this slice: filed as unsent with it, atomically (only if it is saved). */
   findings?: readonly Finding[];
+  /**
+   * Its expiry in event time, when `ttlMs` is the longest TTL only because the watermark was not known
+   * yet: the slice is filed for `boundTtls` to lower its TTL once it is.
+   */
+  boundAt?: number;
 }
 
 /** A finding filed as unsent (saveSlices-n.lua) and not yet acknowledged as published. */
@@ -195,7 +200,7 @@ export class SliceStore {
     writes.forEach((w, i) => {
       const b = detectorBucketOf(w.kind, w.key);
       let g = byBucket.get(b);
-      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b), this.keys.detectorUnsent(b)], args: [], at: [], filed: [] }));
+      if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b), this.keys.detectorUnsent(b), this.keys.detectorTtlPending(b)], args: [], at: [], filed: [] }));
       g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
       for (const f of w.findings ?? []) g.filed.push(String(g.at.length + 1), f.findingId, `${Math.floor(filedAt)}|${JSON.stringify(f)}`);
       g.args.push(
@@ -207,6 +212,7 @@ export class SliceStore {
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,
         w.timer === false ? '0' : '1',
+        w.state !== undefined && w.boundAt !== undefined && Number.isFinite(w.boundAt) ? String(Math.floor(w.boundAt)) : '',
       );
       g.at.push(i);
     });
@@ -220,6 +226,40 @@ export class SliceStore {
     const out = new Array<number>(writes.length);
     groups.forEach(([, g], k) => g.at.forEach((i, j) => (out[i] = res[k]![j]!)));
     return out;
+  }
+
+  /**
+   * Lowers the TTL of slices saved before the watermark was known (filed in each bucket's
+   * `detectorTtlPending` set with their expiry in event time) to what `ttlOf(expiry)` gives now, never
+   * raising one (`PEXPIRE … LT`), and removes them from the set: two round trips, at most `limit` slices
+   * per bucket. Returns how many were handled and whether any bucket had more left.
+   */
+  async boundTtls(ttlOf: (expiresAt: number) => number, limit = 2000): Promise<{ bounded: number; more: boolean }> {
+    const read = this.batch();
+    for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) {
+      read.add(String(b), (p) => p.zrangebyscore(this.keys.detectorTtlPending(b), '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, limit));
+    }
+    const res = (await read.exec('read slices with a TTL to bound')) as string[][];
+    const write = this.batch();
+    let bounded = 0;
+    let more = false;
+    res.forEach((flat, b) => {
+      if (flat.length === 0) return;
+      if (flat.length / 2 >= limit) more = true;
+      const set = this.keys.detectorTtlPending(b);
+      const members: string[] = [];
+      for (let j = 0; j < flat.length; j += 2) {
+        const member = flat[j]!;
+        const at = member.indexOf(':');
+        const key = this.keys.detectorSlice(b, member.slice(0, at), member.slice(at + 1));
+        write.add(String(b), (p) => p.pexpire(key, Math.max(1, Math.round(ttlOf(Number(flat[j + 1])))), 'LT'));
+        members.push(member);
+      }
+      write.add(String(b), (p) => p.zrem(set, ...members));
+      bounded += members.length;
+    });
+    if (bounded > 0) await write.exec('bound slice TTLs');
+    return { bounded, more };
   }
 
   /** Every finding filed as unsent (one HGETALL per bucket, one round trip), oldest pass first. */

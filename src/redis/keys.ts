@@ -83,6 +83,16 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:${bucket}}:~unsent`;
   }
 
+  /**
+   * Sorted set of the bucket's slices whose TTL could not be bounded when they were saved (the watermark
+   * was not known yet: a new stream, partitions not heard from), so they took the longest TTL: member
+   * `<kind>:<key>`, score its expiry in event time. A tick lowers each TTL once the watermark is known
+   * (`SliceStore.boundTtls`) and removes the member.
+   */
+  detectorTtlPending(bucket: number): string {
+    return `${this.prefix}:ds:{ds:${bucket}}:~ttl`;
+  }
+
   /** Sorted set of the bucket's slices with a pending decision: member `<kind>:<key>`, score its due event time. */
   detectorTimers(bucket: number): string {
     return `${this.prefix}:ds:{ds:${bucket}}:~timers`;

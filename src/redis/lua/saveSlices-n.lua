@@ -12,9 +12,11 @@
 --                '<Redis ms of the pass>|<finding JSON>', the findings of saved slices not yet published
 --                (an outbox: filed in the same call as the state that made them, removed once
 --                published, sent by any instance's tick when a pass left them behind)
---   KEYS[4..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
+--   KEYS[4]      the bucket's slices whose TTL is to be bounded later (KeyBuilder.detectorTtlPending):
+--                member <kind>:<key>, score its expiry in event time
+--   KEYS[5..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
 --                k (rule match key), m (batch marks JSON)
--- ARGV: 8 per slice, in the order of its key; for slice i (from 0) at 8*i + 1 .. 8*i + 8:
+-- ARGV: 9 per slice, in the order of its key; for slice i (from 0) at 9*i + 1 .. 9*i + 9:
 --   expected version: the v loaded, 0 when the slice did not exist (or was assumed not to)
 --   state JSON; '' deletes the slice (expired)
 --   rule match key of the last event applied
@@ -24,7 +26,9 @@
 --   due event time in ms of its earliest pending decision; '' when none
 --   timer member: <kind>:<key>
 --   '0' when the slice has no member in the timer set (the caller knows: none to remove), else '1'
--- then, after the slices' arguments, 3 per finding to file: the position of its slice (1 = KEYS[4]),
+--   its expiry in event time when the TTL given is the longest because the watermark was not known
+--   yet (a tick bounds it later: the member is added to KEYS[4]); '' otherwise
+-- then, after the slices' arguments, 3 per finding to file: the position of its slice (1 = KEYS[5]),
 --   its findingId, and the value to file; filed only when that slice was saved or deleted (not on a
 --   conflict: the re-run makes its findings again)
 -- Returns
@@ -32,8 +36,8 @@
 --   expected one (conflict: that slice is left alone; reload it and run its events again)
 
 local out = {}
-for i = 4, #KEYS do
-  local a = (i - 4) * 8
+for i = 5, #KEYS do
+  local a = (i - 5) * 9
   local key = KEYS[i]
   local current = tonumber(redis.call('HGET', key, 'v') or '0')
   if current ~= tonumber(ARGV[a + 1]) then
@@ -55,10 +59,11 @@ for i = 4, #KEYS do
     else
       redis.call('ZADD', KEYS[1], ARGV[a + 6], ARGV[a + 7])
     end
+    if ARGV[a + 9] ~= '' then redis.call('ZADD', KEYS[4], ARGV[a + 9], ARGV[a + 7]) end
     out[#out + 1] = version
   end
 end
-for f = (#KEYS - 3) * 8 + 1, #ARGV, 3 do
+for f = (#KEYS - 4) * 9 + 1, #ARGV, 3 do
   if out[tonumber(ARGV[f])] ~= -1 then redis.call('HSET', KEYS[3], ARGV[f + 1], ARGV[f + 2]) end
 end
 return out
