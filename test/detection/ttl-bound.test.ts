@@ -47,7 +47,7 @@ async function slices(): Promise<{ key: string; kind: string; pttl: number }[]> 
 /** The slice keys filed in the TTL-pending sets. */
 async function pending(): Promise<Set<string>> {
   const pipe = redis.pipeline();
-  for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) pipe.zrange(keys.detectorTtlPending(b), 0, -1);
+  for (let b = 0; b < DETECTOR_STATE_BUCKETS; b++) pipe.zrange(keys.detectorTtlPending(b), '0', '-1');
   const out = new Set<string>();
   (await pipe.exec())!.forEach(([, members], b) => {
     for (const m of members as string[]) out.add(keys.detectorSlice(b, m.slice(0, m.indexOf(':')), m.slice(m.indexOf(':') + 1)));

@@ -5,9 +5,10 @@
 -- suffix -n): the caller passes it first.
 -- KEYS
 --   KEYS[1]      the bucket's timer set (KeyBuilder.detectorTimers)
---   KEYS[2]      the bucket's version counter (KeyBuilder.detectorVersions): a saved slice takes its next
---                value as its version, so a slice deleted and created again never repeats a version
---                that a holder of the old one (an instance's cache) would still expect
+--   KEYS[2]      the bucket's version counter (KeyBuilder.detectorVersions): the call takes one value per
+--                slice at once (one INCRBY), and a saved slice takes its value as its version, so a slice
+--                deleted and created again never repeats a version that a holder of the old one (an
+--                instance's cache) would still expect
 --   KEYS[3]      the bucket's unsent findings (KeyBuilder.detectorUnsent): a hash findingId ->
 --                '<Redis ms of the pass>|<finding JSON>', the findings of saved slices not yet published
 --                (an outbox: filed in the same call as the state that made them, removed once
@@ -36,6 +37,9 @@
 --   expected one (conflict: that slice is left alone; reload it and run its events again)
 
 local out = {}
+-- the versions this call may hand out, taken from the counter at once: base + 1 .. base + (#KEYS - 4);
+-- those a conflict or a delete leaves unused are skipped (versions need only never repeat)
+local base = tonumber(redis.call('INCRBY', KEYS[2], #KEYS - 4)) - (#KEYS - 4)
 for i = 5, #KEYS do
   local a = (i - 5) * 9
   local key = KEYS[i]
@@ -47,10 +51,12 @@ for i = 5, #KEYS do
     if ARGV[a + 8] ~= '0' then redis.call('ZREM', KEYS[1], ARGV[a + 7]) end
     out[#out + 1] = 0
   else
-    local version = redis.call('INCR', KEYS[2])
+    local version = base + i - 4
     if version <= current then
+      -- the counter is behind a stored version (lost, or reset): move past it
       version = current + 1
-      redis.call('SET', KEYS[2], version)
+      base = version - (i - 4)
+      redis.call('SET', KEYS[2], base + #KEYS - 4)
     end
     redis.call('HSET', key, 'v', version, 's', ARGV[a + 2], 'k', ARGV[a + 3], 'm', ARGV[a + 4])
     redis.call('PEXPIRE', key, ARGV[a + 5])
