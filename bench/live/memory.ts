@@ -30,6 +30,8 @@ export interface MemoryRow {
   redisKeys: number;
   /** What the keys are, from a sample of random keys: family → share of the sample and median TTL left (s; -1: none). */
   keyFamilies?: { family: string; share: number; medianTtlS: number }[];
+  /** Keys whose TTL left is over a day, counted over every key (SCAN): what would outlive the windows by far. */
+  overADay?: number;
 }
 
 /** `<prefix>:ds:{ds:12}:<kind>:<key…>` → `ds:<kind>`, `<prefix>:seen:{seen:3}:<id>` → `seen`, and so on. */
@@ -56,6 +58,21 @@ async function keyFamilies(redis: ReturnType<typeof connectRedis>, prefix: strin
     .sort((a, b) => b[1].length - a[1].length)
     .slice(0, 8)
     .map(([family, t]) => ({ family, share: Math.round((t.length / keys.length) * 1000) / 10, medianTtlS: Math.round([...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!) }));
+}
+
+/** Every key with a TTL left of more than a day (keys without a TTL are not counted: counters, sets, the outbox). */
+async function keysOverADay(redis: ReturnType<typeof connectRedis>): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.pttl(k);
+    for (const [, ttl] of (await pipe.exec()) ?? []) if ((ttl as number) > 86_400_000) n++;
+  } while (cursor !== '0');
+  return n;
 }
 
 export interface MemoryResult {
@@ -142,9 +159,9 @@ export async function measureMemory(o: MemoryOptions): Promise<MemoryResult> {
   const sample = async (at: string) => {
     const info = await redis.info('memory');
     const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
-    const row: MemoryRow = { at, monitorRssMb: monitor.sample().rssMb, redisUsedMb: Math.round(used / 104857.6) / 10, redisKeys: await redis.dbsize(), keyFamilies: await keyFamilies(redis, config.redis.keyPrefix) };
+    const row: MemoryRow = { at, monitorRssMb: monitor.sample().rssMb, redisUsedMb: Math.round(used / 104857.6) / 10, redisKeys: await redis.dbsize(), keyFamilies: await keyFamilies(redis, config.redis.keyPrefix), overADay: await keysOverADay(redis) };
     rows.push(row);
-    say(`  ${at}: monitor RSS ${row.monitorRssMb} MB, Redis used_memory ${row.redisUsedMb} MB, ${row.redisKeys.toLocaleString('en-US')} keys (${describeFamilies(row.keyFamilies)})`);
+    say(`  ${at}: monitor RSS ${row.monitorRssMb} MB, Redis used_memory ${row.redisUsedMb} MB, ${row.redisKeys.toLocaleString('en-US')} keys, ${row.overADay} with a TTL over a day (${describeFamilies(row.keyFamilies)})`);
   };
   try {
     await waitForJoin(o.admin, config.kafka.groupId, monitor);

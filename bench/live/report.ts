@@ -125,9 +125,9 @@ export function renderMarkdown(r: LiveBenchResult): string {
       '',
       `${n(mm.users)} distinct users (one action.succeeded each, an hour of event time, then ticks two hours later on every partition), produced while the monitor runs; its own redis-server. **Short-window policy**: ${mm.policy}. Consumed in ${mm.consumeS} s.${mm.expired ? '' : ' **The wait was shorter than the TTL slack (lateness + 60 s past each window): the last row is not "expired".**'}`,
       '',
-      '| when | monitor RSS MB | Redis used_memory MB | Redis keys | keys by family (1,000 random keys; median TTL left) |',
-      '|---|---:|---:|---:|---|',
-      ...mm.rows.map((x) => `| ${x.at} | ${x.monitorRssMb} | ${x.redisUsedMb} | ${n(x.redisKeys)} | ${describeFamilies(x.keyFamilies)} |`),
+      '| when | monitor RSS MB | Redis used_memory MB | Redis keys | keys with a TTL over a day | keys by family (1,000 random keys; median TTL left) |',
+      '|---|---:|---:|---:|---:|---|',
+      ...mm.rows.map((x) => `| ${x.at} | ${x.monitorRssMb} | ${x.redisUsedMb} | ${n(x.redisKeys)} | ${x.overADay === undefined ? '–' : n(x.overADay)} | ${describeFamilies(x.keyFamilies)} |`),
       '',
     );
   }
