@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     '',
     `live / pure: **${(rows[1][1] / rows[0][1]).toFixed(3)}**; findings of the live engine also made by the pure one: ${same} of ${found.size}.`,
     '',
-    `Live engine: ${batches} batches; slices loaded from Redis ${st.slicesLoaded}, slices written ${st.slicesSaved}, conflicts ${st.conflicts}; heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB.`,
+    `Live engine: ${batches} batches; slices loaded from Redis ${st.slicesLoaded}, slices written ${st.slicesSaved}, conflicts ${st.conflicts}, events refused for their event time ${st.outOfBounds}; heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB.`,
     '',
   ].join('\n');
   say(md);
