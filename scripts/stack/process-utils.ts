@@ -72,8 +72,35 @@ export function pidsWithCommandLine(needles: readonly string[]): number[] {
 }
 
 /**
+ * Whether a process of group `pgid` is still running (zombies not counted): read from /proc, since a
+ * group member can outlive its leader by a moment after a SIGKILL to the whole group.
+ */
+export function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return isAlive(pgid);
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "<pid> (<comm>) <state> <ppid> <pgrp> …": comm may hold spaces and parentheses, so split after the last ')'
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
+}
+
+/**
  * Stops a process we started: SIGTERM to its process group (it is a session leader), then SIGKILL if it
- * is still there after `timeoutMs`. Resolves when it is gone. Returns true if it had to be killed.
+ * is still there after `timeoutMs`. Resolves when it is gone, and after a SIGKILL when its whole group is
+ * (at most 5 s). Returns true if it had to be killed.
  */
 export async function stopProcess(pid: number, timeoutMs: number): Promise<boolean> {
   const signal = (sig: NodeJS.Signals): void => {
@@ -95,7 +122,7 @@ export async function stopProcess(pid: number, timeoutMs: number): Promise<boole
     await sleep(100);
   }
   signal('SIGKILL');
-  for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
+  for (let i = 0; i < 50 && (isAlive(pid) || groupAlive(pid)); i++) await sleep(100);
   return true;
 }
 

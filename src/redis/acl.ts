@@ -8,7 +8,7 @@ export const VIGIL_REDIS_COMMANDS = [
   // connection: RESP3 handshake, AUTH, health, CLIENT SETNAME (connectionName), ioredis's ready check (INFO)
   'hello', 'auth', 'ping', 'quit', 'select', 'client|setname', 'info',
   // Lua scripts (EVALSHA, EVAL as the fallback) and the commands they call
-  'evalsha', 'eval', 'time', 'hget', 'hset', 'hgetall', 'hmget', 'del', 'expire', 'pexpire', 'zadd', 'zrem', 'zrangebyscore', 'publish',
+  'evalsha', 'eval', 'time', 'hget', 'hset', 'hgetall', 'hmget', 'del', 'expire', 'pexpire', 'zadd', 'zrem', 'zrangebyscore', 'publish', 'incrby',
   // dedupe, finding effects, breaker listing (the index set <prefix>:brk:index, SCAN for reindex and the
   // metrics' breaker collector), transactions (the index beside a breaker script; handlers' own MULTI)
   'mget', 'set', 'exists', 'scan', 'sadd', 'sscan', 'srem', 'multi', 'exec', 'discard',
