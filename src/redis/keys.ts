@@ -87,7 +87,8 @@ export class KeyBuilder {
    * Sorted set of the bucket's slices whose TTL could not be bounded when they were saved (the watermark
    * was not known yet: a new stream, partitions not heard from), so they took the longest TTL: member
    * `<kind>:<key>`, score its expiry in event time. A tick lowers each TTL once the watermark is known
-   * (`SliceStore.boundTtls`) and removes the member.
+   * (`SliceStore.boundTtls`) and removes the member. The set itself lasts as long as the slices last
+   * filed in it.
    */
   detectorTtlPending(bucket: number): string {
     return `${this.prefix}:ds:{ds:${bucket}}:~ttl`;

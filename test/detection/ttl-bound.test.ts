@@ -75,6 +75,9 @@ describe('slices saved before the watermark is known', () => {
     expect(longest.length).toBe(before.length);
     // filed to be bounded later: every slice that expires by event time (some never do, by their detector)
     expect((await pending()).size).toBeGreaterThan(before.length / 2);
+    // a set that no tick empties does not outlive its slices
+    const setTtls = await Promise.all(Array.from({ length: DETECTOR_STATE_BUCKETS }, (_, b) => redis.pttl(keys.detectorTtlPending(b))));
+    for (const t of setTtls) expect(t === -2 || (t > MAX_TTL - DAY && t <= MAX_TTL)).toBe(true);
 
     // a tick with no watermark yet bounds nothing
     await h.tick();

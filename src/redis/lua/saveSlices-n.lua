@@ -14,7 +14,8 @@
 --                (an outbox: filed in the same call as the state that made them, removed once
 --                published, sent by any instance's tick when a pass left them behind)
 --   KEYS[4]      the bucket's slices whose TTL is to be bounded later (KeyBuilder.detectorTtlPending):
---                member <kind>:<key>, score its expiry in event time
+--                member <kind>:<key>, score its expiry in event time; the set's own TTL is that of the
+--                slices filed by the latest call (the longest TTL)
 --   KEYS[5..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
 --                k (rule match key), m (batch marks JSON)
 -- ARGV: 9 per slice, in the order of its key; for slice i (from 0) at 9*i + 1 .. 9*i + 9:
@@ -40,6 +41,7 @@ local out = {}
 -- the versions this call may hand out, taken from the counter at once: base + 1 .. base + (#KEYS - 4);
 -- those a conflict or a delete leaves unused are skipped (versions need only never repeat)
 local base = tonumber(redis.call('INCRBY', KEYS[2], #KEYS - 4)) - (#KEYS - 4)
+local pendingTtl = 0 -- the longest TTL of the slices filed in KEYS[4] by this call
 for i = 5, #KEYS do
   local a = (i - 5) * 9
   local key = KEYS[i]
@@ -65,10 +67,16 @@ for i = 5, #KEYS do
     else
       redis.call('ZADD', KEYS[1], ARGV[a + 6], ARGV[a + 7])
     end
-    if ARGV[a + 9] ~= '' then redis.call('ZADD', KEYS[4], ARGV[a + 9], ARGV[a + 7]) end
+    if ARGV[a + 9] ~= '' then
+      redis.call('ZADD', KEYS[4], ARGV[a + 9], ARGV[a + 7])
+      pendingTtl = math.max(pendingTtl, tonumber(ARGV[a + 5]))
+    end
     out[#out + 1] = version
   end
 end
+-- the set lasts as long as the slices filed in it (each took the longest TTL, so the latest call's
+-- is the longest): nothing is left behind if no tick ever bounds them
+if pendingTtl > 0 then redis.call('PEXPIRE', KEYS[4], pendingTtl) end
 for f = (#KEYS - 4) * 9 + 1, #ARGV, 3 do
   if out[tonumber(ARGV[f])] ~= -1 then redis.call('HSET', KEYS[3], ARGV[f + 1], ARGV[f + 2]) end
 end
