@@ -14,13 +14,17 @@ import { defaultPolicy } from '../src/policy/load-policy.ts';
 import { connectRedis } from '../src/redis/connection.ts';
 import { fnv1a, KeyBuilder } from '../src/redis/keys.ts';
 import { generateEvents } from './gen-events.ts';
+import { runPartitionModel } from './partition-model.ts';
 
 /**
  * The live engine alone against the pure engine, on the same events in the same run: no Kafka, no
  * Avro, no dedupe, so what it shows is what detector state in Redis costs over `vigil replay`'s in-memory
  * run of the same detectors (the gap issue 13 is about), and where the engine's Redis traffic goes.
  *
- *   node bench/engine-bench.ts [--events 200000] [--partitions 6] [--batch 2400] [--out bench/results/engine.md]
+ *   node bench/engine-bench.ts [--events 200000] [--partitions 6] [--batch 2400] [--checkpoint <batch>] [--out bench/results/engine.md]
+ *
+ * A third row runs bench/partition-model.ts on the same events: a model of the design the goal needs
+ * (docs/partition-state-design.md), for its ceiling only, checkpointing every --checkpoint events.
  *
  * The events are bench/gen-events.ts traffic (seed 7, 24 h of event time), deduped and split by user
  * over the partitions as Kafka keys them; each partition's events are handed to one
@@ -29,10 +33,11 @@ import { generateEvents } from './gen-events.ts';
  * prefix, deleted afterwards. Redis's own CPU is read from INFO before and after.
  */
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, partitions: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, partitions: { type: 'string' }, batch: { type: 'string' }, checkpoint: { type: 'string' }, out: { type: 'string' } } });
 const N = Number(values.events ?? 200_000);
 const PARTS = Number(values.partitions ?? 6);
 const BATCH = Number(values.batch ?? 2400);
+const CHECKPOINT = Number(values.checkpoint ?? BATCH);
 const say = (s: string) => process.stdout.write(s + '\n');
 
 function load(): ValidEvent[] {
@@ -107,6 +112,11 @@ async function main(): Promise<void> {
   const mem = process.memoryUsage();
   const st = handler.stats;
   await handler.close?.();
+
+  // the model of docs/partition-state-design.md (its ceiling, not vigil run), on the same events
+  const mrc0 = await redisCpu();
+  const model = await runPartitionModel({ detectors: ALL_DETECTORS, parts, events, redis, prefix: `${prefix}-model`, checkpointEvents: CHECKPOINT });
+  const modelRedisS = (await redisCpu()) - mrc0;
   // clean up the run's keys
   let cursor = '0';
   do {
@@ -118,10 +128,13 @@ async function main(): Promise<void> {
 
   const pureIds = new Set(pure.map((f) => f.findingId));
   const same = [...found.keys()].filter((id) => pureIds.has(id)).length;
+  const modelIds = new Set(model.findings.map((f) => f.findingId));
+  const modelSame = [...modelIds].filter((id) => pureIds.has(id)).length;
   const evs = events.length;
   const rows = [
     ['pure engine (vigil replay --workers 1, in memory)', evs / replayS, replayS, replayCpu, '–', pure.length],
     ['live engine (state in Redis)', evs / liveS, liveS, liveCpu, redisS.toFixed(1), found.size],
+    [`model of docs/partition-state-design.md (a runner per partition, checkpoint every ${CHECKPOINT} events; not vigil run)`, evs / model.seconds, model.seconds, model.cpuS, modelRedisS.toFixed(1), modelIds.size],
   ] as const;
   const md = [
     `# Live engine vs pure engine (bench/engine-bench.ts)`,
@@ -135,6 +148,8 @@ async function main(): Promise<void> {
     ...rows.map(([l, r, w, c, rc, f]) => `| ${l} | ${Math.round(r).toLocaleString('en-US')} | ${w.toFixed(2)} | ${c.toFixed(1)} | ${rc} | ${f} |`),
     '',
     `live / pure: **${(rows[1][1] / rows[0][1]).toFixed(3)}**; findings of the live engine also made by the pure one: ${same} of ${found.size}.`,
+    '',
+    `Model (its ceiling only: no fencing, restore or crash safety; docs/partition-state-design.md): **${(rows[2][1] / rows[0][1]).toFixed(3)}** of the pure engine; ${model.checkpoints} checkpoints; slices written ${model.written}, deleted ${model.deleted}, born and dropped between checkpoints (never written) ${model.neverWritten}; owned by a partition: ${model.owned.join(', ')}; shared (in memory here, as replay runs them): ${model.shared.join(', ')}; findings also made by the pure engine: ${modelSame} of ${modelIds.size}.`,
     '',
     `Live engine: ${batches} batches; slices loaded from Redis ${st.slicesLoaded}, slices written ${st.slicesSaved}, conflicts ${st.conflicts}, events refused for their event time ${st.outOfBounds}; heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB.`,
     '',
