@@ -14,6 +14,7 @@ import { isRetriable } from '../../src/errors/vigil-error.ts';
 import { randomName } from '../helpers/wait.ts';
 import { ev, OPEN_EVENT_TIME, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
 import { batchCtx, chunks, MemorySink, offsetCtx, tally } from './fixtures/live-helpers.ts';
+import { deleteKeys } from '../helpers/redis-server.ts';
 
 
 let redis: RedisClient;
@@ -28,14 +29,7 @@ beforeAll(() => {
   redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-detection-test' });
 });
 afterAll(async () => {
-  for (const p of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
   redis.disconnect();
 });
 

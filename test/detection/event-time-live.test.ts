@@ -7,6 +7,7 @@ import { KeyBuilder } from '../../src/redis/keys.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 import { MemorySink } from './fixtures/live-helpers.ts';
 import { brief, deadLetters, feed, replayOf, traffic, withClock } from './fixtures/partitioned-traffic.ts';
+import { deleteKeys } from '../helpers/redis-server.ts';
 
 let redis: RedisClient;
 const prefixes: string[] = [];
@@ -19,14 +20,7 @@ beforeAll(() => {
   redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-event-time-test' });
 });
 afterAll(async () => {
-  for (const p of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
   redis.disconnect();
 });
 

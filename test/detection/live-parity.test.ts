@@ -11,6 +11,7 @@ import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeyBuilder } from '../../src/redis/keys.ts';
 import { randomName } from '../helpers/wait.ts';
 import { batchCtx, chunks, MemorySink } from './fixtures/live-helpers.ts';
+import { deleteKeys } from '../helpers/redis-server.ts';
 
 let redis: RedisClient;
 const prefix = randomName('vigil-test-parity');
@@ -19,12 +20,7 @@ beforeAll(() => {
   redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-live-parity-test' });
 });
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}-*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${prefix}-*`);
   redis.disconnect();
 });
 

@@ -8,6 +8,7 @@ import { KeyBuilder } from '../../src/redis/keys.ts';
 import { randomName, waitFor } from '../helpers/wait.ts';
 import { MemorySink } from './fixtures/live-helpers.ts';
 import { brief, feed, replayOf, traffic } from './fixtures/partitioned-traffic.ts';
+import { deleteKeys } from '../helpers/redis-server.ts';
 
 let redis: RedisClient;
 const prefix = randomName('vigil-test-tick-pub');
@@ -17,13 +18,7 @@ beforeAll(() => {
   redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-tick-publish-test' });
 });
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    // both tests' prefixes: `${prefix}` and `${prefix}-kill`
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${prefix}*:*`); // both tests' prefixes: `${prefix}` and `${prefix}-kill`
   redis.disconnect();
 });
 

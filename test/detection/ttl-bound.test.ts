@@ -8,6 +8,7 @@ import { DETECTOR_STATE_BUCKETS, KeyBuilder } from '../../src/redis/keys.ts';
 import { randomName } from '../helpers/wait.ts';
 import { MemorySink } from './fixtures/live-helpers.ts';
 import { partitionOf, traffic } from './fixtures/partitioned-traffic.ts';
+import { deleteKeys } from '../helpers/redis-server.ts';
 
 let redis: RedisClient;
 const prefix = randomName('vigil-test-ttl-bound');
@@ -20,12 +21,7 @@ beforeAll(() => {
   redis = connectRedis({ url: 'redis://127.0.0.1:6379', connectionName: 'vigil-ttl-bound-test' });
 });
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (found.length) await redis.del(...found);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${prefix}:*`);
   redis.disconnect();
 });
 

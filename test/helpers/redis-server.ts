@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RedisClient } from '../../src/redis/connection.ts';
 
 /** A throwaway redis-server for tests that stop, restart or fault Redis. */
 export interface RedisServerHandle {
@@ -91,4 +92,14 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
 /** Removes a temporary directory made by these helpers. */
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Deletes every key matching `pattern` (SCAN MATCH; a test's cleanup of its own prefix). */
+export async function deleteKeys(redis: RedisClient, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
