@@ -211,7 +211,7 @@ export class SliceStore {
         w.due === undefined ? '' : String(w.due),
         w.kind + ':' + w.key,
         w.timer === false ? '0' : '1',
-        w.state !== undefined && w.boundAt !== undefined && Number.isFinite(w.boundAt) ? String(Math.floor(w.boundAt)) : '',
+        w.state !== undefined && w.boundAt !== undefined ? String(Math.floor(w.boundAt)) : '',
       );
       g.at.push(i);
     });
