@@ -3,7 +3,9 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, BadEventError, EventDecoder } from './event-codec.ts';
-import { RegistryUnavailableError } from './schema-registry.ts';
+import { createRegistryClient, RegistryUnavailableError } from './schema-registry.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const event = {
   eventId: 'e1', type: 'intent.parsed', occurredAt: '2026-11-20T10:00:00.000Z', userId: 'u_1', agentId: 'a', agentVersion: '1',
@@ -112,6 +114,24 @@ describe('EventDecoder (registry stand-in)', () => {
       const err = await decoder.loadSchemas([{ value: avro(2, event) }]).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(RegistryUnavailableError);
       expect((err as RegistryUnavailableError).retriable).toBe(true);
+    }
+  });
+
+  it('a registry that accepts the request and never answers is a retriable error after the timeout, not a hang', async () => {
+    const server = createServer(() => {}); // reads the request, never answers
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const decoder = new EventDecoder(createRegistryClient(`http://127.0.0.1:${port}`), 65536, { requestTimeoutMs: 300 });
+      const t0 = Date.now();
+      const err = await decoder.loadSchemas([{ value: avro(3, event) }]).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RegistryUnavailableError);
+      expect((err as RegistryUnavailableError).retriable).toBe(true);
+      expect((err as Error).message).toBe('schema registry did not answer within 300 ms for schema id 3');
+      expect(Date.now() - t0).toBeLessThan(5000); // bounded, whatever the client's own retries
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 

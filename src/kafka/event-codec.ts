@@ -5,6 +5,7 @@ import { VigilError } from '../errors/vigil-error.ts';
 import { registryStatus, RegistryUnavailableError } from './schema-registry.ts';
 import { compileReader, type AvroRead } from './avro-reader.ts';
 import avsc from 'avsc';
+import { withTimeout } from '../errors/timeout.ts';
 
 /** Why a value was refused; the DLQ's `vigil-dlq-reason` header. */
 export type BadEventReason =
@@ -49,9 +50,13 @@ export class EventDecoder {
   private readonly maxBytes: number;
   private readonly schemas = new Map<number, SchemaEntry>();
 
-  constructor(registry: SchemaRegistry | undefined, maxBytes: number) {
+  private readonly requestTimeoutMs: number;
+
+  /** `requestTimeoutMs`: the most one schema fetch may take, its retries included (default 10 s). */
+  constructor(registry: SchemaRegistry | undefined, maxBytes: number, opts: { requestTimeoutMs?: number } = {}) {
     this.registry = registry;
     this.maxBytes = maxBytes;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
   }
 
   /**
@@ -71,7 +76,8 @@ export class EventDecoder {
     }
     if (missing === undefined) return;
     const registry = this.registry;
-    await Promise.all([...missing].map(async (id) => this.schemas.set(id, await fetchSchema(registry, id))));
+    const ms = this.requestTimeoutMs;
+    await Promise.all([...missing].map(async (id) => this.schemas.set(id, await fetchSchema(registry, id, ms))));
   }
 
   /**
@@ -131,11 +137,14 @@ export async function decodeEvent(value: Buffer | null, registry: SchemaRegistry
 }
 
 /** The writer schema of a registry id, or why it is refused. @throws RegistryUnavailableError */
-async function fetchSchema(registry: SchemaRegistry, schemaId: number): Promise<SchemaEntry> {
+async function fetchSchema(registry: SchemaRegistry, schemaId: number, timeoutMs: number): Promise<SchemaEntry> {
   try {
-    const schema = await registry.getSchema(schemaId);
+    // A registry that accepts the request and never answers would hold the batch (and the partition)
+    // forever: past the timeout it counts as unreachable, retriable like any outage.
+    const schema = await withTimeout(registry.getSchema(schemaId), timeoutMs, () => new RegistryUnavailableError(`schema registry did not answer within ${timeoutMs} ms for schema id ${schemaId}`));
     return { schema, read: avsc.Type.isType(schema) ? readerOrNone(schema as avsc.Type) : undefined };
   } catch (e) {
+    if (e instanceof RegistryUnavailableError) throw e;
     const status = registryStatus(e);
     if (status === 404) return { refused: new BadEventError('unknown_schema', `schema id ${schemaId} is not in the registry`, e) };
     if (status !== undefined && status >= 500) throw new RegistryUnavailableError(`schema registry answered ${status} for schema id ${schemaId}`, e);
