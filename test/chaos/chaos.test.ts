@@ -116,7 +116,9 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       const sequence: string[] = [];
       let retriesBefore: number | undefined;
       let retriesAfter: number | undefined;
-      let depUp: string | undefined;
+      // per dependency: samples of vigil_dependency_up, and how many said 0 (the last sample alone can
+      // straddle the dependency's return: a busy monitor answers /metrics after its probe saw it back)
+      const depUp = new Map<string, { samples: number; down: number }>();
       const end = Date.now() + ms;
       while (Date.now() < end) {
         const r = await m.readyz();
@@ -128,8 +130,14 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
           const retries = metricValue(text, 'vigil_batch_retries_total') ?? 0;
           retriesBefore ??= retries;
           retriesAfter = retries;
-          const up = text.split('\n').filter((l) => l.startsWith('vigil_dependency_up{'));
-          if (up.length) depUp = up.join(' ');
+          for (const l of text.split('\n')) {
+            const m = /^vigil_dependency_up\{dependency="([^"]+)"\} (\d+)/.exec(l);
+            if (!m) continue;
+            const d = depUp.get(m[1]!) ?? { samples: 0, down: 0 };
+            d.samples++;
+            if (m[2] === '0') d.down++;
+            depUp.set(m[1]!, d);
+          }
         }
         await sleep(Math.min(1000, Math.max(0, end - Date.now())));
       }
@@ -139,7 +147,9 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
         /** Answers other than 503 once /readyz had said 503 (the dependency still down): there must be none. */
         readyAgain: first503 < 0 ? [] : sequence.slice(first503).filter((k) => k !== '503'),
         readyz: [...codes].map(([k, n]) => `${k}×${n}`).join(' '),
-        metrics: `${depUp ?? 'no vigil_dependency_up series'}; vigil_batch_retries_total +${(retriesAfter ?? 0) - (retriesBefore ?? 0)}`,
+        /** Samples of /metrics in which vigil_dependency_up said this dependency was down. */
+        downSamples: (d: string) => depUp.get(d)?.down ?? 0,
+        metrics: `${depUp.size === 0 ? 'no vigil_dependency_up series' : `vigil_dependency_up 0 in ${[...depUp].map(([d, c]) => `${d} ${c.down}/${c.samples}`).join(', ')} samples`}; vigil_batch_retries_total +${(retriesAfter ?? 0) - (retriesBefore ?? 0)}`,
       };
     };
 
@@ -181,6 +191,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
     const redisBack = Date.now();
     outages.push({ name: 'redis', downSeconds: Math.round((redisBack - redisDownAt) / 1000), readyzWhileDown: redisWatch.readyz, metricsWhileDown: redisWatch.metrics, resumedInSeconds: await resumed(a, redisBack, 'Redis returned'), restartedByTest: false });
     expect(redisWatch.codes.get('503') ?? 0, `/readyz answered 503 while Redis was down (${redisWatch.readyz})`).toBeGreaterThan(0);
+    expect(redisWatch.downSamples('redis'), `vigil_dependency_up said redis was down (${redisWatch.metrics})`).toBeGreaterThan(0);
     expect(redisWatch.codes.get('200') ?? 0, `/readyz never said ready while Redis was down (${redisWatch.readyz})`).toBe(0);
     expect(redisWatch.readyAgain, `/readyz answered only 503 once it said 503, Redis still down (${redisWatch.readyz})`).toEqual([]);
 
@@ -197,6 +208,7 @@ describe(`chaos suite (${LONG ? 'long' : 'short'})`, () => {
       // The broker's absence is seen by the dependency probe (a cluster description, every few seconds),
       // not at once as Redis's: /readyz may still say ready for its first probe, never after it said 503.
       expect(kafkaWatch.codes.get('503') ?? 0, `/readyz answered 503 while the broker was down (${kafkaWatch.readyz})`).toBeGreaterThan(0);
+      expect(kafkaWatch.downSamples('kafka'), `vigil_dependency_up said kafka was down (${kafkaWatch.metrics})`).toBeGreaterThan(0);
       expect(kafkaWatch.readyAgain, `/readyz said something else than 503 after it said 503, the broker still down (${kafkaWatch.readyz})`).toEqual([]);
     }
 
