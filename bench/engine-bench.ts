@@ -6,14 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import type { ValidEvent } from '../processors/core/events.ts';
 import type { Finding } from '../processors/core/finding.ts';
-import { validateEvent } from '../processors/core/validate-event.ts';
 import { ReplayEngine } from '../processors/engine/replay-engine.ts';
 import { ALL_DETECTORS } from '../processors/registry.ts';
 import { createDetectionHandler } from '../src/detection/detection-handler.ts';
 import { defaultPolicy } from '../src/policy/load-policy.ts';
 import { connectRedis } from '../src/redis/connection.ts';
 import { fnv1a, KeyBuilder } from '../src/redis/keys.ts';
-import { generateEvents } from './gen-events.ts';
+import { distinctEvents } from './gen-events.ts';
 import { runPartitionModel } from './partition-model.ts';
 
 /**
@@ -40,17 +39,6 @@ const BATCH = Number(values.batch ?? 2400);
 const CHECKPOINT = Number(values.checkpoint ?? BATCH);
 const say = (s: string) => process.stdout.write(s + '\n');
 
-function load(): ValidEvent[] {
-  const seen = new Set<string>();
-  const out: ValidEvent[] = [];
-  for (const line of generateEvents({ events: N, seed: 7, hours: 24 })) {
-    const e = validateEvent(JSON.parse(line));
-    if (seen.has(e.eventId)) continue;
-    seen.add(e.eventId);
-    out.push(e);
-  }
-  return out;
-}
 
 function cpuS(): number {
   const u = process.cpuUsage();
@@ -59,7 +47,7 @@ function cpuS(): number {
 
 async function main(): Promise<void> {
   say(`engine bench: ${N} events, ${PARTS} partitions, batches of ${BATCH}`);
-  const events = load();
+  const events = distinctEvents({ events: N, seed: 7, hours: 24 });
   const policy = defaultPolicy({ detectors: ALL_DETECTORS });
 
   // the pure engine (what `vigil replay --workers 1` runs), stopped where the live watermark stops

@@ -1,5 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ValidEvent } from '../processors/core/events.ts';
+import { validateEvent } from '../processors/core/validate-event.ts';
 import { MinHeap } from '../processors/engine/min-heap.ts';
 
 /**
@@ -261,6 +263,19 @@ export function* generateEvents(opts: GenOptions, onInjected?: (a: InjectedAnoma
     }
   }
   yield* flush(Infinity);
+}
+
+/** Generated events, validated and deduped on eventId (as ingest hands them on), in generation order. */
+export function distinctEvents(opts: GenOptions): ValidEvent[] {
+  const seen = new Set<string>();
+  const out: ValidEvent[] = [];
+  for (const line of generateEvents(opts)) {
+    const e = validateEvent(JSON.parse(line));
+    if (seen.has(e.eventId)) continue;
+    seen.add(e.eventId);
+    out.push(e);
+  }
+  return out;
 }
 
 /** Writes the events file unless it is there already (same options, same bytes); returns its path. */

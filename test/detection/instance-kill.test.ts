@@ -5,7 +5,7 @@ import type { Finding } from '../../processors/core/finding.ts';
 import { validateEvent } from '../../processors/core/validate-event.ts';
 import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
-import { generateEvents } from '../../bench/gen-events.ts';
+import { distinctEvents } from '../../bench/gen-events.ts';
 import { readFindings } from '../../src/cli/read-findings.ts';
 import { defaultPolicy } from '../../src/policy/load-policy.ts';
 import { runTs, type Child } from '../helpers/child-process.ts';
@@ -43,14 +43,7 @@ describe('an instance SIGKILLed mid-stream while a second one owns the other par
 
   async function killMidStream(): Promise<void> {
     // Generated traffic with anomalies of every kind, in event-time order, deduped as ingest would …
-    const seen = new Set<string>();
-    const events: ValidEvent[] = [];
-    for (const line of generateEvents({ events: EVENTS, seed: 31, hours: 1 })) {
-      const e = validateEvent(JSON.parse(line));
-      if (seen.has(e.eventId)) continue;
-      seen.add(e.eventId);
-      events.push(e);
-    }
+    const events = distinctEvents({ events: EVENTS, seed: 31, hours: 1 });
     events.sort((a, b) => a.ts - b.ts);
     // … then a quiet ramp on every partition, 4 minutes apart (inside the future bound), two hours past
     // the end, so every decision of the traffic is settled live as in replay.

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
-import { validateEvent } from '../../processors/core/validate-event.ts';
 import { ReplayEngine } from '../../processors/engine/replay-engine.ts';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
-import { generateEvents } from '../../bench/gen-events.ts';
+import { distinctEvents } from '../../bench/gen-events.ts';
 import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
 import { defaultPolicy } from '../../src/policy/load-policy.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
@@ -27,15 +26,7 @@ afterAll(async () => {
 describe('live engine with every real detector', () => {
   it.each([11, 12])('finds what vigil replay finds on the same traffic (seed %i), ids included, with state round-tripped through Redis as JSON', async (seed) => {
     // dense synthetic traffic with anomalies of every kind; deduped as ingest would
-    const seen = new Set<string>();
-    const events: ValidEvent[] = [];
-    for (const line of generateEvents({ events: 8_000, seed, hours: 4 })) {
-      const e = validateEvent(JSON.parse(line));
-      if (!seen.has(e.eventId)) {
-        seen.add(e.eventId);
-        events.push(e);
-      }
-    }
+    const events = distinctEvents({ events: 8_000, seed, hours: 4 });
     const policy = defaultPolicy({ detectors: ALL_DETECTORS });
     // the pure engine, stopped where the live watermark stops (no end-of-file settle)
     const pure: Finding[] = [];
@@ -58,15 +49,7 @@ describe('live engine with every real detector', () => {
 
   /** Traffic split by user over three partitions (as Kafka keys it), consumed at uneven pace. */
   async function unevenPartitions() {
-    const seen = new Set<string>();
-    const events: ValidEvent[] = [];
-    for (const line of generateEvents({ events: 8_000, seed: 13, hours: 4 })) {
-      const e = validateEvent(JSON.parse(line));
-      if (!seen.has(e.eventId)) {
-        seen.add(e.eventId);
-        events.push(e);
-      }
-    }
+    const events = distinctEvents({ events: 8_000, seed: 13, hours: 4 });
     const policy = defaultPolicy({ detectors: ALL_DETECTORS });
     const pure: Finding[] = [];
     const engine = new ReplayEngine({ detectors: ALL_DETECTORS, rules: policy.rules, onFinding: (f) => pure.push(f) });
