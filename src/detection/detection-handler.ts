@@ -267,7 +267,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const w = Math.max(settled, combined.watermark);
     const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
     // Slices saved before the watermark was known took the longest TTL (30 days): bound them now, by this
-    // topic's watermark (slices are not kept per topic; a monitor reads one input topic).
+    // topic's watermark (slices are not kept per topic; a monitor reads one input topic). SliceCache still
+    // thinks such a key lives longer: a held one that Redis dropped meanwhile conflicts on save and is reloaded.
     if (w > -Infinity && ttlsToBound) {
       ttlsToBound = false;
       try {
