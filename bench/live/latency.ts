@@ -25,11 +25,14 @@ import { tailFindings } from './findings-tail.ts';
  * anomaly of a user of its own (consent.revoked, then action.requested a second later; user-scoped, so
  * it trips that user's breaker).
  *
- * Every detector decides by event time: a finding is due once the watermark (the lowest partition's
- * newest event time, minus the policy's lateness, 5 s) passes the anomaly. So two figures:
+ * Every detector decides by event time: a finding is due once the watermark passes the anomaly. The
+ * probe's kind is partition-local (its slice is the user's, and only the user's partition feeds it), so
+ * it goes by its partition's own watermark: that partition's newest event time, minus the policy's
+ * lateness, 5 s (docs/live-engine.md, partition-resident state; agent- and vendor-scoped kinds wait for
+ * the lowest partition's). So two figures:
  *  - **decision** latency (the issue's figure): from the append of the event that makes the decision
- *    due (for each partition, the first event appended with occurredAt ≥ anomaly + lateness; the
- *    latest of those over the partitions) to the finding's append on the findings topic, and to the
+ *    due (the first event appended to the probe's partition with occurredAt ≥ anomaly + lateness) to
+ *    the finding's append on the findings topic, and to the
  *    breaker's open transition on Redis pub/sub (its `at`: Redis's clock when the trip opened it);
  *  - **end-to-end** from the append of the anomaly's own last event (the request): the decision
  *    latency plus the lateness the policy waits by design.
@@ -337,20 +340,15 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
   await tail.stop();
   sub.disconnect();
 
-  // when each probe's decision became due: per partition, the first append of an event past due
+  // when each probe's decision became due: the first append to its partition of an event past due
   const completion = (p: Probe): number | undefined => {
     const due = p.requestTs + latenessMs;
-    let latest = -Infinity;
-    for (let part = 0; part < o.partitions; part++) {
-      let first = Infinity;
-      for (const b of batches) {
-        const x = b.parts.get(part);
-        if (x && x.maxTs >= due && x.appendTs < first) first = x.appendTs;
-      }
-      if (first === Infinity) return undefined;
-      latest = Math.max(latest, first);
+    let first = Infinity;
+    for (const b of batches) {
+      const x = b.parts.get(p.partition);
+      if (x && x.maxTs >= due && x.appendTs < first) first = x.appendTs;
     }
-    return latest;
+    return first === Infinity ? undefined : first;
   };
   const fromDecision: number[] = [];
   const breakerFromDecision: number[] = [];

@@ -17,6 +17,13 @@ export interface Detector<S = unknown, P extends Params = Params> {
   readonly severity: Severity;
   /** The contract's defaults; a policy overrides them per environment, plan, agent or vendor. */
   readonly defaults: P;
+  /**
+   * Every key it gives holds the event's userId, the input's Kafka key (docs/event-contract.md): each
+   * slice is fed by one input partition only, so `vigil run` keeps it resident with that partition
+   * (docs/live-engine.md, "partition-resident state") and decides it by the partition's own event time.
+   * Set by settleOverdueFirstPartitionLocal; test/detection/partition-local.test.ts checks it on traffic.
+   */
+  readonly partitionLocal?: boolean;
   /** The state slice this event belongs to, or undefined when the detector ignores the event. */
   keyOf(e: ValidEvent): string | undefined;
   /** A new, empty slice. */

@@ -60,6 +60,11 @@ export interface SliceRunnerOptions {
    * partitions), so a partition that runs ahead cannot settle decisions a slower one still feeds.
    */
   watermarkCap?: number;
+  /**
+   * Which detectors this runner runs, by index (default: all). Live, a partition's resident runner runs
+   * the partition-local ones and each pass's runner the shared ones, over the same events and rules.
+   */
+  enabled?: readonly boolean[];
 }
 
 interface Ctx extends DetectorContext {
@@ -89,7 +94,9 @@ export class SliceRunner {
   /** Slots changed (track mode only), in first-touch order. */
   readonly touched: Slot[] = [];
   watermark: number;
-  private readonly cap: number;
+  /** Events never move the watermark past this (see SliceRunnerOptions.watermarkCap); a resident runner's caller sets it per pass. */
+  watermarkCap: number;
+  private readonly enabled: readonly boolean[] | undefined;
   private live = 0;
 
   constructor(opts: SliceRunnerOptions) {
@@ -99,7 +106,8 @@ export class SliceRunner {
     this.rules = opts.rules;
     this.onFinding = opts.onFinding;
     this.watermark = opts.watermark ?? -Infinity;
-    this.cap = opts.watermarkCap ?? Infinity;
+    this.watermarkCap = opts.watermarkCap ?? Infinity;
+    this.enabled = opts.enabled;
     this.track = opts.track ?? false;
     this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
@@ -136,7 +144,7 @@ export class SliceRunner {
     // The watermark moves first: what this event makes due is settled before the event applies (no
     // event later than a decision's due time can change it), and detectors see the new watermark.
     let wm = e.ts - rules.latenessMs;
-    if (wm > this.cap) wm = this.cap;
+    if (wm > this.watermarkCap) wm = this.watermarkCap;
     if (wm > this.watermark) this.advance(wm);
     const watermark = this.watermark;
     const mk = rules.matchKey(e);
@@ -144,9 +152,10 @@ export class SliceRunner {
     const detectors = this.detectors;
     const slots = this.slots;
     const admit = this.admit;
+    const enabled = this.enabled;
     for (let i = 0; i < detectors.length; i++) {
       const rule = resolved[i];
-      if (rule === undefined) continue;
+      if (rule === undefined || (enabled !== undefined && !enabled[i])) continue;
       const d = detectors[i]!;
       const key = d.keyOf(e);
       if (key === undefined) continue;
@@ -200,6 +209,25 @@ export class SliceRunner {
         else this.fileExpiry(slot); // it lives longer than when filed: file it again
       }
     }
+  }
+
+  /**
+   * Track mode, for a runner that lives on (a partition's resident runner): the slots changed since the
+   * last call, in first-touch order; their touched flags are cleared and the dropped ones forgotten (a
+   * later event on the key starts a fresh slot). The caller persists what it gets.
+   */
+  takeTouched(): Slot[] {
+    const out = this.touched.splice(0);
+    for (const slot of out) {
+      slot.touched = false;
+      if (slot.dropped && this.slots[slot.det]!.get(slot.key) === slot) this.slots[slot.det]!.delete(slot.key);
+    }
+    return out;
+  }
+
+  /** Every live slot (dropped ones excluded), detector by detector. */
+  *allSlots(): IterableIterator<Slot> {
+    for (const map of this.slots) for (const slot of map.values()) if (!slot.dropped) yield slot;
   }
 
   /** Settles everything: fires every pending timer with +Infinity and drops every slice. */

@@ -17,7 +17,8 @@ export function settleOverdueFirst<S, P extends Params>(d: Detector<S, P>): Dete
 }
 
 /**
- * settleOverdueFirst for a detector whose slices are each fed by ONE input partition: its key holds the
+ * settleOverdueFirst for a detector whose slices are each fed by ONE input partition (it is marked
+ * `partitionLocal`, so `vigil run` keeps its slices resident with their partition): its key holds the
  * userId, the input's Kafka key (docs/event-contract.md), so a slice's events arrive in their
  * partition's order, within the lateness. For such a slice, what is due at or before the event's own
  * time − lateness is final as well (its partition is past it), even when the engine's watermark, held
@@ -31,9 +32,10 @@ export function settleOverdueFirstPartitionLocal<S, P extends Params>(d: Detecto
 
 function wrap<S, P extends Params>(d: Detector<S, P>, ownTime: boolean): Detector<S, P> {
   const { onWatermark, nextDue, onEvent } = d;
-  if (onWatermark === undefined || nextDue === undefined) return d;
+  if (onWatermark === undefined || nextDue === undefined) return ownTime ? { ...d, partitionLocal: true } : d;
   return {
     ...d,
+    ...(ownTime ? { partitionLocal: true } : {}),
     onEvent(s, e, ctx) {
       let watermark = ctx.watermark ?? e.ts - ctx.latenessMs;
       if (ownTime && e.ts - ctx.latenessMs > watermark) watermark = e.ts - ctx.latenessMs;

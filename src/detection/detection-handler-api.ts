@@ -8,6 +8,7 @@ import type { KeyBuilder } from '../redis/keys.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { FindingSink } from './finding-sink.ts';
 import type { RefusedEvent } from './held-events.ts';
+import type { ResidentStats } from './resident-state.ts';
 
 // What the live engine (detection-handler.ts) takes, gives and keeps per partition.
 
@@ -65,6 +66,8 @@ export interface DetectionStats {
   sentByTick: number;
   /** Slices saved with the longest TTL before the watermark was known, whose TTL a tick then lowered. */
   ttlsBounded: number;
+  /** The partition-resident state (resident-state.ts): restores, slices written and deleted. */
+  resident: ResidentStats;
 }
 
 /** Where event time stands for a topic (from the last `tick`): for metrics, logs and /readyz. */
@@ -88,6 +91,8 @@ export type DetectionHandler = BatchHandler & {
    * partitions are idle. Returns where event time stands, per topic.
    */
   tick(): Promise<WatermarkStatus[]>;
+  /** Slices of partition-local detectors held in memory, every partition this instance runs. */
+  residentSlices(): number;
   /** Decisions waiting for the watermark to pass them (due after `after`), by anomaly kind: one read of every timer. */
   pendingByKind(after: number): Promise<Record<string, number>>;
 };

@@ -3,17 +3,17 @@ import type { ValidEvent } from '../../processors/core/events.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../processors/engine/event-time-guard.ts';
 import { combineWatermarks, explainWatermark, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
-import type { RuleSet } from '../../processors/engine/rule-set.ts';
-import { sliceId } from '../../processors/engine/slice-runner.ts';
 import type { BatchContext } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
-import { batchPlan, runAndSave, ttlOf, type Loaded, type PassPlan } from './detection-pass.ts';
+import { batchPlan, byTimeAndId, runAndSave, ttlOf, type Loaded, type PassPlan } from './detection-pass.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
 import type { DetectionHandler, DetectionHandlerOptions, DetectionStats, PartitionState, WatermarkStatus } from './detection-handler-api.ts';
-import { SliceStore, type LoadResult, type PartitionRecord, type SliceRef } from './slice-store.ts';
-import { ABSENT, SliceCache } from './slice-cache.ts';
+import { SliceStore, type LoadResult, type PartitionRecord } from './slice-store.ts';
+import { SliceCache } from './slice-cache.ts';
 import { FindingOutbox } from './finding-outbox.ts';
+import { ResidentStates } from './resident-state.ts';
+import { SharedSlices, type Ref } from './shared-slices.ts';
 
 export type { DetectionHandler, DetectionHandlerOptions, DetectionStats, WatermarkStatus };
 
@@ -39,9 +39,13 @@ export type { DetectionHandler, DetectionHandlerOptions, DetectionStats, Waterma
  */
 export function createDetectionHandler(opts: DetectionHandlerOptions): DetectionHandler {
   const store = new SliceStore(opts.redis, opts.keys, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 });
+  // partition-local detectors keep their slices with the partition (resident-state.ts); the rest load and save per pass
+  const residents = new ResidentStates({ redis: opts.redis, keys: opts.keys, detectors: opts.detectors, timeoutMs: opts.commandTimeoutMs ?? 5000 });
+  const sharedMask = residents.mask.map((r) => !r);
+  const owned = new Map<string, Set<number>>(); // topic → partitions assigned here (their resident state is restored by a tick)
   const cache = new SliceCache(opts.maxCachedSlices !== undefined ? { maxEntries: opts.maxCachedSlices } : {});
   const detectors = opts.detectors;
-  const kindIndex = new Map(detectors.map((d, i) => [d.kind as string, i]));
+  const slices = new SharedSlices(detectors, sharedMask, cache);
   const maxRetries = opts.maxConflictRetries ?? 50;
   const maxTtlMs = opts.maxTtlMs ?? 30 * 86_400_000;
   const idleMs = opts.idlePartitionMs ?? 30_000;
@@ -55,44 +59,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   // findings filed as unsent with the state that made them, until published (finding-outbox.ts)
   const outbox = new FindingOutbox(store, opts.sink, { graceMs: opts.unsentGraceMs ?? 10_000, logger: opts.logger });
   const current = (): Policy => ('current' in opts.policy ? opts.policy.current() : opts.policy);
-  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0, ttlsBounded: 0 };
+  const stats: DetectionStats = { batches: 0, events: 0, findings: 0, slicesLoaded: 0, slicesSaved: 0, conflicts: 0, replayedSlices: 0, outOfBounds: 0, settledByTick: 0, sentByTick: 0, ttlsBounded: 0, resident: residents.stats };
 
-  const refOf = (id: string): (SliceRef & { det: number }) | undefined => {
-    const at = id.indexOf(':');
-    const det = kindIndex.get(id.slice(0, at));
-    return at > 0 && det !== undefined ? { kind: id.slice(0, at), key: id.slice(at + 1), det } : undefined;
-  };
-  /**
-   * The slices a pass needs, by where they come from: held here (SliceCache), taken to be absent (not
-   * held), or read from Redis (contended: written by other instances too; or forgotten here while
-   * Redis still holds it).
-   */
-  const split = (refs: ReadonlyMap<string, SliceRef & { det: number }>) => {
-    const fromRedis = new Map<string, SliceRef & { det: number }>();
-    const served = new Map<string, Loaded>();
-    const now = Date.now();
-    for (const [id, ref] of refs) {
-      if (cache.isContended(id) || cache.wasEvicted(id, now)) fromRedis.set(id, ref);
-      else {
-        const held = cache.get(id);
-        served.set(id, held !== undefined ? { ref, stored: held, from: 'cache' } : { ref, stored: ABSENT, from: 'absent' });
-      }
-    }
-    return { fromRedis, served };
-  };
-  const addRefs = (rules: RuleSet, events: Iterable<ValidEvent>, refs: Map<string, SliceRef & { det: number }>) => {
-    for (const e of events) {
-      const rs = rules.rulesFor(rules.matchKey(e));
-      for (let i = 0; i < detectors.length; i++) {
-        if (rs[i] === undefined) continue;
-        const d = detectors[i]!;
-        const key = d.keyOf(e);
-        if (key === undefined) continue;
-        const id = sliceId(d.kind, key);
-        if (!refs.has(id)) refs.set(id, { kind: d.kind, key, det: i });
-      }
-    }
-  };
   const seen = (topic: string, now: number) => {
     if (!firstSeenAt.has(topic)) firstSeenAt.set(topic, now);
     return firstSeenAt.get(topic)!;
@@ -106,7 +74,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   };
 
   /** One pass over a partition: its batch's events (none for a tick), with what it holds. */
-  async function partitionPass(p: PartitionState, events: readonly ValidEvent[], messages: readonly (KafkaMessage | undefined)[] | undefined, tick: boolean): Promise<void> {
+  async function partitionPass(p: PartitionState, events: readonly ValidEvent[], messages: readonly (KafkaMessage | undefined)[] | undefined, tick: boolean, advanceTo?: number): Promise<void> {
     const rules = current().rules;
     const bounds = rules.eventTime;
     const lateness = rules.latenessMs;
@@ -114,8 +82,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
 
     // What the batch touches (refused events included: they are not known yet), and a first guess at
     // the timers due: up to the batch's newest event, but not past the bound of the stream's time.
-    const refs = new Map<string, SliceRef & { det: number }>();
-    addRefs(rules, events, refs);
+    const refs = new Map<string, Ref>();
+    slices.add(rules, events, refs);
     let maxTs = -Infinity;
     for (const e of events) if (e.ts > maxTs) maxTs = e.ts;
     // How far the batch's events will move event time if the guard accepts them as they come (a far-ahead
@@ -124,7 +92,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     let guess = known;
     if (known > -Infinity) for (const e of events) if (e.ts > guess && e.ts <= guess + bounds.maxFutureSkewMs) guess = e.ts;
     const guessUpTo = known > -Infinity ? guess - lateness : undefined;
-    const { fromRedis, served } = split(refs);
+    const { fromRedis, served } = slices.split(refs);
     const first = await store.load([...fromRedis.values()], guessUpTo, { held: partKey });
     const since = seen(topic, first.now);
     if (!tick) p.lastBatchAt = first.now;
@@ -134,6 +102,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     // batch is judged alike); a tick, and a partition that had no clock yet, read it now.
     const g = tick || record === undefined || record.stream === -Infinity ? Math.max(record?.stream ?? -Infinity, streamNow) : record.stream;
     knownStream.set(topic, Math.max(known, streamNow));
+    const resident = await residents.get(partKey, record?.version ?? 0, rules);
 
     // The event-time guard: what runs (in order), what is held, what is refused.
     const guard = new EventTimeGuard<LivePayload>(bounds, { newest: record?.newest ?? -Infinity, held: decodeHeld(first.held) }, g);
@@ -169,13 +138,13 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     for (const [id, l] of served) loaded.set(id, l);
     [...fromRedis.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: first.slices[i]! }));
     stats.slicesLoaded += fromRedis.size;
-    const more = new Map<string, SliceRef & { det: number }>();
-    addRefs(rules, run.filter((r) => r.i < 0).map((r) => r.e), more);
+    const more = new Map<string, Ref>();
+    slices.add(rules, run.filter((r) => r.i < 0).map((r) => r.e), more);
     for (const id of refs.keys()) more.delete(id);
     const loadedUpTo = guessUpTo ?? -Infinity;
     let due = first.due;
     if (more.size > 0 || reach > loadedUpTo) {
-      const next = split(more);
+      const next = slices.split(more);
       const second = await store.load([...next.fromRedis.values()], reach, { dueFrom: loadedUpTo });
       for (const [id, l] of next.served) loaded.set(id, l);
       [...next.fromRedis.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: second.slices[i]! }));
@@ -188,9 +157,13 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
     const plan = batchPlan(partKey, events, run, loaded, offsets);
     const savedBefore = stats.slicesSaved;
-    const { findings, watermark, bySlice } = await runAndSave({
-      rules, detectors, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey, now: first.now,
+    // resident slices go by the partition's own event time (only it feeds them), and never behind the shared start
+    const mine = resident?.run(run, { from: Math.max(start, own), offsets, events, ...(advanceTo !== undefined ? { advanceTo } : {}) }) ?? [];
+    const shared = await runAndSave({
+      rules, detectors, enabled: sharedMask, store, loaded, watermark: start, cap, events: runEvents, dueIds, plan, maxRetries, maxTtlMs, stats, cache, partition: partKey, now: first.now,
     });
+    const { watermark, bySlice } = shared;
+    const findings = mine.length === 0 ? shared.findings : byTimeAndId([...shared.findings, ...mine]);
     stats.replayedSlices += plan.replayed;
     if (!(watermark > -Infinity) && stats.slicesSaved > savedBefore) ttlsToBound = true;
     cache.evictExpired(watermark, Date.now());
@@ -218,6 +191,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
       }));
       await opts.deadLetter?.(letters, { topic, partition: p.partition });
     }
+    let changes: ReturnType<NonNullable<typeof resident>['changes']> | undefined;
     const version = await store.savePartition({
       partition: partKey,
       expectedVersion: record?.version ?? 0,
@@ -227,8 +201,14 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
       active: run.length > 0,
       held: encodeHeld(guard.held, (i, e) => storeMessage(messages?.[i], e)),
       settled: watermark,
+      ...(resident !== undefined ? { resident: { ...(changes = resident.changes()), ttlMs: maxTtlMs } } : {}),
     });
     if (version === -1) throw new DetectionStoreError(`the event-time record of ${partKey} changed under this batch (another instance ran the partition meanwhile)`);
+    if (resident !== undefined) {
+      resident.version = version;
+      residents.stats.written += changes?.written ?? 0;
+      residents.stats.deleted += changes?.dels.length ?? 0;
+    }
     p.held = guard.held.length;
     p.stream = Math.max(g, streamNow);
     knownStream.set(topic, Math.max(knownStream.get(topic) ?? -Infinity, guard.newest));
@@ -240,23 +220,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     stats.findings += findings.length;
   }
 
-  /** Loads the due slices not loaded yet (a third round trip, only when some are due). */
-  async function loadMissing(loaded: Map<string, Loaded>, dueIds: ReadonlySet<string>): Promise<void> {
-    const missing = new Map<string, SliceRef & { det: number }>();
-    for (const id of dueIds) {
-      if (loaded.has(id)) continue;
-      const ref = refOf(id);
-      if (ref === undefined) continue;
-      const held = cache.isContended(id) ? undefined : cache.get(id);
-      // a due timer says the slice exists: one not held here is read from Redis
-      if (held !== undefined) loaded.set(id, { ref, stored: held, from: 'cache' });
-      else missing.set(id, ref);
-    }
-    if (missing.size === 0) return;
-    const res = await store.load([...missing.values()]);
-    stats.slicesLoaded += missing.size;
-    [...missing.entries()].forEach(([id, ref], i) => loaded.set(id, { ref, stored: res.slices[i]! }));
-  }
+  const loadMissing = async (loaded: Map<string, Loaded>, dueIds: ReadonlySet<string>) => void (stats.slicesLoaded += await slices.loadMissing(store, loaded, dueIds));
 
   /** Settles the decisions due by the topic's watermark that no batch brought (idle partitions). */
   async function settlePass(topic: string, first: LoadResult): Promise<WatermarkStatus> {
@@ -321,7 +285,11 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return next;
   };
   const serialize = <T>(p: PartitionState, work: () => Promise<T>): Promise<T> => {
-    const run = () => exclusive(work);
+    // a failed pass may have changed the resident state without saving it: the next one restores it
+    const run = () => exclusive(() => work().catch((e: unknown) => {
+      residents.drop(p.key);
+      throw e;
+    }));
     const next = p.chain.then(run, run);
     p.chain = next.catch(() => {});
     return next;
@@ -369,6 +337,17 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     if (passes > 0) first = await store.load([]);
     const out: WatermarkStatus[] = [];
     for (const topic of topics) out.push(await exclusive(() => settlePass(topic, first)));
+    // Resident state settles in its own partition's passes. A partition the watermark moved past (idle:
+    // the others carried the topic on), or assigned here with state not restored yet, gets a pass of its own.
+    for (const st of residents.any ? out : []) {
+      for (const p of [...partitions.values()]) {
+        const rec = first.partitions.find((r) => r.partition === p.key);
+        if (p.topic !== st.topic || p.dirty || rec === undefined || !(owned.get(p.topic)?.has(p.partition) ?? true)) continue;
+        const r = residents.peek(p.key);
+        if (r !== undefined && r.version === rec.version && !(st.watermark > r.runner.watermark)) continue;
+        await serialize(p, () => partitionPass(p, [], undefined, true, st.watermark));
+      }
+    }
     if (unsentFailure !== undefined) throw unsentFailure;
     return out;
   }
@@ -379,14 +358,20 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
       const kind = member.slice(0, member.indexOf(':'));
       counts[kind] = (counts[kind] ?? 0) + 1;
     }
+    residents.pendingByKind(after, counts); // the resident decisions of the partitions held here
     return counts;
   }
 
-  /** After a rebalance: forget the slices of the partitions lost (their new owner writes them now). */
-  function assigned(topic: string, owned: readonly number[]): void {
-    const mine = new Set(owned.map((n) => `${topic}/${n}`));
-    void exclusive(async () => cache.dropPartitions((p) => !p.startsWith(topic + '/') || mine.has(p)));
+  /** After a rebalance: forget the slices of the partitions lost (their new owner writes them now); a tick restores the resident state of those gained. */
+  function assigned(topic: string, parts: readonly number[]): void {
+    const mine = new Set(parts.map((n) => `${topic}/${n}`));
+    owned.set(topic, new Set(parts));
+    for (const n of parts) stateOf(topic, n);
+    void exclusive(async () => {
+      cache.dropPartitions((p) => !p.startsWith(topic + '/') || mine.has(p));
+      residents.retain((p) => !p.startsWith(topic + '/') || mine.has(p));
+    });
   }
 
-  return { handle, tick, pendingByKind, assigned, stats };
+  return { handle, tick, pendingByKind, assigned, stats, residentSlices: () => residents.sliceCount };
 }

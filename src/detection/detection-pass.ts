@@ -37,6 +37,8 @@ export interface PassPlan {
 export interface PassInput {
   rules: RuleSet;
   detectors: readonly Detector<any, any>[];
+  /** The detectors this pass runs, by index (default all): live, the shared ones (resident-state.ts runs the others). */
+  enabled?: readonly boolean[];
   store: SliceStore;
   loaded: Map<string, Loaded>;
   /** Watermark the runner starts at, and the most the events may move it to. */
@@ -157,8 +159,12 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
   }
   const byId = new Map<string, Finding>();
   for (const list of findingsOf.values()) for (const f of list) byId.set(f.findingId, f);
-  const findings = [...byId.values()].sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
-  return { findings, watermark, bySlice: findingsOf };
+  return { findings: byTimeAndId([...byId.values()]), watermark, bySlice: findingsOf };
+}
+
+/** Findings in the order they are published: by detectedAt, then findingId. Sorts in place. */
+export function byTimeAndId(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.findingId.localeCompare(b.findingId));
 }
 
 /**
@@ -254,6 +260,7 @@ function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
     watermark: input.watermark,
     watermarkCap: input.cap,
     track: true,
+    ...(input.enabled ? { enabled: input.enabled } : {}),
     ...(admit ? { admit } : {}),
     onFinding(f, slot) {
       const list = found.get(slot);

@@ -64,7 +64,7 @@ export interface UnsentFinding {
   at: number;
 }
 
-/** One input partition's event-time record (savePartition-2.lua). */
+/** One input partition's event-time record (savePartition-3.lua). */
 export interface PartitionRecord {
   /** `<topic>/<partition>`. */
   partition: string;
@@ -94,7 +94,7 @@ export interface LoadResult {
   now: number;
 }
 
-/** What to write for a partition after its batch (savePartition-2.lua). */
+/** What to write for a partition after its batch (savePartition-3.lua). */
 export interface PartitionWrite {
   partition: string;
   expectedVersion: number;
@@ -103,10 +103,12 @@ export interface PartitionWrite {
   stream: number;
   /** The batch accepted events: the partition is active (stamped with Redis's clock). */
   active: boolean;
-  /** Held events JSON; '' when none. */
-  held: string;
+  /** Held events JSON; '' when none; undefined leaves them as they are. */
+  held: string | undefined;
   /** The watermark the batch settled decisions up to (the topic's settled watermark never goes back). */
   settled: number;
+  /** Changes to the partition's resident state (ResidentPartition.changes), and its hash's TTL. */
+  resident?: { sets: readonly string[]; dels: readonly string[]; ttlMs: number };
 }
 
 /** A slice address: the kind and key the detector gave. */
@@ -120,7 +122,7 @@ export interface SliceRef {
  * hash tag on a Cluster, sent together), with an optimistic version check per slice (saveSlices-n.lua, one call per bucket),
  * due timers in a sorted set per bucket, the findings of saved slices not yet published in a hash per
  * bucket (filed by the same script call, read by `unsent`, removed by `acknowledge`), and each input
- * partition's event-time record and held events (savePartition-2.lua) with the settled watermark
+ * partition's event-time record and held events (savePartition-3.lua) with the settled watermark
  * (raiseSettled-1.lua).
  */
 export class SliceStore {
@@ -283,15 +285,17 @@ export class SliceStore {
     await batch.exec('acknowledge published findings');
   }
 
-  /** Saves a partition's record and held events (savePartition-2.lua): the new version, or −1 on a conflict. */
+  /** Saves a partition's record, held events and resident state (savePartition-3.lua): the new version, or −1 on a conflict. */
   async savePartition(w: PartitionWrite): Promise<number> {
     const batch = this.batch();
     const cmd = commandName('savePartition');
     const int = (x: number) => (Number.isFinite(x) ? String(Math.floor(x)) : '');
     const topic = w.partition.slice(0, w.partition.lastIndexOf('/'));
+    const r = w.resident;
     const args = [
-      this.keys.detectorWatermarks(), this.keys.detectorHeld(w.partition),
-      w.partition, String(w.expectedVersion), int(w.watermark), int(w.newest), int(w.stream), w.active ? '1' : '0', w.held, SETTLED_PREFIX + topic, int(w.settled),
+      this.keys.detectorWatermarks(), this.keys.detectorHeld(w.partition), this.keys.detectorResident(w.partition),
+      w.partition, String(w.expectedVersion), int(w.watermark), int(w.newest), int(w.stream), w.active ? '1' : '0', w.held ?? '~keep', SETTLED_PREFIX + topic, int(w.settled),
+      r !== undefined && r.sets.length + r.dels.length > 0 ? String(Math.max(1, Math.round(r.ttlMs))) : '', String((r?.sets.length ?? 0) / 2), ...(r?.sets ?? []), ...(r?.dels ?? []),
     ];
     batch.add('wm', (p) => (p as unknown as Record<string, (...a: string[]) => void>)[cmd]!(...args));
     const [version] = (await batch.exec('save the partition watermark')) as number[];

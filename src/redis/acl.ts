@@ -9,6 +9,8 @@ export const VIGIL_REDIS_COMMANDS = [
   'hello', 'auth', 'ping', 'quit', 'select', 'client|setname', 'info',
   // Lua scripts (EVALSHA, EVAL as the fallback) and the commands they call
   'evalsha', 'eval', 'time', 'hget', 'hset', 'hgetall', 'hmget', 'del', 'expire', 'pexpire', 'zadd', 'zrem', 'zrangebyscore', 'publish', 'incrby',
+  // restoring a partition's resident detector state (src/detection/resident-state.ts)
+  'hscan',
   // dedupe, finding effects, breaker listing (the index set <prefix>:brk:index, SCAN for reindex and the
   // metrics' breaker collector), transactions (the index beside a breaker script; handlers' own MULTI)
   'mget', 'set', 'exists', 'scan', 'sadd', 'sscan', 'srem', 'multi', 'exec', 'discard',

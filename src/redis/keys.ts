@@ -102,7 +102,7 @@ export class KeyBuilder {
   /**
    * Hash of the event-time record of every input partition, shared by every monitor instance: field
    * `<topic>/<partition>`, value `<watermark ms>|<Redis time ms it last accepted events>|<newest event
-   * time accepted>|<the stream's newest as it last read it>|<version>` (savePartition-2.lua); and field
+   * time accepted>|<the stream's newest as it last read it>|<version>` (savePartition-3.lua); and field
    * `~settled:<topic>`, the watermark up to which decisions were settled. The detectors run by the
    * lowest watermark among the partitions that are not idle (processors/engine/partition-watermarks.ts).
    */
@@ -113,6 +113,16 @@ export class KeyBuilder {
   /** The events one input partition holds until later events confirm their time (JSON), same hash tag as the watermarks. */
   detectorHeld(partition: string): string {
     return `${this.prefix}:ds:{ds:wm}:held:${partition}`;
+  }
+
+  /**
+   * Hash of one input partition's resident detector state: the slices of the partition-local detectors
+   * (field `<kind>:<key>`, value `{"s":state,"k":matchKey}`) and its marks (`~o`, the highest Kafka
+   * offset it holds; `~a`/`~z`, the first and last eventId of the batch it last took). Written only with
+   * the partition's record, by savePartition-3.lua, hence under the same hash tag.
+   */
+  detectorResident(partition: string): string {
+    return `${this.prefix}:ds:{ds:wm}:resident:${partition}`;
   }
 
   // ── breakers (protocol v1, docs/breaker-protocol.md; layout in @vigil/breaker-client) ──

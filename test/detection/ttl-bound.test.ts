@@ -65,8 +65,10 @@ describe('slices saved before the watermark is known', () => {
     const second = events.filter((e) => partitionOf(e, 2) === 1);
     // partition 1 is silent and not idle yet: partition 0's passes run without a watermark
     for (let i = 0; i < first.length; i += 300) await h.handle(first.slice(i, i + 300), { topic: 'agent.actions', partition: 0, lastOffset: String(i) });
+    // (only the shared slices, agent and vendor, are saved per slice key; the user and intent ones stay
+    // resident with their partition, in its hash, deleted by its owner as they expire)
     const before = await slices();
-    expect(before.length).toBeGreaterThan(100);
+    expect(before.length).toBeGreaterThan(5);
     const longest = before.filter((s) => s.pttl > MAX_TTL - DAY);
     expect(longest.length).toBe(before.length);
     // filed to be bounded later: every slice that expires by event time (some never do, by their detector)
