@@ -30,6 +30,11 @@ export interface Config {
     readonly batchMaxAttempts: number;
     /** Most events of one batch dead-lettered as processing_failed before the partition is held instead. */
     readonly poisonLimit: number;
+    /**
+     * Partitions whose batches are in flight at once (kafkajs partitionsConsumedConcurrently): one's
+     * decoding, dedupe and commit overlap another's detection, whose passes still run one at a time.
+     */
+    readonly partitionsConcurrently: number;
     /** TLS to the brokers (true when any TLS file is given). */
     readonly ssl: boolean;
     /** PEM files: the CA to trust (else the system's), a client certificate and its key (mutual TLS). */

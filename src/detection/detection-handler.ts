@@ -267,8 +267,8 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     return status;
   }
 
-  // One pass at a time in this handler (ingest hands it one partition's batch at a time anyway): passes
-  // share the cache's state objects, which detectors mutate in place. A pass that fails clears the cache
+  // One pass at a time in this handler (ingest has several partitions' batches in flight, kafka.partitionsConcurrently,
+  // so their decoding, dedupe and commits overlap these passes): passes share the cache's state objects, which detectors mutate in place. A pass that fails clears the cache
   // (what it holds may be ahead of Redis).
   let tail: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {

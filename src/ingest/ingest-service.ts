@@ -117,7 +117,7 @@ export class IngestService {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.deps.config.kafka.partitionsConcurrently,
       eachBatch: (payload) => this.eachBatch(payload, consumer),
     });
     this.log.info('consuming', { topic: config.kafka.topics.actions, groupId: config.kafka.groupId });
@@ -160,7 +160,7 @@ export class IngestService {
     const topic = batch.topic;
     const partition = batch.partition;
     const endTimer = metrics.batchDuration.startTimer({ topic });
-    this.watchdog.batchStarted();
+    const inFlight = this.watchdog.batchStarted();
     try {
       const failures = new BatchFailures({ maxAttempts: config.kafka.batchMaxAttempts });
       const progress: { stage: BatchStage } = { stage: 'decode' };
@@ -234,7 +234,7 @@ export class IngestService {
       this.deps.onBatchCommitted?.({ ...outcome, topic, partition });
     } finally {
       endTimer();
-      this.watchdog.batchEnded();
+      this.watchdog.batchEnded(inFlight);
     }
   }
 }

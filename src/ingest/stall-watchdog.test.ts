@@ -24,12 +24,25 @@ describe('StallWatchdog', () => {
   it('reports a batch in flight for too long instead of restarting the consumer under it', () => {
     const { w, seen } = make();
     const t0 = Date.now();
-    w.batchStarted();
+    const token = w.batchStarted();
     w.check(t0 + 5000);
     w.check(t0 + 6000);
     expect(seen.filter((s) => s.startsWith('batch:'))).toHaveLength(1);
     expect(seen.some((s) => s.startsWith('consumer:'))).toBe(false);
-    w.batchEnded();
+    w.batchEnded(token);
+    w.check(Date.now() + 100);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('with several batches in flight (one per partition), a hung one is reported though the others finish', () => {
+    const { w, seen } = make();
+    const t0 = Date.now();
+    const hung = w.batchStarted();
+    for (let i = 0; i < 5; i++) w.batchEnded(w.batchStarted()); // other partitions' batches come and go
+    w.check(t0 + 1500);
+    expect(seen.filter((s) => s.startsWith('batch:'))).toHaveLength(1);
+    expect(seen.some((s) => s.startsWith('consumer:'))).toBe(false);
+    w.batchEnded(hung);
     w.check(Date.now() + 100);
     expect(seen).toHaveLength(1);
   });
