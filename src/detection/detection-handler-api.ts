@@ -81,6 +81,8 @@ export interface WatermarkStatus {
   reason: string;
   /** Events held by the partitions this instance ran (their time not yet confirmed). */
   held: number;
+  /** Slices of partition-local detectors this instance holds in memory for the topic's partitions it runs. */
+  resident: number;
 }
 
 export type DetectionHandler = BatchHandler & {

@@ -229,7 +229,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const combined = combineWatermarks({ topic, marks: marksOf(first.partitions), ...(opts.expectedPartitions !== undefined ? { partitions: opts.expectedPartitions } : {}), now: first.now, idleMs, firstSeenAt: since });
     const settled = first.settled.get(topic) ?? -Infinity;
     const w = Math.max(settled, combined.watermark);
-    const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0 };
+    const status: WatermarkStatus = { topic, now: first.now, watermark: w, settled, combined, reason: explainWatermark(combined, idleMs), held: 0, resident: residents.sliceCount(topic) };
     // Slices saved before the watermark was known took the longest TTL (30 days): bound them now, by this
     // topic's watermark (slices are not kept per topic; a monitor reads one input topic). SliceCache still
     // thinks such a key lives longer: a held one that Redis dropped meanwhile conflicts on save and is reloaded.
@@ -373,5 +373,5 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     });
   }
 
-  return { handle, tick, pendingByKind, assigned, stats, residentSlices: () => residents.sliceCount };
+  return { handle, tick, pendingByKind, assigned, stats, residentSlices: () => residents.sliceCount() };
 }

@@ -219,10 +219,10 @@ export class ResidentStates {
     for (const p of [...this.held.keys()]) if (!keep(p)) this.held.delete(p);
   }
 
-  /** Slices held in memory, every partition. */
-  get sliceCount(): number {
+  /** Slices held in memory, every partition (or those of `topic`'s partitions). */
+  sliceCount(topic?: string): number {
     let n = 0;
-    for (const { resident } of this.held.values()) n += resident.runner.sliceCount;
+    for (const [partition, { resident }] of this.held) if (topic === undefined || partition.startsWith(topic + '/')) n += resident.runner.sliceCount;
     return n;
   }
 

@@ -11,7 +11,7 @@ const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 /** Where event time stands at Redis time `now`: partition 0 flowing up to `wm`, partition 1 never heard from. */
 function status(now: number, wm: number): WatermarkStatus {
   const combined = combineWatermarks({ topic: 't', marks: [{ partition: 't/0', watermark: wm, newest: wm + 5000, at: T0 }], partitions: 2, now, idleMs: 30_000, firstSeenAt: T0 });
-  return { topic: 't', now, watermark: combined.watermark, settled: combined.watermark, combined, reason: explainWatermark(combined, 30_000), held: 1 };
+  return { topic: 't', now, watermark: combined.watermark, settled: combined.watermark, combined, reason: explainWatermark(combined, 30_000), held: 1, resident: 42 };
 }
 
 function monitor(statuses: WatermarkStatus[][]) {
@@ -69,6 +69,7 @@ describe('WatermarkMonitor', () => {
     expect(text).toContain('vigil_idle_partitions{topic="t"} 2');
     expect(text).toContain('vigil_pending_decisions{kind="orphaned_action"} 3');
     expect(text).toContain('vigil_events_held{topic="t"} 1');
+    expect(text).toContain('vigil_detector_resident_slices{topic="t"} 42');
   });
 
   it('keeps going when a tick fails, saying so once', async () => {

@@ -132,6 +132,7 @@ export class WatermarkMonitor {
       m.idlePartitions.set({ topic: s.topic }, c.idle);
       m.partitionsNeverSpoke.set({ topic: s.topic }, c.neverSpoke);
       m.heldEvents.set({ topic: s.topic }, s.held);
+      m.residentSlices.set({ topic: s.topic }, s.resident);
     }
     let mv = this.moved.get(s.topic);
     if (mv === undefined || s.watermark > mv.watermark) {

@@ -23,6 +23,8 @@ export class WatermarkMetrics {
   readonly partitionsNeverSpoke: Gauge<'topic'>;
   /** Events held until later events confirm their time (a far-ahead clock, or the first events of a stream). */
   readonly heldEvents: Gauge<'topic'>;
+  /** Slices of partition-local detectors held in memory (the monitor's heap grows with them). */
+  readonly residentSlices: Gauge<'topic'>;
   /** Seconds since the watermark last moved (by Redis's clock). */
   readonly watermarkStalledSeconds: Gauge<'topic'>;
 
@@ -37,6 +39,7 @@ export class WatermarkMetrics {
     this.eventsOutOfBounds = new Counter({ name: 'vigil_events_out_of_bounds_total', help: 'Events refused because their occurredAt is implausible (too far ahead of or behind the stream), by reason.', labelNames: ['topic', 'reason'], registers: r });
     this.partitionsNeverSpoke = new Gauge({ name: 'vigil_partitions_never_spoke', help: 'Input partitions that have never sent an event (they stop holding the watermark back after the idle time).', labelNames: ['topic'], registers: r });
     this.heldEvents = new Gauge({ name: 'vigil_events_held', help: 'Events held until later events confirm their event time (a clock far ahead, or the first events of a stream), on the partitions this instance runs.', labelNames: ['topic'], registers: r });
+    this.residentSlices = new Gauge({ name: 'vigil_detector_resident_slices', help: 'Detector state slices of partition-local kinds (user, intent) this instance holds in memory for the partitions it runs; they are also in Redis, one hash per partition.', labelNames: ['topic'], registers: r });
     this.watermarkStalledSeconds = new Gauge({ name: 'vigil_watermark_stalled_seconds', help: 'Seconds since the event-time watermark last moved (Redis clock).', labelNames: ['topic'], registers: r });
   }
 }
