@@ -106,6 +106,7 @@ export class BreakerStateCollector {
   private snapshot: BreakerSnapshot | undefined;
   private takenAt = 0;
   private refreshing: Promise<void> | undefined;
+  private refreshingSince = 0;
   private lastError: unknown;
 
   constructor(opts: BreakerStateCollectorOptions) {
@@ -151,13 +152,24 @@ export class BreakerStateCollector {
     return this.lastError;
   }
 
-  /** The snapshot to serve: a fresh one when the cached one is older than maxAgeMs (waiting at most maxWaitMs). */
+  /**
+   * The snapshot to serve: a fresh one when the cached one is older than maxAgeMs (waiting at most
+   * maxWaitMs). A refresh already in flight for longer than that (Redis down: its commands wait for the
+   * reconnection) is not waited for again: every scrape would otherwise take maxWaitMs for as long as
+   * Redis is away, and a scraper with a shorter timeout would see no metrics at all, vigil_dependency_up
+   * included (the chaos suite's long Redis outage did).
+   */
   async current(): Promise<BreakerSnapshot | undefined> {
     if (this.snapshot === undefined || Date.now() - this.takenAt >= this.o.maxAgeMs) {
-      this.refreshing ??= this.refresh().finally(() => {
-        this.refreshing = undefined;
-      });
-      await settlesWithin(this.refreshing, this.o.maxWaitMs ?? 3000);
+      const maxWaitMs = this.o.maxWaitMs ?? 3000;
+      if (this.refreshing === undefined) {
+        this.refreshingSince = Date.now();
+        this.refreshing = this.refresh().finally(() => {
+          this.refreshing = undefined;
+        });
+      }
+      const waited = Date.now() - this.refreshingSince;
+      if (waited < maxWaitMs) await settlesWithin(this.refreshing, maxWaitMs - waited);
     }
     return this.snapshot;
   }

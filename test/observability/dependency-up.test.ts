@@ -16,7 +16,8 @@ describe('vigil_dependency_up and /readyz follow a dependency going down and com
   let redisStopped = false;
   beforeAll(async () => {
     rs = await startRedisServer();
-    const { config } = testConfig({ REDIS_URL: rs.url, VIGIL_DEPENDENCY_PROBE_MS: '300', VIGIL_METRICS_PORT: '0', VIGIL_HTTP_PORT: '0' });
+    // breaker metrics older than 0.5 s are read again at scrape time, so a scrape during the outage starts that read
+    const { config } = testConfig({ REDIS_URL: rs.url, VIGIL_DEPENDENCY_PROBE_MS: '300', VIGIL_METRICS_PORT: '0', VIGIL_HTTP_PORT: '0', VIGIL_BREAKER_METRICS_MAX_AGE_MS: '500' });
     monitor = await startMonitor(config, { logger: silentLogger });
   });
   afterAll(async () => {
@@ -51,6 +52,16 @@ describe('vigil_dependency_up and /readyz follow a dependency going down and com
     }, { timeoutMs: 10_000 });
     expect(down.body).toMatchObject({ status: 'not_ready', reason: 'dependency down: redis', down: ['redis'], dependencies: { redis: { up: false, error: expect.any(String) }, kafka: { up: true } } });
     expect(await gauge()).toEqual({ kafka: 1, redis: 0, schema_registry: 1, smtp: 1 });
+    // scrapes answer promptly while Redis stays away: the breaker read that waits for it is not waited
+    // for again by every scrape (it was, 3 s each: a scraper with a 3 s timeout saw no metrics at all)
+    const took: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t0 = performance.now();
+      expect((await gauge()).redis).toBe(0);
+      took.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 600));
+    }
+    expect(took.filter((ms) => ms > 1500), `scrape times ${took.map(Math.round).join(', ')} ms`).toEqual([]);
 
     await rs.restart();
     redisStopped = false;
