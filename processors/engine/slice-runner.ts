@@ -98,6 +98,8 @@ export class SliceRunner {
   watermarkCap: number;
   private readonly enabled: readonly boolean[] | undefined;
   private live = 0;
+  /** Per detector, the live slots with a pending decision (due < +Infinity), kept as dues change. */
+  private readonly pendingPerDet: number[];
 
   constructor(opts: SliceRunnerOptions) {
     const kinds = opts.detectors.map((d) => d.kind).join(',');
@@ -112,6 +114,7 @@ export class SliceRunner {
     this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
     this.slots = opts.detectors.map(() => new Map());
+    this.pendingPerDet = opts.detectors.map(() => 0);
     this.ctxs = opts.detectors.map((d) => this.makeCtx(d));
   }
 
@@ -225,6 +228,11 @@ export class SliceRunner {
     return out;
   }
 
+  /** Live slots with a pending decision, of detector `det` (counted as dues change: no walk over the slots). */
+  pendingOf(det: number): number {
+    return this.pendingPerDet[det]!;
+  }
+
   /** Every live slot (dropped ones excluded), detector by detector. */
   *allSlots(): IterableIterator<Slot> {
     for (const map of this.slots) for (const slot of map.values()) if (!slot.dropped) yield slot;
@@ -281,6 +289,7 @@ export class SliceRunner {
     const due = d.nextDue ? (d.nextDue(slot.state) ?? Infinity) : Infinity;
     // A timer that fired and still reports the same due time would loop: wait for the next change.
     if (due !== slot.due || firedDue !== undefined) {
+      if ((due === Infinity) !== (slot.due === Infinity)) this.pendingPerDet[slot.det]! += due === Infinity ? -1 : 1;
       slot.due = due;
       if (due !== Infinity && due !== firedDue) this.timers.push(due, slot);
     }
@@ -311,6 +320,7 @@ export class SliceRunner {
   private drop(slot: Slot): void {
     slot.dropped = true;
     slot.state = undefined;
+    if (slot.due !== Infinity) this.pendingPerDet[slot.det]!--;
     slot.due = Infinity;
     this.live--;
     if (this.track) {

@@ -93,8 +93,19 @@ export class ResidentPartition {
     return { sets, dels, written };
   }
 
-  /** Decisions pending after `after` (event time), by anomaly kind. */
+  /**
+   * Decisions pending after `after` (event time), by anomaly kind. All of them (−Infinity, what the
+   * metrics ask every 10 s) come from the runner's counts: a walk over every slot held (a million and
+   * more) would stop the event loop for as long.
+   */
   pendingByKind(after: number, counts: Record<string, number>): void {
+    if (after === -Infinity) {
+      this.runner.detectors.forEach((d, i) => {
+        const n = this.runner.pendingOf(i);
+        if (n > 0) counts[d.kind] = (counts[d.kind] ?? 0) + n;
+      });
+      return;
+    }
     for (const slot of this.runner.allSlots()) {
       if (slot.due > after && slot.due < Infinity) {
         const kind = this.runner.detectors[slot.det]!.kind;

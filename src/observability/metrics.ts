@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -28,6 +29,8 @@ export class IngestMetrics {
       collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
       // Gauges named like counters (promtool check metrics refuses them); vigil_nodejs_active_handles etc. say the same by type.
       for (const n of ['vigil_nodejs_active_handles_total', 'vigil_nodejs_active_requests_total', 'vigil_nodejs_active_resources_total']) this.registry.removeSingleMetric(n);
+      // the heap's limit beside vigil_nodejs_heap_size_used_bytes: resident detector state grows toward it (VigilHeapNearLimit)
+      new Gauge({ name: 'vigil_heap_limit_bytes', help: "V8's heap size limit (--max-old-space-size): past it the process dies out of memory.", registers: [this.registry] }).set(getHeapStatistics().heap_size_limit);
     }
     const r = [this.registry];
     this.eventsConsumed = new Counter({ name: 'vigil_events_consumed_total', help: 'Kafka messages read from the input topic.', labelNames: ['topic'], registers: r });

@@ -60,7 +60,7 @@ describe('alerts/ with promtool and amtool', () => {
       expect(cases.some((c) => c.alertname === name && c.exp_alerts.length > 0), `${name} firing`).toBe(true);
       expect(cases.some((c) => c.alertname === name && c.exp_alerts.length === 0), `${name} not firing`).toBe(true);
     }
-    expect(names).toEqual(new Set(['VigilCriticalFinding', 'VigilBreakerOpenTooLong', 'VigilBreakerHeldOpen', 'VigilCompensationsFailing', 'VigilMttcOverTarget', 'VigilDeadLetterGrowth', 'VigilConsumerLagHigh', 'VigilMonitorDown', 'VigilMonitorAbsent', 'VigilDependencyDown', 'VigilMonitorStalled']));
+    expect(names).toEqual(new Set(['VigilCriticalFinding', 'VigilBreakerOpenTooLong', 'VigilBreakerHeldOpen', 'VigilCompensationsFailing', 'VigilMttcOverTarget', 'VigilDeadLetterGrowth', 'VigilConsumerLagHigh', 'VigilMonitorDown', 'VigilMonitorAbsent', 'VigilDependencyDown', 'VigilMonitorStalled', 'VigilHeapNearLimit']));
   });
 
   it('a broken rule is refused (the check is real)', async () => {
