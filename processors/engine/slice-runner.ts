@@ -25,6 +25,12 @@ export interface Slot {
   touched: boolean;
   /** The store's version when loaded; 0 for a slice the store does not have. */
   version: number;
+  /**
+   * The state as JSON while the slot is frozen (`state` then undefined): a resident runner keeps the
+   * slices it saved this way until they are used again, one string each instead of an object graph
+   * for the garbage collector to walk. Thawed before any detector call.
+   */
+  frozen: string | undefined;
 }
 
 /** A slot to preload, as the live store read it. */
@@ -166,6 +172,7 @@ export class SliceRunner {
       let slot = slots[i]!.get(key);
       if (slot === undefined) slot = this.newSlot(i, key, d.init(), mk);
       else if (slot.dropped) this.revive(slot, d);
+      else if (slot.frozen !== undefined) this.thaw(slot);
       const ctx = this.ctxs[i]!;
       ctx.params = rule.params;
       ctx.rule = rule;
@@ -207,7 +214,8 @@ export class SliceRunner {
       const detectors = this.detectors;
       for (const slot of list) {
         if (slot.dropped || slot.expBucket !== b) continue;
-        slot.exp = detectors[slot.det]!.expiresAt(slot.state);
+        // a frozen slot is read, not thawed: expiresAt changes nothing, and it stays a string if it lives on
+        slot.exp = detectors[slot.det]!.expiresAt(slot.frozen !== undefined ? JSON.parse(slot.frozen) : slot.state);
         if (slot.exp < watermark) this.drop(slot);
         else this.fileExpiry(slot); // it lives longer than when filed: file it again
       }
@@ -233,6 +241,21 @@ export class SliceRunner {
     return this.pendingPerDet[det]!;
   }
 
+  /**
+   * Keeps a live slot's state as `json` (its JSON, as the caller just wrote it) until a detector needs
+   * it again. Its timer and expiry stay filed; the slot is thawed (parsed) before any detector call.
+   */
+  freeze(slot: Slot, json: string): void {
+    if (slot.dropped) return;
+    slot.frozen = json;
+    slot.state = undefined;
+  }
+
+  private thaw(slot: Slot): void {
+    slot.state = JSON.parse(slot.frozen!);
+    slot.frozen = undefined;
+  }
+
   /** Every live slot (dropped ones excluded), detector by detector. */
   *allSlots(): IterableIterator<Slot> {
     for (const map of this.slots) for (const slot of map.values()) if (!slot.dropped) yield slot;
@@ -253,6 +276,7 @@ export class SliceRunner {
     ctx.params = rule?.params ?? d.defaults;
     ctx.watermark = watermark;
     const before = slot.due;
+    if (slot.frozen !== undefined) this.thaw(slot);
     slot.state = d.onWatermark(slot.state, watermark, ctx);
     this.file(slot, d, before);
   }
@@ -267,7 +291,7 @@ export class SliceRunner {
   }
 
   private newSlot(det: number, key: string, state: unknown, mk: string): Slot {
-    const slot: Slot = { det, key, state, due: Infinity, exp: Infinity, expBucket: NaN, matchKey: mk, dropped: false, touched: false, version: 0 };
+    const slot: Slot = { det, key, state, due: Infinity, exp: Infinity, expBucket: NaN, matchKey: mk, dropped: false, touched: false, version: 0, frozen: undefined };
     this.slots[det]!.set(key, slot);
     this.live++;
     return slot;
@@ -320,6 +344,7 @@ export class SliceRunner {
   private drop(slot: Slot): void {
     slot.dropped = true;
     slot.state = undefined;
+    slot.frozen = undefined;
     if (slot.due !== Infinity) this.pendingPerDet[slot.det]!--;
     slot.due = Infinity;
     this.live--;

@@ -83,8 +83,10 @@ export class ResidentPartition {
       if (slot.dropped) {
         if (slot.version !== 0) dels.push(id);
       } else {
-        sets.push(id, JSON.stringify({ s: slot.state, k: slot.matchKey }));
+        const json = JSON.stringify(slot.state);
+        sets.push(id, '{"s":' + json + ',"k":' + JSON.stringify(slot.matchKey) + '}');
         slot.version = 1; // the hash holds it
+        this.runner.freeze(slot, json); // kept as the string just written until used again
       }
     }
     const written = sets.length / 2;
@@ -163,7 +165,8 @@ export async function restoreResident(o: {
           // a kind no longer run, or no longer partition-local: its slice is left to the hash's TTL
           if (at <= 0 || det === undefined || !o.enabled[det]) continue;
           const { s, k } = JSON.parse(value) as { s: unknown; k: string };
-          resident.runner.preload({ det, key: field.slice(at + 1), state: s, matchKey: k, version: 1 });
+          const slot = resident.runner.preload({ det, key: field.slice(at + 1), state: s, matchKey: k, version: 1 });
+          if (!slot.touched) resident.runner.freeze(slot, JSON.stringify(s));
           slices++;
         }
       }
