@@ -18,6 +18,7 @@ import { ev, openPolicy, TEST_DETECTORS } from './fixtures/test-detectors.ts';
 import { stopChild } from '../helpers/child-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Finding } from '../../processors/core/finding.ts';
+import type { ValidEvent } from '../../processors/core/events.ts';
 
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-outage-'));
@@ -85,20 +86,25 @@ describe('live detection handler during a Redis outage', () => {
   // finding it holds was never published. Kafka then redelivers from an earlier event (the consumer
   // rejoined at an older committed offset; the previous batch's dedupe mark was lost): the finding must
   // still go out, though applying the events again makes none (confirmation_mismatch fires once per intent).
-  // The path of shared slices (their state saved per pass, findings filed as unsent with it): the detector
-  // is made shared here, as the agent- and vendor-scoped ones are.
-  it('publishes the finding of a slice save that timed out in a stall and ran late, on a redelivery with other boundaries', async () => {
+  /**
+   * A Redis of the test's own that is stopped (SIGSTOP) the moment confirmation_mismatch makes its
+   * finding, between the pass's loads and its save (shared: `partitionLocal` off, its slice saved per
+   * pass; resident: its slice saved with the partition's record), and the two batches of the scenario.
+   */
+  async function stallScenario(partitionLocal: boolean, body: (s: {
+    redis: RedisClient; keys: KeyBuilder; sink: MemorySink; stallNext(): void; resume(): void;
+    handler: ReturnType<typeof createDetectionHandler>; detectors: (typeof confirmationMismatch)[]; b0: ValidEvent[]; b1: ValidEvent[];
+  }) => Promise<void>) {
     const port = await freePort();
     const stalled = await spawnRedis(port, mkdtempSync(join(tmpdir(), 'vigil-stall-')));
     const redis = connectRedis({ url: `redis://127.0.0.1:${port}`, connectionName: 'vigil-stall-test' });
     redis.on('error', () => {});
     try {
       let stallNow = false;
-      // stops Redis (SIGSTOP) the moment the finding is made: between the pass's loads and its save
       const settle = confirmationMismatch.onWatermark!;
       const stalling = {
         ...confirmationMismatch,
-        partitionLocal: false,
+        partitionLocal,
         onWatermark(s: Parameters<typeof settle>[0], w: number, c: Parameters<typeof settle>[2]) {
           const out = settle(s, w, c);
           if (stallNow && s.done) {
@@ -110,26 +116,12 @@ describe('live detection handler during a Redis outage', () => {
       } as typeof confirmationMismatch;
       const detectors = [stalling];
       const sink = new MemorySink();
-      const keys = new KeyBuilder('vigil-stall');
+      const keys = new KeyBuilder(partitionLocal ? 'vigil-stall-r' : 'vigil-stall');
       const handler = createDetectionHandler({ redis, keys, policy: openPolicy(detectors), detectors, sink, commandTimeoutMs: 300 });
       const who = { userId: 'u_st', intentId: 'i-st' };
       const b0 = [ev('confirmation.accepted', 0, { ...who, payloadHash: 'sha256:agreed' }), ev('intent.parsed', 500, { userId: 'u_x', intentId: 'i-x' })];
       const b1 = [ev('action.requested', 1_000, { ...who, payloadHash: 'sha256:changed' }), ev('intent.parsed', 60_000, { userId: 'u_x', intentId: 'i-y' })];
-      await handler.handle(b0, offsetCtx(b0, 700));
-
-      stallNow = true;
-      const err = await handler.handle(b1, offsetCtx(b1, 702)).then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(DetectionStoreError);
-      expect(String(err)).toMatch(/save detector state/);
-      expect(sink.byId.size).toBe(0);
-      process.kill(stalled.pid!, 'SIGCONT');
-      // the save that timed out runs now: the slice holds the finding's decision (done)
-      const slice = keys.detectorSlice(detectorBucketOf('confirmation_mismatch', 'i:u_st:i-st'), 'confirmation_mismatch', 'i:u_st:i-st');
-      const state = await redis.hget(slice, 's');
-      expect(JSON.parse(state!).done).toBe(true);
-
-      await handler.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 700));
-      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
+      await body({ redis, keys, sink, handler, detectors, b0, b1, stallNext: () => (stallNow = true), resume: () => process.kill(stalled.pid!, 'SIGCONT') });
     } finally {
       redis.disconnect();
       try {
@@ -137,45 +129,40 @@ describe('live detection handler during a Redis outage', () => {
       } catch {}
       stalled.kill('SIGKILL');
     }
+  }
+
+  // The path of shared slices (their state saved per pass, findings filed as unsent with it).
+  it('publishes the finding of a slice save that timed out in a stall and ran late, on a redelivery with other boundaries', async () => {
+    await stallScenario(false, async ({ redis, keys, sink, handler, b0, b1, stallNext, resume }) => {
+      await handler.handle(b0, offsetCtx(b0, 700));
+      stallNext();
+      const err = await handler.handle(b1, offsetCtx(b1, 702)).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DetectionStoreError);
+      expect(String(err)).toMatch(/save detector state/);
+      expect(sink.byId.size).toBe(0);
+      resume();
+      // the save that timed out runs now: the slice holds the finding's decision (done)
+      const slice = keys.detectorSlice(detectorBucketOf('confirmation_mismatch', 'i:u_st:i-st'), 'confirmation_mismatch', 'i:u_st:i-st');
+      await waitFor(async () => (await redis.hget(slice, 's')) ?? undefined, { timeoutMs: 5000, description: 'the late save' });
+      expect(JSON.parse((await redis.hget(slice, 's'))!).done).toBe(true);
+
+      await handler.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 700));
+      expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
+    });
   });
+
   // The same stall on partition-resident state (resident-state.ts): the finding is published before the
   // partition's save, which times out and runs late; the redelivery finds the state ahead of it (its
   // offsets), applies nothing twice and publishes nothing twice.
   it('resident state: a partition save that timed out in a stall and ran late loses nothing and repeats nothing on a redelivery', async () => {
-    const port = await freePort();
-    const stalled = await spawnRedis(port, mkdtempSync(join(tmpdir(), 'vigil-stall-')));
-    const redis = connectRedis({ url: `redis://127.0.0.1:${port}`, connectionName: 'vigil-stall-test' });
-    redis.on('error', () => {});
-    try {
-      let stallNow = false;
-      const settle = confirmationMismatch.onWatermark!;
-      const stalling = {
-        ...confirmationMismatch,
-        onWatermark(s: Parameters<typeof settle>[0], w: number, c: Parameters<typeof settle>[2]) {
-          const out = settle(s, w, c);
-          if (stallNow && s.done) {
-            stallNow = false;
-            process.kill(stalled.pid!, 'SIGSTOP');
-          }
-          return out;
-        },
-      } as typeof confirmationMismatch;
-      expect(stalling.partitionLocal).toBe(true);
-      const detectors = [stalling];
-      const sink = new MemorySink();
-      const keys = new KeyBuilder('vigil-stall-r');
-      const handler = createDetectionHandler({ redis, keys, policy: openPolicy(detectors), detectors, sink, commandTimeoutMs: 300 });
-      const who = { userId: 'u_st', intentId: 'i-st' };
-      const b0 = [ev('confirmation.accepted', 0, { ...who, payloadHash: 'sha256:agreed' }), ev('intent.parsed', 500, { userId: 'u_x', intentId: 'i-x' })];
-      const b1 = [ev('action.requested', 1_000, { ...who, payloadHash: 'sha256:changed' }), ev('intent.parsed', 60_000, { userId: 'u_x', intentId: 'i-y' })];
+    await stallScenario(true, async ({ redis, keys, sink, handler, detectors, b0, b1, stallNext, resume }) => {
       await handler.handle(b0, offsetCtx(b0, 700));
-
-      stallNow = true;
+      stallNext();
       const err = await handler.handle(b1, offsetCtx(b1, 702)).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(DetectionStoreError);
       expect(String(err)).toMatch(/save the partition watermark/);
       expect([...sink.byId.values()].map((f) => f.kind)).toEqual(['confirmation_mismatch']);
-      process.kill(stalled.pid!, 'SIGCONT');
+      resume();
       // the save that timed out runs now: the partition's hash holds the decision and the offsets it covers
       const partition = offsetCtx(b1, 702);
       const hash = keys.detectorResident(`${partition.topic}/${partition.partition}`);
@@ -188,12 +175,6 @@ describe('live detection handler during a Redis outage', () => {
       await next.handle([...b0, ...b1], offsetCtx([...b0, ...b1], 700));
       expect(published).toEqual([]);
       expect(JSON.parse((await redis.hget(hash, 'confirmation_mismatch:i:u_st:i-st'))!).s.done).toBe(true);
-    } finally {
-      redis.disconnect();
-      try {
-        process.kill(stalled.pid!, 'SIGCONT');
-      } catch {}
-      stalled.kill('SIGKILL');
-    }
+    });
   });
 });
