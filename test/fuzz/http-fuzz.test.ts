@@ -85,7 +85,10 @@ const auth: fc.Arbitrary<Record<string, string>> = fc.oneof(
   fc.constantFrom(`Bearer ${TOKEN.slice(0, -1)}`, 'Bearer', 'Basic dmlnaWw6cHc=', `bearer   ${TOKEN}  `, `Bearer ${TOKEN} extra`, 'Bearer ' + 'x'.repeat(5000), 'Bearer ' + 'x'.repeat(20_000)).map((a) => ({ authorization: a })),
 );
 const requestArb: fc.Arbitrary<Req> = fc
-  .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE'), path, auth, body, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''))
+  // GET three times as often as each other method: most requests that can succeed are GETs. With every
+  // method alike, 200 cases drew 1–6 answers of 200 (seeds 11–20), so none in about 3 runs in 100 and the
+  // coverage check below failed them (a fresh-clone CI run did); now 4–11 on the same seeds
+  .tuple(fc.constantFrom('GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE'), path, auth, body, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''))
   .map(([method, p, a, b, ct]) => ({ method, path: p, headers: { ...a, ...(ct ? { 'content-type': ct } : {}) }, body: method === 'GET' || method === 'HEAD' ? undefined : b }));
 
 const DOCUMENTED = [200, 400, 401, 403, 404, 405, 413, 429, 431];
