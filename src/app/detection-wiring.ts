@@ -4,6 +4,7 @@ import { ALL_DETECTORS } from '../../processors/registry.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors/vigil-error.ts';
+import { checkPartitionLayout } from '../detection/partition-layout.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createDetectionHandler } from '../detection/detection-handler.ts';
 import { OUT_OF_BOUNDS_REASON, type RefusedEvent } from '../detection/held-events.ts';
@@ -122,6 +123,7 @@ export function detectionHandlerFactory(config: Config, logger: Logger, hooks: D
       }
       log.warn('events refused for their event time, dead-lettered', { partition: source.partition, count: refused.length, first: { eventId: refused[0]!.eventId, why: `${refused[0]!.reason}: ${refused[0]!.detail}` }, dlq: config.kafka.topics.dlq });
     };
+    await checkPartitionLayout(ctx.redis, ctx.keys, config.kafka.topics.actions, ctx.inputPartitions, log);
     const handler = createDetectionHandler({
       redis: ctx.redis,
       keys: ctx.keys,

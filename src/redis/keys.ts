@@ -125,6 +125,11 @@ export class KeyBuilder {
     return `${this.prefix}:ds:{ds:wm}:resident:${partition}`;
   }
 
+  /** Hash of the input topics' partition counts as the last start saw them (field: topic): partition-layout.ts. */
+  detectorLayout(): string {
+    return `${this.prefix}:ds:{ds:wm}:layout`;
+  }
+
   // ── breakers (protocol v1, docs/breaker-protocol.md; layout in @vigil/breaker-client) ──
   /** The hash holding one breaker's state: `<prefix>:brk:{<scope>:<id>}:state`. */
   breakerState(scope: string, id: string): string {
