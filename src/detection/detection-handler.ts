@@ -5,7 +5,7 @@ import { BOOTSTRAP_MIN_BATCH, EventTimeGuard, type GuardOutput } from '../../pro
 import { combineWatermarks, explainWatermark, type PartitionMark } from '../../processors/engine/partition-watermarks.ts';
 import type { BatchContext } from '../ingest/batch-handler.ts';
 import type { Policy } from '../policy/load-policy.ts';
-import { batchPlan, byTimeAndId, runAndSave, ttlOf, type Loaded, type PassPlan } from './detection-pass.ts';
+import { batchOffsets, batchPlan, byTimeAndId, runAndSave, ttlOf, type Loaded, type PassPlan } from './detection-pass.ts';
 import { DetectionStoreError } from './detection-store-error.ts';
 import { decodeHeld, encodeHeld, messageOf, storeMessage, type LivePayload, type RefusedEvent } from './held-events.ts';
 import type { DetectionHandler, DetectionHandlerOptions, DetectionStats, PartitionState, WatermarkStatus } from './detection-handler-api.ts';
@@ -154,7 +154,7 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
     const dueIds = new Set(due.filter(([, t]) => t <= reach).map(([id]) => id));
     await loadMissing(loaded, dueIds);
 
-    const offsets = messages?.length === events.length ? messages.map((m) => Number(m?.offset)) : undefined;
+    const offsets = batchOffsets(events, messages);
     const plan = batchPlan(partKey, events, run, loaded, offsets);
     const savedBefore = stats.slicesSaved;
     // resident slices go by the partition's own event time (only it feeds them), and never behind the shared start

@@ -168,6 +168,17 @@ export function byTimeAndId(findings: Finding[]): Finding[] {
 }
 
 /**
+ * The Kafka offset of each batch event (`offsets[i]` of `events[i]`, from the messages ingest passes
+ * along), or undefined when they cannot tell a redelivery (batches made by hand, a message missing): then
+ * the batch's first and last eventIds do. batchPlan and the resident state take it from here alike.
+ */
+export function batchOffsets(events: readonly ValidEvent[], messages: readonly ({ offset: string } | undefined)[] | undefined): number[] | undefined {
+  if (messages?.length !== events.length) return undefined;
+  const offsets = messages.map((m) => Number(m?.offset));
+  return offsets.every(Number.isSafeInteger) ? offsets : undefined;
+}
+
+/**
  * What a redelivered batch or a re-released held event may find in a slice an earlier attempt saved.
  *
  * With the events' Kafka offsets (`offsets[i]` of `events[i]`, as ingest passes them): the mark's `o` is
@@ -188,11 +199,12 @@ export function batchPlan(
   events: readonly ValidEvent[],
   run: readonly { e: ValidEvent; i: number }[],
   loaded: Map<string, Loaded>,
+  /** From batchOffsets: present only when every batch event has its offset. */
   offsets?: readonly number[],
 ): PassPlan & { replayed: number } {
   const batchStart = events[0]?.eventId ?? '';
   const batchEnd = events.at(-1)?.eventId ?? '';
-  const byOffset = offsets !== undefined && offsets.length === events.length && offsets.every(Number.isSafeInteger);
+  const byOffset = offsets !== undefined;
   let lowest = Infinity;
   let highest = -Infinity;
   if (byOffset) for (const o of offsets) {

@@ -49,7 +49,7 @@ export class ResidentPartition {
   run(run: readonly { e: ValidEvent; i: number }[], o: { from: number; advanceTo?: number; offsets?: readonly number[] | undefined; events: readonly ValidEvent[] }): Finding[] {
     const runner = this.runner;
     runner.advance(o.from);
-    const byOffset = o.offsets !== undefined && o.offsets.length === o.events.length && o.offsets.every(Number.isSafeInteger);
+    const byOffset = o.offsets !== undefined; // batchOffsets (detection-pass.ts): one per batch event
     const redelivered = !byOffset && this.first !== '' && o.events[0]?.eventId === this.first;
     const upTo = redelivered ? o.events.findIndex((e) => e.eventId === this.last) : -1;
     for (const { e, i } of run) {
