@@ -276,6 +276,14 @@ function pipelineHealth(): Record<string, unknown> {
     ],
   });
 
+  l.timeseries({
+    title: 'Where batch time goes',
+    description: 'Mean seconds per batch in each stage (vigil_batch_stage_seconds): decode, dedupe, wait (behind other partitions\' batches: the detectors run one batch at a time), handle (the detectors\' pass), dead_letter, mark, commit. A growing wait means the detectors, not Kafka or Redis, are the bottleneck.',
+    queries: [{ expr: `sum by (stage) (rate(vigil_batch_stage_seconds_sum[${R}])) / ignoring(stage) group_left sum(rate(vigil_batch_duration_seconds_count[${R}]))`, legend: '{{stage}}' }],
+    unit: 's',
+    stack: true,
+  });
+
   l.row('Dead letters and errors');
   l.timeseries({
     title: 'Dead letters by reason',

@@ -307,7 +307,9 @@ export function createDetectionHandler(opts: DetectionHandlerOptions): Detection
   async function handle(events: readonly ValidEvent[], ctx: BatchContext): Promise<void> {
     if (events.length === 0) return;
     const p = stateOf(ctx.topic, ctx.partition);
+    const queued = performance.now();
     await serialize(p, async () => {
+      if (ctx.timing) ctx.timing.waitMs += performance.now() - queued; // behind other partitions' passes and the tick
       p.dirty = true;
       await partitionPass(p, events, ctx.messages, false);
       p.dirty = false;

@@ -15,6 +15,11 @@ export interface BatchContext {
   messages?: readonly KafkaMessage[];
   /** Messages in the Kafka batch (valid, bad and duplicate alike). */
   consumed?: number;
+  /**
+   * Where a handler that runs one batch at a time adds how long this one waited behind the others
+   * (ms) before its own work began: ingest reports it apart (vigil_batch_stage_seconds{stage="wait"}).
+   */
+  timing?: { waitMs: number };
 }
 
 /**

@@ -12,6 +12,22 @@ export interface BatchOutcome {
   duplicates: number;
   deadLettered: DeadLetter[];
   newestEventTs: number | undefined;
+  /** Milliseconds the batch spent in each stage (BatchStageTimes). */
+  stageMs: BatchStageTimes;
+}
+
+/**
+ * Where a batch's time went, in ms: decoding and validating, the dedupe check, waiting behind other
+ * partitions' batches for the handler (`wait`), the handler's own work (`handle`), dead-lettering, and
+ * marking the eventIds handled. An isolated batch's runs count in `handle`.
+ */
+export interface BatchStageTimes {
+  decode: number;
+  dedupe: number;
+  wait: number;
+  handle: number;
+  deadLetter: number;
+  mark: number;
 }
 
 /** Where processBatch is: a caller tells a failure of the handler (maybe the input's fault) from one of I/O. */
@@ -56,6 +72,13 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
   const { decoder } = deps;
   const progress = deps.progress ?? { stage: 'decode' };
   progress.stage = 'decode';
+  const stageMs: BatchStageTimes = { decode: 0, dedupe: 0, wait: 0, handle: 0, deadLetter: 0, mark: 0 };
+  let t = performance.now();
+  const lap = (stage: keyof BatchStageTimes) => {
+    const now = performance.now();
+    stageMs[stage] += now - t;
+    t = now;
+  };
   await decoder.loadSchemas(messages);
 
   const events: ValidEvent[] = [];
@@ -83,8 +106,10 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
     ids.push(event.eventId);
   }
 
+  lap('decode');
   progress.stage = 'dedupe';
   const check = await deps.dedupe.check(ids);
+  lap('dedupe');
   const isFresh = check.fresh;
   const fresh: number[] = []; // indexes into events
   let newestEventTs: number | undefined;
@@ -96,6 +121,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
   }
 
   progress.stage = 'handle';
+  const timing = { waitMs: 0 };
   const handle = (run: readonly number[]) =>
     deps.handler.handle(
       run.map((i) => events[i]!),
@@ -106,6 +132,7 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
         messages: run.map((i) => eventMessages[i]!),
         // a run of an isolated batch counts its own messages (runs are disjoint: each is counted once)
         consumed: deps.isolate ? run.length : messages.length,
+        timing,
       },
     );
   let handled = fresh.length;
@@ -132,16 +159,22 @@ export async function processBatch(batch: Pick<Batch, 'topic' | 'partition' | 'm
     });
   }
 
+  lap('handle');
+  stageMs.wait = Math.min(timing.waitMs, stageMs.handle);
+  stageMs.handle -= stageMs.wait;
   progress.stage = 'dead-letter';
   await deps.sendDeadLetters(deadLettered);
+  lap('deadLetter');
   progress.stage = 'mark';
   if (!deps.isolate) await deps.dedupe.markChecked(check);
+  lap('mark');
   return {
     consumed: messages.length,
     handled,
     duplicates: events.length - fresh.length,
     deadLettered: poisoned.length ? [...deadLettered, ...poisoned] : deadLettered,
     newestEventTs,
+    stageMs,
   };
 }
 

@@ -213,7 +213,10 @@ export class IngestService {
       }
       const lastOffset = batch.lastOffset();
       resolveOffset(lastOffset);
+      const commitStart = performance.now();
       await owner.commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      const stageMs = { ...outcome.stageMs, commit: performance.now() - commitStart };
+      for (const [stage, ms] of Object.entries(stageMs)) metrics.batchStage.observe({ topic, stage: STAGE_LABEL[stage as keyof typeof stageMs] }, ms / 1000);
       await heartbeat();
 
       this.stats.batches++;
@@ -230,13 +233,22 @@ export class IngestService {
       if (outcome.deadLettered.length) {
         this.log.warn('bad events dead-lettered', { count: outcome.deadLettered.length, reasons: countBy(outcome.deadLettered.map((d) => d.reason)), dlq: config.kafka.topics.dlq });
       }
-      this.log.debug('batch committed', { partition, lastOffset, consumed: outcome.consumed, handled: outcome.handled });
+      this.log.debug('batch committed', { partition, lastOffset, consumed: outcome.consumed, handled: outcome.handled, stageMs: roundAll(stageMs) });
       this.deps.onBatchCommitted?.({ ...outcome, topic, partition });
     } finally {
       endTimer();
       this.watchdog.batchEnded(inFlight);
     }
   }
+}
+
+/** vigil_batch_stage_seconds's stage label of each of a batch's timed stages. */
+const STAGE_LABEL = { decode: 'decode', dedupe: 'dedupe', wait: 'wait', handle: 'handle', deadLetter: 'dead_letter', mark: 'mark', commit: 'commit' } as const;
+
+function roundAll(ms: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ms)) out[k] = Math.round(v * 10) / 10;
+  return out;
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -13,6 +13,7 @@ export class IngestMetrics {
   readonly eventsDuplicate: Counter<'topic'>;
   readonly eventsDeadLettered: Counter<'topic' | 'reason'>;
   readonly batchDuration: Histogram<'topic'>;
+  readonly batchStage: Histogram<'topic' | 'stage'>;
   readonly batchRetries: Counter<'topic' | 'error'>;
   readonly consumerCrashes: Counter<'restart'>;
   readonly watchdogRestarts: Counter;
@@ -42,6 +43,13 @@ export class IngestMetrics {
       help: 'Time from receiving a Kafka batch to committing its offsets.',
       labelNames: ['topic'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.batchStage = new Histogram({
+      name: 'vigil_batch_stage_seconds',
+      help: 'Where a Kafka batch spent its time, by stage: decode (and validate), dedupe (the eventId check), wait (behind other partitions\' batches for the detectors, which run one batch at a time), handle (the detectors\' pass: state, findings, breakers), dead_letter, mark (eventIds marked handled), commit (the offsets).',
+      labelNames: ['topic', 'stage'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     });
     this.batchRetries = new Counter({ name: 'vigil_batch_retries_total', help: 'Batches retried after a retriable error (Redis, registry or broker down).', labelNames: ['topic', 'error'], registers: r });

@@ -59,6 +59,12 @@ describe('ingest against real Kafka, schema registry and Redis', () => {
     await waitFor(() => monitor.ingest.stats.handled >= 10_000, { description: 'the last batch committed' });
     const text = await monitor.metrics.registry.getSingleMetricAsString('vigil_events_handled_total');
     expect(text).toMatch(new RegExp(`vigil_events_handled_total\\{topic="${config.kafka.topics.actions.replace(/\./g, '\\.')}"\\} 10000`));
+    // every committed batch is timed in each of its stages, as many as vigil_batch_duration_seconds counts
+    const stages = (await monitor.metrics.registry.getSingleMetric('vigil_batch_stage_seconds')!.get()).values.filter((v) => (v as { metricName?: string }).metricName === 'vigil_batch_stage_seconds_count');
+    const batches = (await monitor.metrics.registry.getSingleMetric('vigil_batch_duration_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'vigil_batch_duration_seconds_count')!.value;
+    expect(batches).toBeGreaterThan(0);
+    expect(stages.map((v) => v.labels.stage).sort()).toEqual(['commit', 'dead_letter', 'decode', 'dedupe', 'handle', 'mark', 'wait']);
+    for (const v of stages) expect(v.value).toBe(batches);
   }, 240_000);
 
   it('dead-letters every kind of bad input with its reason while good events around it flow on', async () => {
