@@ -23,7 +23,8 @@ export class BenchEnv {
     this.base = {
       ...isolatedEnv(this.id, stack),
       VIGIL_PARTITIONS: String(partitions),
-      VIGIL_LOG_LEVEL: 'error',
+      // VIGIL_BENCH_LOG_LEVEL=debug (with VIGIL_BENCH_LOG_DIR) logs every batch's stage times
+      VIGIL_LOG_LEVEL: process.env.VIGIL_BENCH_LOG_LEVEL ?? 'error',
       VIGIL_METRICS_PORT: '0',
       VIGIL_HTTP_PORT: '0',
       // seen-markers of a run leave the shared Redis within the hour even if the bench dies before its cleanup

@@ -376,6 +376,13 @@ async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> |
     monitorCpuS: Math.round((end.cpuS - c0) * 10) / 10,
     monitorRssMb: end.rssMb,
   };
+  // the slowest probes, to look up in the monitor's log (VIGIL_BENCH_LOG_DIR with VIGIL_BENCH_LOG_LEVEL=debug)
+  const slowest = probes
+    .map((p) => ({ p, c: completion(p) }))
+    .filter(({ p, c }) => p.findingTs !== undefined && c !== undefined)
+    .sort((a, b) => b.p.findingTs! - b.c! - (a.p.findingTs! - a.c!))
+    .slice(0, 3);
+  for (const { p, c } of slowest) say(`  slow probe: partition ${p.partition}, decision appended ${new Date(c!).toISOString()}, finding ${p.findingTs! - c!} ms later`);
   say(`  finding p50 ${result.findingFromDecisionMs.p50} ms, p99 ${result.findingFromDecisionMs.p99} ms; breaker p50 ${result.breakerFromDecisionMs.p50} ms; ${result.missingFindings} findings and ${result.missingBreakers} breakers missing; lag at end ${lagAtEnd}`);
   return result;
 }

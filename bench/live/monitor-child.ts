@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { procSample, type ProcSample } from './proc-stats.ts';
 
@@ -18,9 +19,20 @@ export interface MonitorChild {
   exited: Promise<number | null>;
 }
 
+/**
+ * Starts `vigil run` as a child. With VIGIL_BENCH_LOG_DIR set, its whole log goes to `<dir>/<name>.log` too
+ * (with VIGIL_BENCH_LOG_LEVEL=debug: every batch's stage times, to see where a slow one spent its time),
+ * and its stdout to `<dir>/<name>.out`; VIGIL_BENCH_NODE_ARGS adds Node options (e.g. --trace-gc).
+ */
 export function startMonitorChild(name: string, env: NodeJS.ProcessEnv): MonitorChild {
-  const proc = spawn(process.execPath, [MAIN, 'run'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const logDir = process.env.VIGIL_BENCH_LOG_DIR;
+  const nodeArgs = process.env.VIGIL_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'pipe'] });
   const lines: string[] = [];
+  if (logDir) {
+    proc.stderr!.pipe(createWriteStream(`${logDir}/${name}.log`));
+    proc.stdout!.pipe(createWriteStream(`${logDir}/${name}.out`)); // e.g. VIGIL_BENCH_NODE_ARGS=--trace-gc
+  }
   proc.stderr!.on('data', (d: Buffer) => {
     lines.push(d.toString());
     if (lines.length > 40) lines.shift();
