@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 import { queueScript, runScript } from '../redis/scripts.ts';
 import { withTimeout } from '../errors/timeout.ts';
@@ -8,7 +9,6 @@ import { breakerFromHash, scopeIdProblem } from './state.ts';
 import type { Breaker, BreakerScope, BreakerStateName } from './state.ts';
 import type { BreakerTransition } from '@vigil/breaker-client/protocol';
 
-type RedisClient = Redis | Cluster;
 
 export interface BreakerStoreOptions {
   /** A client with vigil's scripts registered (src/redis/connection.ts connectRedis does that). */
@@ -70,7 +70,7 @@ export class BreakerStore {
   }
 
   private get isCluster(): boolean {
-    return 'isCluster' in this.redis && (this.redis as Cluster).isCluster === true;
+    return isCluster(this.redis);
   }
 
   /**

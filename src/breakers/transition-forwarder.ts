@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { isCluster } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 import type { BreakerTransition, TransitionCause } from '@vigil/breaker-client/protocol';
 
@@ -26,8 +27,8 @@ export interface ForwarderOptions {
 
 export async function forwardTransitions(opts: ForwarderOptions): Promise<{ close(): Promise<void> }> {
   const causes = new Set(opts.causes ?? CLIENT_CAUSES);
-  const sub = ('isCluster' in opts.redis && opts.redis.isCluster
-    ? (opts.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+  const sub = (isCluster(opts.redis)
+    ? opts.redis.duplicate(undefined, { enableOfflineQueue: true })
     : (opts.redis as Redis).duplicate({ enableOfflineQueue: true })) as Redis;
   const channel = opts.keys.breakerTransitionsChannel();
   sub.on('error', () => {});

@@ -3,7 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { evaluate } from '../breakers/check.ts';
 import { BREAKER_SCOPES, BREAKER_STATES, type BreakerScope, type BreakerStateName } from '../breakers/state.ts';
 import { settlesWithin } from '../errors/timeout.ts';
-import type { RedisClient } from '../redis/connection.ts';
+import { isCluster, type RedisClient } from '../redis/connection.ts';
 import type { KeyBuilder } from '../redis/keys.ts';
 
 /** The value of `vigil_breaker_state{scope,id}`: which non-closed state the breaker is in. */
@@ -189,7 +189,7 @@ export class BreakerStateCollector {
 
   private async readAll(): Promise<{ readings: BreakerReading[]; truncated: boolean; now: number }> {
     const { redis, keys, scanLimit } = this.o;
-    const cluster = 'isCluster' in redis && (redis as Cluster).isCluster;
+    const cluster = isCluster(redis);
     const [sec, usec] = await (cluster ? (redis as Cluster).nodes('master')[0]! : (redis as Redis)).time();
     const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     const readings: BreakerReading[] = [];

@@ -9,6 +9,14 @@ import { registerScripts, variableKeyCommands } from './scripts.ts';
 
 export type RedisClient = Redis | Cluster;
 
+/**
+ * Whether `redis` is a Redis Cluster client: a command's (or a script's) keys must then share one slot,
+ * so per-slot groups (hash-tag buckets) go in separate commands. On a single node they may go in one.
+ */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return 'isCluster' in redis && (redis as Cluster).isCluster === true;
+}
+
 export interface RedisConnectionOptions {
   /** redis://host:port[/db], rediss://…; several comma-separated URLs, or `cluster: true`, make a Cluster client. */
   url: string;

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { VigilError } from '../errors/vigil-error.ts';
-import type { RedisClient } from './connection.ts';
+import { isCluster, type RedisClient } from './connection.ts';
 
 /**
  * "Done" markers of side effects (KeyBuilder.findingEffect keys, one slot each), a batch at a time:
@@ -14,7 +14,7 @@ export class EffectMarkers {
   }
 
   private get isCluster(): boolean {
-    return 'isCluster' in this.redis && (this.redis as Cluster).isCluster === true;
+    return isCluster(this.redis);
   }
 
   /** present[i]: whether markers[i] exists. */

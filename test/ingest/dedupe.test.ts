@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Cluster } from 'ioredis';
 import { EventDedupe } from '../../src/ingest/dedupe.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
@@ -53,6 +53,26 @@ function dedupeSuite(name: string, connect: () => Promise<{ redis: RedisClient; 
       expect((await dedupe.fresh(batch)).some(Boolean)).toBe(false);
       expect((await keysOf(redis, `${keys.prefix}:seen:*`)).flat().length).toBe(350);
       await dedupe.markChecked(await dedupe.check([])); // nothing to mark
+    });
+
+    it('checks and marks a batch in one command each on a single node, one per bucket on Cluster (a slot each)', async () => {
+      const keys = new KeyBuilder(randomName('dedupe'));
+      const dedupe = new EventDedupe(redis, keys, 600);
+      const batch = ids(90); // a batch at a steady load: it touches most buckets
+      const buckets = new Set(batch.map((id) => seenBucketOf(id))).size;
+      expect(buckets).toBeGreaterThan(20);
+      const mget = vi.spyOn(redis, 'mget');
+      try {
+        const check = await dedupe.check(batch);
+        const perCommand = name.includes('Cluster') ? buckets : 1;
+        expect(mget).toHaveBeenCalledTimes(perCommand);
+        expect(check.markers.length).toBe(perCommand); // markChecked: one markSeen call per group
+        await dedupe.markChecked(check);
+        expect((await dedupe.fresh(batch)).some(Boolean)).toBe(false);
+        expect((await keysOf(redis, `${keys.prefix}:seen:*`)).flat().sort()).toEqual(batch.map((id) => keys.seenEvent(id)).sort());
+      } finally {
+        mget.mockRestore();
+      }
     });
 
     it('keeps one marker key per id, with the dedupe TTL, spread over the buckets', async () => {

@@ -1,8 +1,9 @@
 -- markSeen: marks eventIds as handed on by the ingest dedupe, each marker with the dedupe TTL.
--- One call per hash-tag bucket: every key shares the bucket's tag {seen:<b>}, so the call touches one
--- slot on Redis Cluster. The number of keys varies (file suffix -n): the caller passes it first.
+-- On Redis Cluster, one call per hash-tag bucket: every key shares the bucket's tag {seen:<b>}, so the
+-- call touches one slot. On a single node, one call for a whole batch (any buckets). The number of keys
+-- varies (file suffix -n): the caller passes it first.
 -- KEYS
---   KEYS[1..n] the seen markers of one bucket (KeyBuilder.seenEvent), n >= 1
+--   KEYS[1..n] seen markers (KeyBuilder.seenEvent): of one bucket on Cluster, n >= 1
 -- ARGV
 --   ARGV[1] TTL in seconds (>= 1): how long the eventIds are remembered
 -- Returns
