@@ -54,7 +54,7 @@ export const confirmationFailureSpike: Detector<ConfirmationFailureSpikeState, C
     s.failureRatio = p.failureRatio;
     s.w = ensureWindow(s.w, p.windowMs);
     const failed = e.type !== 'confirmation.requested';
-    addToWindow(s.w, e.ts, evOf(e), { n: !failed, f: failed, sample: failed }, SAMPLES_PER_BUCKET);
+    addToWindow(s.w, e.ts, evOf(e), { n: !failed, f: failed, sample: failed, unique: ctx.eventsUnique }, SAMPLES_PER_BUCKET);
     return s;
   },
 

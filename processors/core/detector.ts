@@ -73,6 +73,12 @@ export interface SettleContext {
    * (Optional only so that hand-made contexts in tests keep compiling; the engine always sets it.)
    */
   readonly watermark?: number;
+  /**
+   * The engine applies each eventId at most once: it dedupes upstream (`vigil replay` on eventId; live,
+   * the ingest dedupe by eventId and each slice's offsets), so a detector need not remember ids to
+   * ignore a redelivery. Unset (hand-made contexts, the redelivery tests of runDetectors): it must.
+   */
+  readonly eventsUnique?: boolean;
   emit(d: Detection): void;
 }
 

@@ -116,7 +116,7 @@ export class ReplayEngine {
       stats.findings++;
       opts.onFinding(f);
     };
-    this.runner = new SliceRunner({ detectors: opts.detectors, rules, onFinding: (f) => this.emit(f) });
+    this.runner = new SliceRunner({ detectors: opts.detectors, rules, eventsUnique: true, onFinding: (f) => this.emit(f) }); // this.dedupe admits each eventId once
     this.dedupe = new ReplayDedupe(rules.latenessMs, opts.dedupeHorizonMs ?? dedupeHorizonOf(rules));
     this.guard = new EventTimeGuard<number>(rules.eventTime);
     const runner = this.runner;

@@ -71,6 +71,12 @@ export interface SliceRunnerOptions {
    * the partition-local ones and each pass's runner the shared ones, over the same events and rules.
    */
   enabled?: readonly boolean[];
+  /**
+   * The caller applies each eventId at most once (it dedupes upstream): detectors are told so
+   * (SettleContext.eventsUnique) and keep no ids to ignore redeliveries. The replay engine and the live
+   * engine set it; tests that deliver duplicates to the runner leave it off.
+   */
+  eventsUnique?: boolean;
 }
 
 interface Ctx extends DetectorContext {
@@ -103,6 +109,7 @@ export class SliceRunner {
   /** Events never move the watermark past this (see SliceRunnerOptions.watermarkCap); a resident runner's caller sets it per pass. */
   watermarkCap: number;
   private readonly enabled: readonly boolean[] | undefined;
+  private readonly eventsUnique: boolean;
   private live = 0;
   /** Per detector, the live slots with a pending decision (due < +Infinity), kept as dues change. */
   private readonly pendingPerDet: number[];
@@ -116,6 +123,7 @@ export class SliceRunner {
     this.watermark = opts.watermark ?? -Infinity;
     this.watermarkCap = opts.watermarkCap ?? Infinity;
     this.enabled = opts.enabled;
+    this.eventsUnique = opts.eventsUnique === true;
     this.track = opts.track ?? false;
     this.admit = opts.admit;
     this.bucketMs = opts.expiryBucketMs ?? 60_000;
@@ -366,6 +374,7 @@ export class SliceRunner {
       rule: DISABLED,
       slot: undefined as unknown as Slot,
       latenessMs: this.rules.latenessMs,
+      eventsUnique: this.eventsUnique,
       emit(det: Detection) {
         if (ctx.rule === DISABLED) return; // the rule was disabled since the decision was filed
         runner.onFinding(toFinding(d, ctx.rule, runner.rules.version, det), ctx.slot);

@@ -71,7 +71,7 @@ export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOve
     s.w = ensureWindow(s.w, p.windowMs);
     const ev = evOf(e);
     const attempt = e.attempt ?? 1;
-    addToWindow(s.w, e.ts, ev, { sample: true, peak: attempt, peakLabel: e.intentId }, Math.min(p.maxRetries, MAX_EVIDENCE));
+    addToWindow(s.w, e.ts, ev, { sample: true, peak: attempt, peakLabel: e.intentId, unique: ctx.eventsUnique }, Math.min(p.maxRetries, MAX_EVIDENCE));
     if (attempt >= p.maxAttempt && e.ts >= s.floor) trackIntent(s, e, ev, attempt, p.maxAttempt);
     // By the watermark, not this event's time: with partitions far apart (a backlog), an agent's events
     // of the same minutes arrive hours apart, and none may be ignored for being older than another's.

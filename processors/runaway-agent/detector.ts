@@ -46,7 +46,7 @@ export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = set
     s.userId = e.userId;
     s.maxActions = p.maxActions;
     s.w = ensureWindow(s.w, p.windowMs);
-    addToWindow(s.w, e.ts, evOf(e), { sample: true }, Math.min(p.maxActions, MAX_EVIDENCE));
+    addToWindow(s.w, e.ts, evOf(e), { sample: true, unique: ctx.eventsUnique }, Math.min(p.maxActions, MAX_EVIDENCE));
     return s;
   },
 

@@ -63,7 +63,7 @@ export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRa
     const failed = e.type === 'action.failed';
     const slow = (e.outcome?.latencyMs ?? 0) > p.slowMs;
     const who = failed || slow ? { agent: e.agentId, user: e.userId } : undefined;
-    addToWindow(s.w, e.ts, evOf(e), { f: failed, g: slow, sample: failed || slow, who }, SAMPLES_PER_BUCKET);
+    addToWindow(s.w, e.ts, evOf(e), { f: failed, g: slow, sample: failed || slow, who, unique: ctx.eventsUnique }, SAMPLES_PER_BUCKET);
     return s;
   },
 

@@ -272,6 +272,7 @@ function runOnce(input: PassInput, only: ReadonlySet<string> | undefined) {
     watermark: input.watermark,
     watermarkCap: input.cap,
     track: true,
+    eventsUnique: true, // the ingest dedupe by eventId, then the plan's marks: a slice takes a redelivered batch's events once
     ...(input.enabled ? { enabled: input.enabled } : {}),
     ...(admit ? { admit } : {}),
     onFinding(f, slot) {

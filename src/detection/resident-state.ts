@@ -33,7 +33,8 @@ export class ResidentPartition {
   private found: Finding[] = [];
 
   constructor(detectors: readonly Detector<any, any>[], rules: RuleSet, enabled: readonly boolean[], version: number) {
-    this.runner = new SliceRunner({ detectors, rules, track: true, enabled, onFinding: (f) => void this.found.push(f) });
+    // each event once: the ingest dedupe by eventId, then `offset` (a redelivered batch's events this state holds are skipped)
+    this.runner = new SliceRunner({ detectors, rules, track: true, enabled, eventsUnique: true, onFinding: (f) => void this.found.push(f) });
     this.version = version;
     this.offset = -Infinity;
     this.first = '';
