@@ -1,7 +1,8 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { EachMessageHandler, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { Logger } from '../observability/logger.ts';
+import { RestartingConsumer } from '../kafka/restarting-consumer.ts';
 
 export interface FindingConsumerOptions {
   kafka: Kafka;
@@ -45,55 +46,61 @@ export async function startFindingConsumer(o: FindingConsumerOptions): Promise<{
     await admin.disconnect();
   }
   let skipped = 0;
-  const consumer: Consumer = o.kafka.consumer({
-    groupId: o.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: o.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 3)),
-    // A short long-poll: stopping waits for the fetch in flight.
-    maxWaitTimeInMs: 1000,
-  });
   let stopping = false;
-  await consumer.connect();
-  await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-  // Not awaited: run() resolves once the group is joined (seconds for a new group); the monitor need
-  // not wait for that, the offsets to start from are already committed.
-  const running = consumer.run({
-    eachMessage: async ({ message, heartbeat }) => {
-      if (!message.value) return;
-      if (Number(message.timestamp) < notBefore) {
-        if (skipped++ === 0) log.info('new response group: findings from before its first start are skipped', { before: new Date(notBefore).toISOString() });
-        return;
-      }
-      let f: Finding;
+  const eachMessage: EachMessageHandler = async ({ message, heartbeat }) => {
+    if (!message.value) return;
+    if (Number(message.timestamp) < notBefore) {
+      if (skipped++ === 0) log.info('new response group: findings from before its first start are skipped', { before: new Date(notBefore).toISOString() });
+      return;
+    }
+    let f: Finding;
+    try {
+      f = await decodeFinding(message.value, o.registry);
+    } catch (e) {
+      log.error('a finding could not be read; skipped', { offset: message.offset, error: e as Error });
+      return;
+    }
+    let last = '';
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        f = await decodeFinding(message.value, o.registry);
-      } catch (e) {
-        log.error('a finding could not be read; skipped', { offset: message.offset, error: e as Error });
+        await o.handle(f);
         return;
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (msg !== last) log.error('responding to a finding failed; retrying', { findingId: f.findingId, error: e as Error });
+        last = msg;
+        if (stopping) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+        await heartbeat().catch(() => {});
       }
-      let last = '';
-      for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
-        try {
-          await o.handle(f);
-          return;
-        } catch (e) {
-          const msg = (e as Error).message;
-          if (msg !== last) log.error('responding to a finding failed; retrying', { findingId: f.findingId, error: e as Error });
-          last = msg;
-          if (stopping) throw e;
-          await new Promise((r) => setTimeout(r, delay));
-          await heartbeat().catch(() => {});
-        }
-      }
+    }
+  };
+  // A new consumer after a crash kafkajs does not recover from (a broker outage at the wrong moment):
+  // it resumes from the group's committed offsets, so no finding goes without its response.
+  const consumer = new RestartingConsumer({
+    log,
+    create: () =>
+      o.kafka.consumer({
+        groupId: o.groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: o.sessionTimeoutMs,
+        heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 3)),
+        // A short long-poll: stopping waits for the fetch in flight.
+        maxWaitTimeInMs: 1000,
+      }),
+    start: async (c) => {
+      await c.connect();
+      await c.subscribe({ topic: o.topic, fromBeginning: true });
+      // Not awaited: run() resolves once the group is joined (seconds for a new group); the monitor need
+      // not wait for that, the offsets to start from are already committed.
+      c.run({ eachMessage }).catch((e: unknown) => log.error('the findings consumer did not start', { error: e as Error }));
     },
   });
-  running.catch((e: unknown) => log.error('the findings consumer did not start', { error: e as Error }));
+  await consumer.start();
   return {
     async stop() {
       stopping = true;
-      await consumer.disconnect();
-      await running.catch(() => {});
+      await consumer.stop();
     },
   };
 }

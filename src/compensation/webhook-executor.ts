@@ -1,8 +1,9 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { BreakerStore } from '../breakers/breaker-store.ts';
 import { DEFAULT_SETTINGS } from '../breakers/state.ts';
 import { eachCommand } from '../kafka/compensation-codec.ts';
+import { RestartingConsumer } from '../kafka/restarting-consumer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CompensationCommand } from './plan-compensation.ts';
 import type { OutcomeResult, SagaStore } from './saga-store.ts';
@@ -42,7 +43,7 @@ export class WebhookExecutor {
   readonly stats = { posted: 0, succeeded: 0, refused: 0, failed: 0, skipped: 0, denied: 0 };
   private readonly o: WebhookExecutorOptions;
   private readonly log: Logger;
-  private consumer: Consumer | undefined;
+  private consumer: RestartingConsumer | undefined;
 
   constructor(o: WebhookExecutorOptions) {
     this.o = o;
@@ -50,24 +51,31 @@ export class WebhookExecutor {
   }
 
   async start(): Promise<void> {
-    const consumer = this.o.kafka.consumer({
-      groupId: this.o.groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      sessionTimeout: this.o.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(this.o.sessionTimeoutMs / 3)),
-      maxWaitTimeInMs: 1000,
+    // restarted after a crash kafkajs does not recover from (restarting-consumer.ts): commands keep being executed
+    this.consumer = new RestartingConsumer({
+      log: this.log,
+      create: () =>
+        this.o.kafka.consumer({
+          groupId: this.o.groupId,
+          readUncommitted: false,
+          allowAutoTopicCreation: false,
+          sessionTimeout: this.o.sessionTimeoutMs,
+          heartbeatInterval: Math.min(3000, Math.floor(this.o.sessionTimeoutMs / 3)),
+          maxWaitTimeInMs: 1000,
+        }),
+      start: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+        await consumer.run({
+          eachMessage: eachCommand(this.o.registry, (c) => this.execute(c), (offset, error) => this.log.error('a compensation command could not be read; skipped', { offset, error })),
+        });
+      },
     });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: eachCommand(this.o.registry, (c) => this.execute(c), (offset, error) => this.log.error('a compensation command could not be read; skipped', { offset, error })),
-    });
+    await this.consumer.start();
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
   }
 
   /** Executes one command (exported for tests): skips it unless its vendor has a webhook and its saga still waits. */
