@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, EachMessagePayload, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Finding } from '../../processors/core/finding.ts';
 import { decodeFinding } from '../app/finding-consumer.ts';
+import { RestartingConsumer } from '../kafka/restarting-consumer.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
 
 /**
  * The latest findings on `safety.findings`, for the operator console: a consumer of its own (a
@@ -12,15 +14,15 @@ import { decodeFinding } from '../app/finding-consumer.ts';
  */
 export class FindingsTail {
   private readonly recent: Finding[] = [];
-  private readonly o: { kafka: Kafka; topic: string; groupPrefix: string; registry: SchemaRegistry | undefined; keep: number; perPartition: number };
+  private readonly o: { kafka: Kafka; topic: string; groupPrefix: string; registry: SchemaRegistry | undefined; keep: number; perPartition: number; logger: Logger };
   private starting: Promise<void> | undefined;
-  private consumer: Consumer | undefined;
+  private consumer: RestartingConsumer | undefined;
   private groupId = '';
   /** Why the tail is not reading (shown on the console), or undefined while it is. */
   problem: string | undefined = 'starting';
 
-  constructor(o: { kafka: Kafka; topic: string; groupPrefix: string; registry: SchemaRegistry | undefined; keep?: number; perPartition?: number }) {
-    this.o = { ...o, keep: o.keep ?? 100, perPartition: o.perPartition ?? 50 };
+  constructor(o: { kafka: Kafka; topic: string; groupPrefix: string; registry: SchemaRegistry | undefined; keep?: number; perPartition?: number; logger?: Logger }) {
+    this.o = { ...o, keep: o.keep ?? 100, perPartition: o.perPartition ?? 50, logger: o.logger ?? silentLogger };
   }
 
   /** The latest findings, newest first (starts the tail on the first call). */
@@ -44,32 +46,40 @@ export class FindingsTail {
     } finally {
       await admin.disconnect();
     }
-    const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        try {
-          const f = await decodeFinding(message.value, this.o.registry);
-          if (this.recent.some((x) => x.findingId === f.findingId)) return;
-          this.recent.push(f);
-          this.recent.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
-          if (this.recent.length > this.o.keep) this.recent.shift();
-        } catch {
-          // a finding this console cannot read is left out; the monitor's own consumer logs it
-        }
+    const eachMessage = async ({ message }: EachMessagePayload) => {
+      if (!message.value) return;
+      try {
+        const f = await decodeFinding(message.value, this.o.registry);
+        if (this.recent.some((x) => x.findingId === f.findingId)) return;
+        this.recent.push(f);
+        this.recent.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt));
+        if (this.recent.length > this.o.keep) this.recent.shift();
+      } catch {
+        // a finding this console cannot read is left out; the monitor's own consumer logs it
+      }
+    };
+    // a crash kafkajs does not recover from (a broker outage) would leave the console's list frozen: a new consumer takes over
+    this.consumer = new RestartingConsumer({
+      log: this.o.logger,
+      create: () => kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false }),
+      start: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topic });
+        await consumer.run({ autoCommit: false, eachMessage });
+        this.problem = undefined;
+      },
+      onCrash: (restartsItself) => {
+        if (!restartsItself) this.problem = 'restarting the findings tail after a crash';
       },
     });
+    await this.consumer.start();
     this.problem = undefined;
   }
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => {});
     if (!this.consumer) return;
-    await this.consumer.disconnect().catch(() => {});
+    await this.consumer.stop().catch(() => {});
     const admin = this.o.kafka.admin();
     await admin.connect().then(() => admin.deleteGroups([this.groupId])).catch(() => {}).finally(() => admin.disconnect().catch(() => {}));
   }
