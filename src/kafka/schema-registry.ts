@@ -75,19 +75,35 @@ export async function registerSchemas(connection: RegistryConnection | string, s
   for (const [stem, topic] of Object.entries(subjects)) {
     const subject = `${topic}-value`;
     const schema = { type: SchemaType.AVRO, schema: JSON.stringify(avroSchema(stem)) } as const;
-    try {
-      ids[stem] = (await registry.register(schema, { subject, compatibility: COMPATIBILITY.BACKWARD })).id;
-    } catch (e) {
-      if ((e as Error).name === 'ConfluentSchemaRegistryCompatibilityError') {
-        // The subject exists with another (or no explicit) rule: set BACKWARD on it, then register.
-        await setCompatibility(conn, subject, 'BACKWARD');
-        ids[stem] = (await registry.register(schema, { subject, compatibility: COMPATIBILITY.BACKWARD })).id;
-      } else {
-        throw wrapRegistryError(e, `registering schemas/${stem}.avsc as ${subject} at ${url}`);
+    const register = async () => (await registry.register(schema, { subject, compatibility: COMPATIBILITY.BACKWARD })).id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        try {
+          ids[stem] = await register();
+        } catch (e) {
+          if ((e as Error).name !== 'ConfluentSchemaRegistryCompatibilityError') throw e;
+          // The subject exists with another (or no explicit) rule: set BACKWARD on it, then register.
+          await setCompatibility(conn, subject, 'BACKWARD');
+          ids[stem] = await register();
+        }
+        break;
+      } catch (e) {
+        // Another instance created the subject (or its rule) at the same moment: registering again
+        // finds it. Apicurio says "A rule named 'COMPATIBILITY' already exists" (HTTP 409).
+        if (attempt < 5 && lostCreateRace(e)) {
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
+          continue;
+        }
+        throw e instanceof VigilError ? e : wrapRegistryError(e, `registering schemas/${stem}.avsc as ${subject} at ${url}`);
       }
     }
   }
   return { registry, ids };
+}
+
+/** A registration refused because another client created the same subject or rule concurrently. */
+function lostCreateRace(e: unknown): boolean {
+  return registryStatus(e) === 409 || /already exists/i.test((e as Error)?.message ?? '');
 }
 
 async function setCompatibility(conn: RegistryConnection, subject: string, level: string): Promise<void> {
