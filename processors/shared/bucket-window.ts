@@ -186,7 +186,7 @@ export function closeWindow(
     const bucket = w.b[k]!;
     if (bucket.i <= w.closed) continue;
     if (bucket.i > lastClosable) break;
-    bucket.ids = undefined;
+    if (bucket.ids !== undefined) bucket.ids = undefined; // a bucket that never had ids (WindowInput.unique) keeps its shape
     const sums: WindowSums = { n: 0, f: 0, g: 0, peak: 0, peakLabel: undefined };
     let first = k;
     for (let j = k; j >= 0 && w.b[j]!.i > bucket.i - nB; j--) {

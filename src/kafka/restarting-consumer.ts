@@ -35,11 +35,6 @@ export class RestartingConsumer {
     this.o = o;
   }
 
-  /** The consumer running now (it changes on each restart). */
-  get current(): Consumer | undefined {
-    return this.consumer;
-  }
-
   async start(): Promise<void> {
     await this.launch();
   }
