@@ -69,10 +69,6 @@ export class BreakerStore {
     return this.publish !== undefined;
   }
 
-  private get isCluster(): boolean {
-    return isCluster(this.redis);
-  }
-
   /**
    * Runs a breaker script. `indexed`: the script may create the breaker's hash, so its index member is
    * added beside it: in the same MULTI on a single node (both or neither), before it on a cluster (the
@@ -91,7 +87,7 @@ export class BreakerStore {
     let ret: unknown;
     const call = async (): Promise<unknown> => {
       if (!indexed && !override) return runScript(this.redis, script, keys, argv);
-      if (this.isCluster) {
+      if (isCluster(this.redis)) {
         if (indexed) await this.redis.sadd(this.keys.breakerIndex(), member);
         if (override) await this.redis.zadd(this.keys.breakerAuditPending(), 'GT', override.deadlineAt, member);
         return runScript(this.redis, script, keys, argv);
@@ -243,7 +239,7 @@ export class BreakerStore {
    * breakers stored before the index existed or written by hand. Returns how many breakers it indexed.
    */
   async reindex(): Promise<number> {
-    const nodes: Redis[] = this.isCluster ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
+    const nodes: Redis[] = isCluster(this.redis) ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
     const members: string[] = [];
     for (const node of nodes) {
       let cursor = '0';

@@ -72,8 +72,7 @@ export class FindingsTail {
         if (!restartsItself) this.problem = 'restarting the findings tail after a crash';
       },
     });
-    await this.consumer.start();
-    this.problem = undefined;
+    await this.consumer.start(); // its start clears `problem`
   }
 
   async stop(): Promise<void> {

@@ -13,21 +13,17 @@ export class EffectMarkers {
     this.redis = redis;
   }
 
-  private get isCluster(): boolean {
-    return isCluster(this.redis);
-  }
-
   /** present[i]: whether markers[i] exists. */
   async present(markers: readonly string[]): Promise<boolean[]> {
     if (markers.length === 0) return [];
-    const values = this.isCluster ? await Promise.all(markers.map((k) => this.redis.get(k))) : await (this.redis as Redis).mget(...markers);
+    const values = isCluster(this.redis) ? await Promise.all(markers.map((k) => this.redis.get(k))) : await (this.redis as Redis).mget(...markers);
     return values.map((v) => v !== null);
   }
 
   /** Sets every marker to '1' for ttlSeconds. */
   async mark(markers: readonly string[], ttlSeconds: number): Promise<void> {
     if (markers.length === 0) return;
-    if (this.isCluster) {
+    if (isCluster(this.redis)) {
       await Promise.all(markers.map((k) => this.redis.set(k, '1', 'EX', ttlSeconds)));
       return;
     }
