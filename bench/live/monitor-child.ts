@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { procSample, type ProcSample } from './proc-stats.ts';
 
@@ -30,6 +30,7 @@ export function startMonitorChild(name: string, env: NodeJS.ProcessEnv): Monitor
   const proc = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'pipe'] });
   const lines: string[] = [];
   if (logDir) {
+    mkdirSync(logDir, { recursive: true }); // a directory that does not exist yet is made, not an unhandled stream error
     proc.stderr!.pipe(createWriteStream(`${logDir}/${name}.log`));
     proc.stdout!.pipe(createWriteStream(`${logDir}/${name}.out`)); // e.g. VIGIL_BENCH_NODE_ARGS=--trace-gc
   }

@@ -34,6 +34,7 @@ const SAMPLES_PER_BUCKET = 5;
  */
 export const confirmationFailureSpike: Detector<ConfirmationFailureSpikeState, ConfirmationFailureSpikeParams> = settleOverdueFirst<ConfirmationFailureSpikeState, ConfirmationFailureSpikeParams>({
   kind: 'confirmation_failure_spike',
+  windowField: 'w',
   severity: 'warning',
   defaults: { minRequested: 20, failureRatio: 0.4, windowMs: 600_000 },
 

@@ -24,6 +24,12 @@ export interface Detector<S = unknown, P extends Params = Params> {
    * Set by settleOverdueFirstPartitionLocal; test/detection/partition-local.test.ts checks it on traffic.
    */
   readonly partitionLocal?: boolean;
+  /**
+   * The state property holding a bucket window (processors/shared/bucket-window.ts), if any: `vigil run`
+   * stores that window one bucket per Redis field and rewrites only the buckets that changed
+   * (src/detection/slice-parts.ts). Storage only: nothing the detector decides depends on it.
+   */
+  readonly windowField?: string;
   /** The state slice this event belongs to, or undefined when the detector ignores the event. */
   keyOf(e: ValidEvent): string | undefined;
   /** A new, empty slice. */

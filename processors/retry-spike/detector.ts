@@ -53,6 +53,7 @@ const MAX_INTENTS = 256;
  */
 export const retrySpike: Detector<RetrySpikeState, RetrySpikeParams> = settleOverdueFirst<RetrySpikeState, RetrySpikeParams>({
   kind: 'retry_spike',
+  windowField: 'w',
   severity: 'warning',
   defaults: { maxRetries: 30, windowMs: 60_000, maxAttempt: 6 },
 

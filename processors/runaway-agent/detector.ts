@@ -29,6 +29,7 @@ export interface RunawayAgentState {
  */
 export const runawayAgent: Detector<RunawayAgentState, RunawayAgentParams> = settleOverdueFirstPartitionLocal<RunawayAgentState, RunawayAgentParams>({
   kind: 'runaway_agent',
+  windowField: 'w',
   severity: 'critical',
   defaults: { maxActions: 20, windowMs: 60_000 },
 

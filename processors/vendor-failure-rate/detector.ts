@@ -41,6 +41,7 @@ const SAMPLES_PER_BUCKET = 5;
  */
 export const vendorFailureRate: Detector<VendorFailureRateState, VendorFailureRateParams> = settleOverdueFirst<VendorFailureRateState, VendorFailureRateParams>({
   kind: 'vendor_failure_rate',
+  windowField: 'w',
   severity: 'warning',
   defaults: { minOutcomes: 20, failureRatio: 0.5, slowRatio: 0.5, slowMs: 5000, windowMs: 60_000 },
 

@@ -7,6 +7,7 @@ import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-r
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { BatchMarks, SliceRef, SliceStore, SliceWrite, StoredSlice } from './slice-store.ts';
 import type { SliceCache } from './slice-cache.ts';
+import { splitState } from './slice-parts.ts';
 import { EventProcessingError } from '../errors/vigil-error.ts';
 
 /** A slice loaded for a pass. */
@@ -91,6 +92,8 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (slot.dropped && slot.version === 0 && l?.from !== 'absent') continue;
       const stored = l?.stored;
       const expiresAt = slot.dropped ? Infinity : d.expiresAt(slot.state);
+      // a windowed kind is stored in parts: only the buckets that changed since what Redis holds are written
+      const split = slot.dropped || d.windowField === undefined ? undefined : splitState(slot.state, d.windowField);
       ids.push(id);
       writes.push({
         kind: d.kind,
@@ -107,6 +110,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
         timer: l?.from === 'absent' ? false : l?.from === 'cache' ? (input.cache?.hasTimer(id) ?? true) : true,
         // filed as unsent with the state that made them: published later by a tick if this pass never does
         findings: found.get(slot) ?? [],
+        ...(split !== undefined ? { split: { head: split.head, parts: split.parts, before: stored?.parts } } : {}),
       });
     }
     // Slices not run again: their earlier findings still go out.
@@ -140,7 +144,7 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (cache === undefined) return;
       const w = writes[i]!;
       if (r === 0 || w.state === undefined) cache.delete(id);
-      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks }, detectors[loaded.get(id)?.ref.det ?? detectors.findIndex((d) => d.kind === w.kind)]!.expiresAt(w.state), savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
+      else cache.put(id, { version: r, state: w.state, matchKey: w.matchKey, marks: w.marks, ...(w.split !== undefined ? { parts: w.split.parts } : {}) }, detectors[loaded.get(id)?.ref.det ?? detectors.findIndex((d) => d.kind === w.kind)]!.expiresAt(w.state), savedAt + w.ttlMs, w.due !== undefined, input.partition ?? '');
     });
     if (conflicts.size === 0) break;
     input.stats.conflicts += conflicts.size;

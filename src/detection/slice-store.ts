@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis/connection.ts';
 import { DETECTOR_STATE_BUCKETS, detectorBucketOf, type KeyBuilder } from '../redis/keys.ts';
 import { commandName } from '../redis/scripts.ts';
 import { GroupedPipeline } from './grouped-pipeline.ts';
+import { diffParts, joinState, type Parts } from './slice-parts.ts';
 
 export { DETECTOR_STATE_BUCKETS };
 
@@ -33,6 +34,8 @@ export interface StoredSlice {
   state: unknown;
   matchKey: string;
   marks: BatchMarks;
+  /** Its parts as Redis holds them, for a slice stored in parts (slice-parts.ts). */
+  parts?: Parts;
 }
 
 /** A slice to write: `state` undefined deletes it. */
@@ -54,6 +57,12 @@ export interface SliceWrite {
    * yet: the slice is filed for `boundTtls` to lower its TTL once it is.
    */
   boundAt?: number;
+  /**
+   * The state split into parts (slice-parts.ts): `head` is written as the state, the parts that differ
+   * from `before` (what Redis holds at the expected version; undefined: nothing known) are set, and
+   * those in `before` no longer in `parts` are deleted.
+   */
+  split?: { head: string; parts: Parts; before: Parts | undefined };
 }
 
 /** A finding filed as unsent (saveSlices-n.lua) and not yet acknowledged as published. */
@@ -159,7 +168,7 @@ export class SliceStore {
     batch.add('wm', (p) => (opts.held !== undefined ? p.get(this.keys.detectorHeld(opts.held)) : p.echo('')));
     for (const r of refs) {
       const b = this.bucketOf(r.kind, r.key);
-      batch.add(String(b), (p) => p.hmget(this.keys.detectorSlice(b, r.kind, r.key), 'v', 's', 'k', 'm'));
+      batch.add(String(b), (p) => p.hgetall(this.keys.detectorSlice(b, r.kind, r.key))); // parts and all (slice-parts.ts)
     }
     const from = opts.dueFrom ?? -Infinity;
     if (dueUpTo !== undefined && dueUpTo > -Infinity && dueUpTo > from) {
@@ -173,7 +182,7 @@ export class SliceStore {
     const all = (res[0] ?? {}) as Record<string, string>;
     const time = res[1] as [string, string];
     const { partitions, settled } = parseRecords(all);
-    const slices = refs.map((_, i) => parseSlice(res[i + 3] as (string | null)[]));
+    const slices = refs.map((_, i) => parseSlice(res[i + 3] as Record<string, string> | null));
     const due: [string, number][] = [];
     for (let i = refs.length + 3; i < res.length; i++) {
       const flat = res[i] as string[];
@@ -204,9 +213,10 @@ export class SliceStore {
       if (g === undefined) byBucket.set(b, (g = { keys: [this.keys.detectorTimers(b), this.keys.detectorVersions(b), this.keys.detectorUnsent(b), this.keys.detectorTtlPending(b)], args: [], at: [], filed: [] }));
       g.keys.push(this.keys.detectorSlice(b, w.kind, w.key));
       for (const f of w.findings ?? []) g.filed.push(String(g.at.length + 1), f.findingId, `${Math.floor(filedAt)}|${JSON.stringify(f)}`);
+      const parts = w.state === undefined || w.split === undefined ? undefined : diffParts(w.split.before, w.split.parts);
       g.args.push(
         String(w.expectedVersion),
-        w.state === undefined ? '' : JSON.stringify(w.state),
+        w.state === undefined ? '' : (w.split?.head ?? JSON.stringify(w.state)),
         w.matchKey,
         w.state === undefined ? '' : JSON.stringify(w.marks), // a deleted slice keeps no marks
         String(Math.max(1, Math.round(w.ttlMs))),
@@ -214,7 +224,10 @@ export class SliceStore {
         w.kind + ':' + w.key,
         w.timer === false ? '0' : '1',
         w.state !== undefined && w.boundAt !== undefined ? String(Math.floor(w.boundAt)) : '',
+        String(parts === undefined ? 0 : parts.set.length / 2),
+        String(parts === undefined ? 0 : parts.del.length),
       );
+      if (parts !== undefined) for (const x of [parts.set, parts.del]) for (const a of x) g.args.push(a);
       g.at.push(i);
     });
     const batch = this.batch();
@@ -339,8 +352,11 @@ export function parseRecords(all: Record<string, string>): { partitions: Partiti
   return { partitions, settled };
 }
 
-function parseSlice(r: (string | null)[]): StoredSlice {
-  const [v, s, k, m] = r;
-  if (v === null || v === undefined || s === null || s === undefined) return { version: 0, state: undefined, matchKey: '', marks: {} };
-  return { version: Number(v), state: JSON.parse(s), matchKey: k ?? '', marks: m ? (JSON.parse(m) as BatchMarks) : {} };
+function parseSlice(r: Record<string, string> | null): StoredSlice {
+  const v = r?.v;
+  const s = r?.s;
+  if (r === null || v === undefined || s === undefined) return { version: 0, state: undefined, matchKey: '', marks: {} };
+  const joined = joinState(s, r);
+  const m = r.m;
+  return { version: Number(v), state: joined.state, matchKey: r.k ?? '', marks: m ? (JSON.parse(m) as BatchMarks) : {}, ...(joined.parts !== undefined ? { parts: joined.parts } : {}) };
 }

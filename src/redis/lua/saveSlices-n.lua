@@ -16,11 +16,12 @@
 --   KEYS[4]      the bucket's slices whose TTL is to be bounded later (KeyBuilder.detectorTtlPending):
 --                member <kind>:<key>, score its expiry in event time; the set's own TTL is that of the
 --                slices filed by the latest call (the longest TTL)
---   KEYS[5..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON),
---                k (rule match key), m (batch marks JSON)
--- ARGV: 9 per slice, in the order of its key; for slice i (from 0) at 9*i + 1 .. 9*i + 9:
+--   KEYS[5..]    the slice hashes (KeyBuilder.detectorSlice): fields v (version), s (state JSON; of a slice
+--                stored in parts, its head), k (rule match key), m (batch marks JSON), and p:<field>:<i> the
+--                parts (src/detection/slice-parts.ts: one bucket of the state's window each)
+-- ARGV: per slice, in the order of its key, 11 arguments and then its parts' (the next slice's follow):
 --   expected version: the v loaded, 0 when the slice did not exist (or was assumed not to)
---   state JSON; '' deletes the slice (expired)
+--   state JSON (its head when stored in parts); '' deletes the slice (expired), parts and all
 --   rule match key of the last event applied
 --   batch marks JSON ({"<topic>/<partition>": {"a": first eventId, "z": last applied, "o": highest Kafka offset held, "f": [findings]}});
 --   '' when the state is '' (a deleted slice keeps no marks)
@@ -30,21 +31,33 @@
 --   '0' when the slice has no member in the timer set (the caller knows: none to remove), else '1'
 --   its expiry in event time when the TTL given is the longest because the watermark was not known
 --   yet (a tick bounds it later: the member is added to KEYS[4]); '' otherwise
--- then, after the slices' arguments, 3 per finding to file: the position of its slice (1 = KEYS[5]),
---   its findingId, and the value to file; filed only when that slice was saved or deleted (not on a
---   conflict: the re-run makes its findings again)
+--   S: how many parts to set, D: how many to delete (both '0' for a slice stored whole)
+--   then S pairs (part field, JSON) and D part fields: written only with the state (not on a conflict)
 -- Returns
 --   per slice: the new version (>= 1, larger than any the bucket gave before), 0 when deleted, or -1 when the stored version is not the
 --   expected one (conflict: that slice is left alone; reload it and run its events again)
+
+-- runs `cmd key ARGV[from..to]` in chunks of at most 1000 items of `width` arguments: unpack() of a
+-- very long list overflows Lua's stack
+local function inChunks(cmd, key, from, to, width)
+  local i = from
+  while i <= to do
+    local j = math.min(to, i + 1000 * width - 1)
+    redis.call(cmd, key, unpack(ARGV, i, j))
+    i = j + 1
+  end
+end
 
 local out = {}
 -- the versions this call may hand out, taken from the counter at once: base + 1 .. base + (#KEYS - 4);
 -- those a conflict or a delete leaves unused are skipped (versions need only never repeat)
 local base = tonumber(redis.call('INCRBY', KEYS[2], #KEYS - 4)) - (#KEYS - 4)
 local pendingTtl = 0 -- the longest TTL of the slices filed in KEYS[4] by this call
+local a = 0 -- where the current slice's arguments start (they vary in number with its parts)
 for i = 5, #KEYS do
-  local a = (i - 5) * 9
   local key = KEYS[i]
+  local nSet, nDel = tonumber(ARGV[a + 10]), tonumber(ARGV[a + 11])
+  local partsAt = a + 11 -- its parts: ARGV[partsAt + 1 .. partsAt + 2 * nSet + nDel]
   local current = tonumber(redis.call('HGET', key, 'v') or '0')
   if current ~= tonumber(ARGV[a + 1]) then
     out[#out + 1] = -1
@@ -61,6 +74,8 @@ for i = 5, #KEYS do
       redis.call('SET', KEYS[2], base + #KEYS - 4)
     end
     redis.call('HSET', key, 'v', version, 's', ARGV[a + 2], 'k', ARGV[a + 3], 'm', ARGV[a + 4])
+    inChunks('HSET', key, partsAt + 1, partsAt + 2 * nSet, 2)
+    inChunks('HDEL', key, partsAt + 2 * nSet + 1, partsAt + 2 * nSet + nDel, 1)
     redis.call('PEXPIRE', key, ARGV[a + 5])
     if ARGV[a + 6] == '' then
       if ARGV[a + 8] ~= '0' then redis.call('ZREM', KEYS[1], ARGV[a + 7]) end
@@ -73,11 +88,12 @@ for i = 5, #KEYS do
     end
     out[#out + 1] = version
   end
+  a = partsAt + 2 * nSet + nDel
 end
 -- the set lasts as long as the slices filed in it (each took the longest TTL, so the latest call's
 -- is the longest): nothing is left behind if no tick ever bounds them
 if pendingTtl > 0 then redis.call('PEXPIRE', KEYS[4], pendingTtl) end
-for f = (#KEYS - 4) * 9 + 1, #ARGV, 3 do
+for f = a + 1, #ARGV, 3 do
   if out[tonumber(ARGV[f])] ~= -1 then redis.call('HSET', KEYS[3], ARGV[f + 1], ARGV[f + 2]) end
 end
 return out
