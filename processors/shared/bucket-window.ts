@@ -51,6 +51,12 @@ export interface Bucket {
   /** Distinct agents and users of the events given with `who` (the SUBJECTS_CAP smallest ids, sorted). */
   ag?: string[];
   us?: string[];
+  /**
+   * How many times the bucket changed: every change in this file counts it. A store that wrote the
+   * bucket at the same count need not serialise or write it again (src/detection/slice-parts.ts).
+   * No decision reads it. Absent in buckets saved by versions before it.
+   */
+  c?: number;
 }
 
 /** Distinct agents (or users) kept per bucket and reported per window: the smallest ids, so the set does not depend on arrival order. */
@@ -117,7 +123,7 @@ export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowIn
   while (k > 0 && w.b[k - 1]!.i > i) k--;
   let bucket = w.b[k - 1];
   if (bucket === undefined || bucket.i !== i) {
-    bucket = input.unique ? { i, n: 0, f: 0, g: 0, s: [] } : { i, n: 0, f: 0, g: 0, s: [], ids: [] };
+    bucket = input.unique ? { i, n: 0, f: 0, g: 0, s: [], c: 0 } : { i, n: 0, f: 0, g: 0, s: [], ids: [], c: 0 };
     if (k === w.b.length) w.b.push(bucket); // the usual case: no splice, whose result array is garbage
     else w.b.splice(k, 0, bucket);
   }
@@ -126,6 +132,7 @@ export function addToWindow(w: BucketWindow, ts: number, ev: Ev, input: WindowIn
     if (ids.includes(ev.id)) return false;
     ids.push(ev.id);
   }
+  bucket.c = (bucket.c ?? 0) + 1;
   if (input.n !== false) bucket.n++;
   if (input.f) bucket.f++;
   if (input.g) bucket.g++;
@@ -186,7 +193,10 @@ export function closeWindow(
     const bucket = w.b[k]!;
     if (bucket.i <= w.closed) continue;
     if (bucket.i > lastClosable) break;
-    if (bucket.ids !== undefined) bucket.ids = undefined; // a bucket that never had ids (WindowInput.unique) keeps its shape
+    if (bucket.ids !== undefined) {
+      bucket.ids = undefined; // a bucket that never had ids (WindowInput.unique) keeps its shape
+      bucket.c = (bucket.c ?? 0) + 1;
+    }
     const sums: WindowSums = { n: 0, f: 0, g: 0, peak: 0, peakLabel: undefined };
     let first = k;
     for (let j = k; j >= 0 && w.b[j]!.i > bucket.i - nB; j--) {
@@ -231,6 +241,7 @@ export function closeWindow(
     if (x.i + nB - 1 <= w.until && x.s.length > 0) {
       x.s = [];
       x.z = undefined;
+      x.c = (x.c ?? 0) + 1;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { addToWindow, newWindow } from '../../processors/shared/bucket-window.ts';
 import { diffParts, joinState, splitState } from './slice-parts.ts';
 
@@ -55,6 +55,26 @@ describe('slice parts', () => {
     expect(back.parts).toEqual(stale);
     const next = splitState(back.state, 'w');
     expect(diffParts(back.parts, next.parts).set).toEqual(['p:w:1', next.parts.get('p:w:1')]);
+  });
+
+  it('serialises again only the buckets that changed since they were last serialised or read', () => {
+    const s = { vendor: 'acme', w: newWindow(60_000, 1_000) };
+    for (let t = 0; t < 60_000; t += 100) addToWindow(s.w, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
+    const first = splitState(s, 'w');
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      addToWindow(s.w, 59_950, { t: 59_950, id: 'x' }, { f: true, sample: true, unique: true }, 5);
+      const second = splitState(s, 'w');
+      expect(stringify).toHaveBeenCalledTimes(2); // the head and bucket 59
+      expect(diffParts(first.parts, second.parts).set.filter((_, i) => i % 2 === 0)).toEqual(['p:w:59']);
+      // buckets read back from Redis are known as they were read: nothing to serialise but the head
+      stringify.mockClear();
+      const back = joinState(second.head, Object.fromEntries(second.parts)).state;
+      expect(splitState(back, 'w').parts).toEqual(second.parts);
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('fails on parts of a property that holds no window', () => {

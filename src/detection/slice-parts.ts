@@ -27,7 +27,30 @@ export interface SplitState {
 }
 
 interface WindowLike {
-  b: { i: number }[];
+  b: BucketLike[];
+}
+
+/** A bucket as this module needs it: its index, and its change count (Bucket.c in bucket-window.ts). */
+interface BucketLike {
+  i: number;
+  c?: number;
+}
+
+/**
+ * The JSON of each bucket last serialised or read here, with its change count then: a bucket whose
+ * count has not moved is the same JSON (every change to a bucket counts, processors/shared/bucket-window.ts),
+ * so a pass serialises only the buckets it changed. Keyed by the bucket object: dropped with it.
+ */
+const serialised = new WeakMap<BucketLike, { c: number; json: string }>();
+
+/** A bucket's JSON: the one serialised before when its change count is the same, else serialised now. */
+function bucketJson(bucket: BucketLike): string {
+  const c = bucket.c ?? -1;
+  const known = serialised.get(bucket);
+  if (known !== undefined && known.c === c) return known.json;
+  const json = JSON.stringify(bucket);
+  serialised.set(bucket, { c, json });
+  return json;
 }
 
 const isWindow = (w: unknown): w is WindowLike => typeof w === 'object' && w !== null && Array.isArray((w as WindowLike).b);
@@ -44,7 +67,7 @@ export function splitState(state: unknown, field: string): SplitState {
   if (!isWindow(w)) return { head: JSON.stringify(state), parts };
   const buckets = w.b;
   const prefix = PART_PREFIX + field + ':';
-  for (const bucket of buckets) parts.set(prefix + bucket.i, JSON.stringify(bucket));
+  for (const bucket of buckets) parts.set(prefix + bucket.i, bucketJson(bucket));
   w.b = EMPTY;
   try {
     return { head: JSON.stringify(state), parts };
@@ -60,7 +83,7 @@ export function splitState(state: unknown, field: string): SplitState {
 export function joinState(head: string, fields: Record<string, string>): { state: unknown; parts: Map<string, string> | undefined } {
   const state = JSON.parse(head) as Record<string, unknown>;
   let parts: Map<string, string> | undefined;
-  const byField = new Map<string, { i: number }[]>();
+  const byField = new Map<string, BucketLike[]>();
   for (const name in fields) {
     if (!name.startsWith(PART_PREFIX)) continue;
     const json = fields[name]!;
@@ -68,7 +91,9 @@ export function joinState(head: string, fields: Record<string, string>): { state
     const field = name.slice(PART_PREFIX.length, name.indexOf(':', PART_PREFIX.length));
     let list = byField.get(field);
     if (list === undefined) byField.set(field, (list = []));
-    list.push(JSON.parse(json) as { i: number });
+    const bucket = JSON.parse(json) as BucketLike;
+    serialised.set(bucket, { c: bucket.c ?? -1, json });
+    list.push(bucket);
   }
   for (const [field, buckets] of byField) {
     const w = state[field];

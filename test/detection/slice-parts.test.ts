@@ -41,8 +41,8 @@ interface State {
 type Op = { e: { dt: number; failed: boolean; user: number; unique: boolean } } | { close: number } | { save: true };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ e: fc.record({ dt: fc.integer({ min: -4_000, max: 3_000 }), failed: fc.boolean(), user: fc.integer({ min: 0, max: 40 }), unique: fc.boolean() }) }) },
-  { weight: 2, arbitrary: fc.record({ close: fc.integer({ min: 0, max: 4_000 }) }) },
+  { weight: 5, arbitrary: fc.record({ e: fc.record({ dt: fc.integer({ min: -4_000, max: 3_000 }), failed: fc.integer({ min: 0, max: 9 }).map((n) => n < 7), user: fc.integer({ min: 0, max: 40 }), unique: fc.boolean() }) }) },
+  { weight: 3, arbitrary: fc.record({ close: fc.integer({ min: 0, max: 4_000 }) }) },
   { weight: 2, arbitrary: fc.record({ save: fc.constant(true as const) }) },
 );
 
@@ -87,7 +87,7 @@ describe('slices stored in parts (real Redis)', () => {
         }
         await save();
       }),
-      { numRuns: 60 },
+      { numRuns: 120 },
     );
   });
 
