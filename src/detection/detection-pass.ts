@@ -7,7 +7,7 @@ import { sliceId, SliceRunner, type Slot } from '../../processors/engine/slice-r
 import { DetectionStoreError } from './detection-store-error.ts';
 import type { BatchMarks, SliceRef, SliceStore, SliceWrite, StoredSlice } from './slice-store.ts';
 import type { SliceCache } from './slice-cache.ts';
-import { splitState } from './slice-parts.ts';
+import { splitState, wholeState } from './slice-parts.ts';
 import { EventProcessingError } from '../errors/vigil-error.ts';
 
 /** A slice loaded for a pass. */
@@ -92,8 +92,10 @@ export async function runAndSave(input: PassInput): Promise<{ findings: Finding[
       if (slot.dropped && slot.version === 0 && l?.from !== 'absent') continue;
       const stored = l?.stored;
       const expiresAt = slot.dropped ? Infinity : d.expiresAt(slot.state);
-      // a windowed kind is stored in parts: only the buckets that changed since what Redis holds are written
-      const split = slot.dropped || d.windowField === undefined ? undefined : splitState(slot.state, d.windowField);
+      // a windowed kind is stored in parts, so only the buckets that changed since what Redis holds are
+      // written; whole when other instances write it too (each reads it on every pass: slice-parts.ts)
+      const split = slot.dropped || d.windowField === undefined ? undefined
+        : input.cache?.isContended(id) === true ? wholeState(slot.state) : splitState(slot.state, d.windowField);
       ids.push(id);
       writes.push({
         kind: d.kind,

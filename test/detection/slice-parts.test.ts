@@ -2,12 +2,16 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToWindow, closeWindow, newWindow, type BucketWindow } from '../../processors/shared/bucket-window.ts';
-import { splitState, type Parts } from '../../src/detection/slice-parts.ts';
+import { vendorFailureRate } from '../../processors/vendor-failure-rate/detector.ts';
+import { createDetectionHandler } from '../../src/detection/detection-handler.ts';
+import { joinState, splitState, wholeState, type Parts } from '../../src/detection/slice-parts.ts';
 import { SliceStore, type SliceWrite } from '../../src/detection/slice-store.ts';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { detectorBucketOf, KeyBuilder } from '../../src/redis/keys.ts';
 import { deleteKeys } from '../helpers/redis-server.ts';
 import { randomName } from '../helpers/wait.ts';
+import { ev, openPolicy } from './fixtures/test-detectors.ts';
+import { batchCtx, chunks, MemorySink } from './fixtures/live-helpers.ts';
 
 /**
  * Slices stored in parts (src/detection/slice-parts.ts) on real Redis: whatever a window goes through —
@@ -152,5 +156,49 @@ describe('slices stored in parts (real Redis)', () => {
     expect(v).toBeGreaterThan(7);
     expect(JSON.parse((await redis.hget(hash, 's'))!).w.b).toEqual([]);
     expect((await store.load([{ kind: KIND, key }])).slices[0]!.state).toEqual(JSON.parse(JSON.stringify(s)));
+  });
+
+  it('a slice written whole (several instances write it) deletes its parts and reads back the same', async () => {
+    const { keys, store } = newStore();
+    const key = 'v:shared';
+    const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
+    const s: State = { vendor: 'shared', w: newWindow(10_000, 1_000) };
+    for (let t = 0; t < 5_000; t += 400) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
+    const split = splitState(s, 'w');
+    const [v] = await store.save([{ kind: KIND, key, expectedVersion: 0, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...split, before: undefined } }]);
+    addToWindow(s.w!, 5_500, { t: 5_500, id: 'more' }, { f: true, sample: true, unique: true }, 5);
+    const [v2] = await store.save([{ kind: KIND, key, expectedVersion: v!, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...wholeState(s), before: split.parts } }]);
+    expect(v2).toBeGreaterThan(v!);
+    expect(Object.keys(await redis.hgetall(hash)).filter((f) => f.startsWith('p:'))).toEqual([]);
+    const [back] = (await store.load([{ kind: KIND, key }])).slices;
+    expect(back!.state).toEqual(JSON.parse(JSON.stringify(s)));
+    expect(back!.parts).toBeUndefined();
+  });
+
+  it('two handlers racing on one vendor window lose no event; one handler alone keeps it in parts', async () => {
+    const { keys } = newStore();
+    const policy = openPolicy([vendorFailureRate]);
+    const hash = keys.detectorSlice(detectorBucketOf(KIND, 'v:acme-air'), KIND, 'v:acme-air');
+    const outcomes = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ev(i % 2 === 0 ? 'action.failed' : 'action.succeeded', from + i * 5, { intentId: `i-${from}-${i}`, userId: `u_${i % 9}` }));
+    const counted = async () => {
+      const { state } = joinState((await redis.hget(hash, 's'))!, await redis.hgetall(hash));
+      return ((state as State).w?.b ?? []).reduce((n, b) => n + (b as unknown as { n: number }).n, 0);
+    };
+    // one handler: the slice is held here only, and stored in parts
+    const alone = createDetectionHandler({ redis, keys, policy, detectors: [vendorFailureRate], sink: new MemorySink() });
+    for (const batch of chunks(outcomes(100, 0), 10)) await alone.handle(batch, batchCtx(0));
+    expect(Object.keys(await redis.hgetall(hash)).some((f) => f.startsWith('p:'))).toBe(true);
+    expect(await counted()).toBe(100);
+    // two more, each on its own partition, both at once on the same vendor window
+    const h1 = createDetectionHandler({ redis, keys, policy, detectors: [vendorFailureRate], sink: new MemorySink() });
+    const h2 = createDetectionHandler({ redis, keys, policy, detectors: [vendorFailureRate], sink: new MemorySink() });
+    const batches = chunks(outcomes(400, 600), 10);
+    const run = async (h: typeof h1, partition: number) => {
+      for (let i = partition; i < batches.length; i += 2) await h.handle(batches[i]!, batchCtx(partition));
+    };
+    await Promise.all([run(h1, 0), run(h2, 1)]);
+    expect(h1.stats.conflicts + h2.stats.conflicts).toBeGreaterThan(0);
+    expect(await counted()).toBe(500);
   });
 });
