@@ -52,6 +52,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 const KIND = 'vendor_failure_rate';
 
+/** A vendor's window with a failure every `step` ms over its first 5 s. */
+function failing(vendor: string, step: number): State {
+  const s: State = { vendor, w: newWindow(10_000, 1_000) };
+  for (let t = 0; t < 5_000; t += step) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
+  return s;
+}
+
+/** The write of `s` (undefined: a delete) expecting `expectedVersion`, with its parts as given. */
+function writeOf(key: string, expectedVersion: number, s: State | undefined, split?: SliceWrite['split']): SliceWrite {
+  return { kind: KIND, key, expectedVersion, state: s, matchKey: '', marks: {}, ttlMs: s === undefined ? 1 : 60_000, due: undefined, ...(split ? { split } : {}) };
+}
+
+const hashOf = (keys: KeyBuilder, key: string) => keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
+
+/** A new store with vendor `name`'s window (failing every `step` ms) saved in parts as its first version. */
+async function savedInParts(name: string, step: number) {
+  const { keys, store } = newStore();
+  const key = `v:${name}`;
+  const s = failing(name, step);
+  const split = splitState(s, 'w');
+  const [v] = await store.save([writeOf(key, 0, s, { ...split, before: undefined })]);
+  return { store, key, hash: hashOf(keys, key), s, split, v: v! };
+}
+
 describe('slices stored in parts (real Redis)', () => {
   it('read back as the state after any sequence of window changes and saves, with no part left behind', async () => {
     const { keys, store } = newStore();
@@ -59,7 +83,7 @@ describe('slices stored in parts (real Redis)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), async (ops) => {
         const key = `v:acme-${run++}`;
-        const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
+        const hash = hashOf(keys, key);
         const s: State = { vendor: 'acme', w: null };
         let version = 0;
         let before: Parts | undefined;
@@ -67,8 +91,7 @@ describe('slices stored in parts (real Redis)', () => {
         let n = 0;
         const save = async () => {
           const split = splitState(s, 'w');
-          const w: SliceWrite = { kind: KIND, key, expectedVersion: version, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { head: split.head, parts: split.parts, before } };
-          const [v] = await store.save([w]);
+          const [v] = await store.save([writeOf(key, version, s, { head: split.head, parts: split.parts, before })]);
           expect(v).toBeGreaterThan(version);
           version = v!;
           before = split.parts;
@@ -101,16 +124,16 @@ describe('slices stored in parts (real Redis)', () => {
     const s: State = { vendor: 'steady', w: newWindow(60_000, 1_000) };
     // a full minute of failures, every bucket with samples and users
     for (let t = 0; t < 60_000; t += 50) addToWindow(s.w!, t, { t, id: `e${t}`, tr: `trace-${t}` }, { f: true, sample: true, who: { agent: `agent-${t % 7}`, user: `user-${t % 97}` }, unique: true }, 5);
-    const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
+    const hash = hashOf(keys, key);
     const first = splitState(s, 'w');
-    const [v1] = await store.save([{ kind: KIND, key, expectedVersion: 0, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { head: first.head, parts: first.parts, before: undefined } }]);
+    const [v1] = await store.save([writeOf(key, 0, s, { head: first.head, parts: first.parts, before: undefined })]);
     // the next pass adds one event to the newest bucket
     addToWindow(s.w!, 59_990, { t: 59_990, id: 'late' }, { f: true, sample: true, who: { agent: 'agent-x', user: 'user-x' }, unique: true }, 5);
     const second = splitState(s, 'w');
     const seen: string[][] = [];
     const monitor = await new Redis('redis://127.0.0.1:6379').monitor();
     monitor.on('monitor', (_t: string, args: string[]) => seen.push(args));
-    const [v2] = await store.save([{ kind: KIND, key, expectedVersion: v1!, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { head: second.head, parts: second.parts, before: first.parts } }]);
+    const [v2] = await store.save([writeOf(key, v1!, s, { head: second.head, parts: second.parts, before: first.parts })]);
     await new Promise((r) => setTimeout(r, 100));
     monitor.disconnect();
     expect(v2).toBeGreaterThan(v1!);
@@ -124,51 +147,38 @@ describe('slices stored in parts (real Redis)', () => {
   });
 
   it('deletes a slice stored in parts with its parts, and leaves them alone on a conflict', async () => {
-    const { keys, store } = newStore();
-    const key = 'v:gone';
-    const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
-    const s: State = { vendor: 'gone', w: newWindow(10_000, 1_000) };
-    for (let t = 0; t < 5_000; t += 500) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
-    const split = splitState(s, 'w');
-    const [v] = await store.save([{ kind: KIND, key, expectedVersion: 0, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...split, before: undefined } }]);
+    const { store, key, hash, s, split, v } = await savedInParts('gone', 500);
     // a conflict (wrong version expected): nothing of it is written, the parts included
     addToWindow(s.w!, 9_000, { t: 9_000, id: 'x' }, { f: true, sample: true, unique: true }, 5);
     const next = splitState(s, 'w');
-    expect(await store.save([{ kind: KIND, key, expectedVersion: v! + 1_000, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...next, before: split.parts } }])).toEqual([-1]);
+    expect(await store.save([writeOf(key, v + 1_000, s, { ...next, before: split.parts })])).toEqual([-1]);
     expect(await redis.hexists(hash, 'p:w:9')).toBe(0);
     // deleted: the hash goes, parts and all
-    expect(await store.save([{ kind: KIND, key, expectedVersion: v!, state: undefined, matchKey: '', marks: {}, ttlMs: 1, due: undefined }])).toEqual([0]);
+    expect(await store.save([writeOf(key, v, undefined)])).toEqual([0]);
     expect(await redis.exists(hash)).toBe(0);
   });
 
   it('moves a slice saved whole (by a version before parts) into parts on its next save', async () => {
     const { keys, store } = newStore();
     const key = 'v:upgraded';
-    const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
-    const s: State = { vendor: 'upgraded', w: newWindow(10_000, 1_000) };
-    for (let t = 0; t < 5_000; t += 700) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
+    const hash = hashOf(keys, key);
+    const s = failing('upgraded', 700);
     await redis.hset(hash, 'v', '7', 's', JSON.stringify(s), 'k', '', 'm', '{}'); // as the old saveSlices wrote it
     const [old] = (await store.load([{ kind: KIND, key }])).slices;
     expect(old!.state).toEqual(JSON.parse(JSON.stringify(s)));
     expect(old!.parts).toBeUndefined();
     const split = splitState(old!.state, 'w');
-    const [v] = await store.save([{ kind: KIND, key, expectedVersion: 7, state: old!.state, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...split, before: old!.parts } }]);
+    const [v] = await store.save([writeOf(key, 7, old!.state as State, { ...split, before: old!.parts })]);
     expect(v).toBeGreaterThan(7);
     expect(JSON.parse((await redis.hget(hash, 's'))!).w.b).toEqual([]);
     expect((await store.load([{ kind: KIND, key }])).slices[0]!.state).toEqual(JSON.parse(JSON.stringify(s)));
   });
 
   it('a slice written whole (several instances write it) deletes its parts and reads back the same', async () => {
-    const { keys, store } = newStore();
-    const key = 'v:shared';
-    const hash = keys.detectorSlice(detectorBucketOf(KIND, key), KIND, key);
-    const s: State = { vendor: 'shared', w: newWindow(10_000, 1_000) };
-    for (let t = 0; t < 5_000; t += 400) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
-    const split = splitState(s, 'w');
-    const [v] = await store.save([{ kind: KIND, key, expectedVersion: 0, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...split, before: undefined } }]);
+    const { store, key, hash, s, split, v } = await savedInParts('shared', 400);
     addToWindow(s.w!, 5_500, { t: 5_500, id: 'more' }, { f: true, sample: true, unique: true }, 5);
-    const [v2] = await store.save([{ kind: KIND, key, expectedVersion: v!, state: s, matchKey: '', marks: {}, ttlMs: 60_000, due: undefined, split: { ...wholeState(s), before: split.parts } }]);
-    expect(v2).toBeGreaterThan(v!);
+    const [v2] = await store.save([writeOf(key, v, s, { ...wholeState(s), before: split.parts })]);
+    expect(v2).toBeGreaterThan(v);
     expect(Object.keys(await redis.hgetall(hash)).filter((f) => f.startsWith('p:'))).toEqual([]);
     const [back] = (await store.load([{ kind: KIND, key }])).slices;
     expect(back!.state).toEqual(JSON.parse(JSON.stringify(s)));
@@ -178,7 +188,7 @@ describe('slices stored in parts (real Redis)', () => {
   it('two handlers racing on one vendor window lose no event; one handler alone keeps it in parts', async () => {
     const { keys } = newStore();
     const policy = openPolicy([vendorFailureRate]);
-    const hash = keys.detectorSlice(detectorBucketOf(KIND, 'v:acme-air'), KIND, 'v:acme-air');
+    const hash = hashOf(keys, 'v:acme-air');
     const outcomes = (n: number, from: number) =>
       Array.from({ length: n }, (_, i) => ev(i % 2 === 0 ? 'action.failed' : 'action.succeeded', from + i * 5, { intentId: `i-${from}-${i}`, userId: `u_${i % 9}` }));
     const counted = async () => {
