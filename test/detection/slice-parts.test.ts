@@ -211,4 +211,22 @@ describe('slices stored in parts (real Redis)', () => {
     expect(h1.stats.conflicts + h2.stats.conflicts).toBeGreaterThan(0);
     expect(await counted()).toBe(500);
   });
+
+  it('sets and deletes thousands of parts in one call (the script works in chunks: unpack() has a stack limit)', async () => {
+    const { keys, store } = newStore();
+    const key = 'v:backlog';
+    // a backlog window: event time far ahead of the watermark keeps thousands of buckets open
+    const s: State = { vendor: 'backlog', w: newWindow(60_000, 1_000) };
+    for (let t = 0; t < 5_000_000; t += 1_000) addToWindow(s.w!, t, { t, id: `e${t}` }, { f: true, sample: true, unique: true }, 5);
+    const split = splitState(s, 'w');
+    expect(split.parts.size).toBe(5_000);
+    const [v] = await store.save([writeOf(key, 0, s, { ...split, before: undefined })]);
+    expect(await redis.hlen(hashOf(keys, key))).toBe(4 + 5_000);
+    expect((await store.load([{ kind: KIND, key }])).slices[0]!.state).toEqual(JSON.parse(JSON.stringify(s)));
+    // written whole (contended): all 5,000 parts deleted in the same call
+    const [v2] = await store.save([writeOf(key, v!, s, { ...wholeState(s), before: split.parts })]);
+    expect(v2).toBeGreaterThan(v!);
+    expect(await redis.hlen(hashOf(keys, key))).toBe(4);
+    expect((await store.load([{ kind: KIND, key }])).slices[0]!.state).toEqual(JSON.parse(JSON.stringify(s)));
+  });
 });
