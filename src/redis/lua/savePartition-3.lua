@@ -30,6 +30,8 @@
 --   the new version (>= 1), or -1 when the stored version is not ARGV[2] (conflict: the batch fails
 --   and is retried)
 
+--- @include "includes/chunks"
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
@@ -59,21 +61,8 @@ elseif ARGV[7] ~= '~keep' then
   redis.call('SET', KEYS[2], ARGV[7])
 end
 local n = tonumber(ARGV[11] or '0') or 0
--- HSET and HDEL in chunks: unpack() of a very long list overflows Lua's stack
-local chunk = 1000
-local i = 12
-local last = 11 + 2 * n
-while i <= last do
-  local j = math.min(last, i + 2 * chunk - 1)
-  redis.call('HSET', KEYS[3], unpack(ARGV, i, j))
-  i = j + 1
-end
-i = last + 1
-while i <= #ARGV do
-  local j = math.min(#ARGV, i + chunk - 1)
-  redis.call('HDEL', KEYS[3], unpack(ARGV, i, j))
-  i = j + 1
-end
+inChunks('HSET', KEYS[3], 12, 11 + 2 * n, 2)
+inChunks('HDEL', KEYS[3], 12 + 2 * n, #ARGV, 1)
 if ARGV[10] ~= nil and ARGV[10] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('PEXPIRE', KEYS[3], ARGV[10])
 end

@@ -33,20 +33,14 @@
 --   yet (a tick bounds it later: the member is added to KEYS[4]); '' otherwise
 --   S: how many parts to set, D: how many to delete (both '0' for a slice stored whole)
 --   then S pairs (part field, JSON) and D part fields: written only with the state (not on a conflict)
+-- then, after the last slice's arguments, 3 per finding to file: the position of its slice (1 = KEYS[5]),
+--   its findingId, and the value to file; filed only when that slice was saved or deleted (not on a
+--   conflict: the re-run makes its findings again)
 -- Returns
 --   per slice: the new version (>= 1, larger than any the bucket gave before), 0 when deleted, or -1 when the stored version is not the
 --   expected one (conflict: that slice is left alone; reload it and run its events again)
 
--- runs `cmd key ARGV[from..to]` in chunks of at most 1000 items of `width` arguments: unpack() of a
--- very long list overflows Lua's stack
-local function inChunks(cmd, key, from, to, width)
-  local i = from
-  while i <= to do
-    local j = math.min(to, i + 1000 * width - 1)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
+--- @include "includes/chunks"
 
 local out = {}
 -- the versions this call may hand out, taken from the counter at once: base + 1 .. base + (#KEYS - 4);
