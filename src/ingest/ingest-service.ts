@@ -6,7 +6,8 @@ import type { IngestMetrics } from '../observability/metrics.ts';
 import type { BatchHandler } from './batch-handler.ts';
 import { processBatch, type BatchOutcome, type BatchStage, type PoisonReport } from './batch-processor.ts';
 import { BatchFailures } from './batch-failures.ts';
-import { Backoff, sleep } from '../errors/retry-policy.ts';
+import { sleep } from '../errors/retry-policy.ts';
+import { RestartingConsumer } from '../kafka/restarting-consumer.ts';
 import { sendToDeadLetter } from './dead-letter.ts';
 import type { EventDedupe } from './dedupe.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
@@ -43,19 +44,19 @@ export interface IngestStats {
  * nothing is skipped. A handler that fails on the batch for another reason (a bug a single event
  * triggers) is retried a few times, then the batch is handled in isolation and only the events that
  * fail on their own are dead-lettered (`processing_failed`, logged with stack and cause): batch-failures.ts.
- * A consumer CRASH that kafkajs will not restart itself, and a stalled fetch loop, restart the consumer.
+ * A consumer CRASH that kafkajs will not restart itself, and a stalled fetch loop, replace the consumer
+ * (RestartingConsumer, the loop the findings consumers use too).
  */
 export class IngestService {
   readonly stats: IngestStats = { consumed: 0, handled: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0 };
   private readonly deps: IngestDeps;
   private readonly log: Logger;
   private producer: Producer | undefined;
-  private consumer: Consumer | undefined;
   private readonly watchdog: StallWatchdog;
   /** Keeps the writer schemas fetched from the registry, across batches and consumer restarts. */
   private readonly decoder: EventDecoder;
-  private stopping = false;
-  private restarting: Promise<void> | undefined;
+  /** The input's consumer, replaced after a crash kafkajs does not recover from, or when the watchdog sees it stalled. */
+  private readonly consumers: RestartingConsumer;
 
   constructor(deps: IngestDeps) {
     this.deps = deps;
@@ -66,38 +67,48 @@ export class IngestService {
       onStalledConsumer: (ms) => {
         deps.metrics.watchdogRestarts.inc();
         this.log.error('consumer made no progress; restarting it', { idleMs: ms, stallTimeoutMs: deps.config.kafka.stallTimeoutMs });
-        void this.restart('watchdog');
+        void this.consumers.restart('watchdog');
       },
+    });
+    const { config } = deps;
+    this.consumers = new RestartingConsumer({
+      log: this.log,
+      create: () =>
+        deps.kafka.consumer({
+          groupId: config.kafka.groupId,
+          sessionTimeout: config.kafka.sessionTimeoutMs,
+          heartbeatInterval: Math.min(3000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
+          allowAutoTopicCreation: false,
+          maxBytesPerPartition: 1024 * 1024,
+        }),
+      start: (consumer) => this.startConsumer(consumer),
+      onCrash: (restartsItself, error) => {
+        deps.metrics.consumerCrashes.inc({ restart: String(restartsItself) });
+        // one kafkajs does not restart is logged (and replaced) by RestartingConsumer
+        if (restartsItself) this.log.error('consumer crashed; kafkajs restarts it', { error });
+      },
+      onRestarted: () => this.watchdog.progress(),
     });
   }
 
   async start(): Promise<void> {
     this.producer = this.deps.kafka.producer(PRODUCER_OPTIONS);
     await this.producer.connect();
-    await this.startConsumer();
+    await this.consumers.start();
     this.watchdog.start();
   }
 
   /** Finishes the batch in flight (and commits it), then disconnects. */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.watchdog.stop();
-    await this.restarting;
-    await this.consumer?.disconnect();
+    await this.consumers.stop();
     await this.producer?.disconnect();
     await this.deps.handler.close?.();
   }
 
-  private async startConsumer(): Promise<void> {
-    const { config, kafka, metrics } = this.deps;
-    const consumer = kafka.consumer({
-      groupId: config.kafka.groupId,
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: 1024 * 1024,
-    });
-    this.consumer = consumer;
+  /** Subscribes a new consumer to the input and runs it (at start and at each restart). */
+  private async startConsumer(consumer: Consumer): Promise<void> {
+    const { config } = this.deps;
     const touch = () => this.watchdog.progress();
     consumer.on(consumer.events.FETCH_START, touch);
     consumer.on(consumer.events.FETCH, touch);
@@ -107,43 +118,15 @@ export class IngestService {
       const topic = config.kafka.topics.actions;
       this.deps.handler.assigned?.(topic, payload.memberAssignment[topic] ?? []);
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      metrics.consumerCrashes.inc({ restart: String(payload.restart) });
-      this.log.error('consumer crashed', { error: payload.error, kafkajsRestarts: payload.restart });
-      if (!payload.restart && !this.stopping) void this.restart('crash');
-    });
     await consumer.connect();
     await consumer.subscribe({ topic: config.kafka.topics.actions, fromBeginning: this.deps.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.deps.config.kafka.partitionsConcurrently,
+      partitionsConsumedConcurrently: config.kafka.partitionsConcurrently,
       eachBatch: (payload) => this.eachBatch(payload, consumer),
     });
     this.log.info('consuming', { topic: config.kafka.topics.actions, groupId: config.kafka.groupId });
-  }
-
-  private restart(why: string): Promise<void> {
-    if (this.restarting || this.stopping) return this.restarting ?? Promise.resolve();
-    this.restarting = (async () => {
-      const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
-      while (!this.stopping) {
-        try {
-          await this.consumer?.disconnect().catch(() => {});
-          await this.startConsumer();
-          this.log.info('consumer restarted', { why });
-          this.watchdog.progress();
-          return;
-        } catch (e) {
-          const delay = backoff.next();
-          this.log.error('consumer restart failed; retrying', { error: e as Error, retryInMs: delay });
-          await sleep(delay);
-        }
-      }
-    })().finally(() => {
-      this.restarting = undefined;
-    });
-    return this.restarting;
   }
 
   /**
@@ -175,9 +158,9 @@ export class IngestService {
         });
       let outcome: BatchOutcome | undefined;
       while (outcome === undefined) {
-        if (!isRunning() || isStale() || this.consumer !== owner) {
+        if (!isRunning() || isStale() || this.consumers.current !== owner) {
           // the partition moved on: its new owner redoes the batch
-          if (failures.retries > 0) this.log.info('batch given up to the next delivery', { partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(), replaced: this.consumer !== owner, stale: isStale(), running: isRunning() });
+          if (failures.retries > 0) this.log.info('batch given up to the next delivery', { partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(), replaced: this.consumers.current !== owner, stale: isStale(), running: isRunning() });
           return;
         }
         try {
@@ -206,7 +189,7 @@ export class IngestService {
           await heartbeat().catch(() => {});
         }
       }
-      if (this.consumer !== owner) {
+      if (this.consumers.current !== owner) {
         // replaced while the last attempt ran: the new consumer redoes and commits it
         this.log.info('batch done by a replaced consumer: not committed, the next delivery finds its events handled', { partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() });
         return;
