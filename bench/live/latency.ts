@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Admin, type Kafka, type Message } from 'kafkajs';
@@ -16,9 +15,7 @@ import { generateEvents } from '../gen-events.ts';
 import { startMonitorChild } from './monitor-child.ts';
 import { committed, topicEnd, waitForJoin } from './group-progress.ts';
 import { tailFindings } from './findings-tail.ts';
-
-/** The bundled policy, wherever the bench is started from (it read it from the working directory and failed elsewhere). */
-const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
+import { BUNDLED_POLICY_PATH } from '../../src/policy/bundled-policy.ts';
 
 /**
  * Detection latency of `vigil run` (a child process, every detector) at a steady background load.
@@ -174,7 +171,7 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
 async function latencyRun(o: LatencyOptions, cleanups: (() => Promise<unknown> | void)[]): Promise<LatencyResult> {
   const config = loadConfig(o.env);
   const topic = config.kafka.topics.actions;
-  const latenessMs = Number((parse(readFileSync(BUNDLED_POLICY, 'utf8')) as { latenessMs?: number }).latenessMs ?? 5000);
+  const latenessMs = Number((parse(readFileSync(BUNDLED_POLICY_PATH, 'utf8')) as { latenessMs?: number }).latenessMs ?? 5000);
   say(`\nlatency: background ${o.rate} events/s on ${topic}, ${o.probes} probes after ${o.warmupS} s of warm-up`);
   await o.admin.createTopics({
     waitForLeaders: true,

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,9 +8,7 @@ import { connectRedis } from '../../src/redis/connection.ts';
 import { freePort, removeDir, spawnRedis } from '../../test/helpers/redis-server.ts';
 import { startMonitorChild } from './monitor-child.ts';
 import { waitForCommits, waitForJoin } from './group-progress.ts';
-
-/** The bundled policy, wherever the bench is started from (it read it from the working directory and failed elsewhere). */
-const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
+import { BUNDLED_POLICY_PATH } from '../../src/policy/bundled-policy.ts';
 
 /**
  * Memory of `vigil run` (a child process, every detector) and of Redis as distinct users come and go.
@@ -104,7 +101,7 @@ const TICKS_PER_PARTITION = 60;
 
 /** The short-window policy next to the run (same rules, every detector window 60 s). */
 function shortWindowPolicy(dir: string): string {
-  const text = readFileSync(BUNDLED_POLICY, 'utf8').replace(/^(\s{6}(?:windowMs|timeoutMs|revocationMemoryMs|quietMs)): \d+$/gm, '$1: 60000');
+  const text = readFileSync(BUNDLED_POLICY_PATH, 'utf8').replace(/^(\s{6}(?:windowMs|timeoutMs|revocationMemoryMs|quietMs)): \d+$/gm, '$1: 60000');
   const file = join(dir, 'short-window.policy.yaml');
   writeFileSync(file, text);
   return file;

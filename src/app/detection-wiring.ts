@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ALL_DETECTORS } from '../../processors/registry.ts';
 import type { Finding } from '../../processors/core/finding.ts';
 import type { Config } from '../config/config.ts';
@@ -21,13 +20,12 @@ import { policySectionValidators, recipientGroups } from './policy-sections.ts';
 import { Responder, type ResponderDeps } from './response-wiring.ts';
 import type { BatchHandler } from '../ingest/batch-handler.ts';
 import type { HandlerContext, MonitorOptions } from './monitor.ts';
-
-const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
+import { BUNDLED_POLICY_PATH } from '../policy/bundled-policy.ts';
 
 /** The policy file to run: the configured path, or the bundled default when the default name is absent here. */
 export function resolvePolicyPath(config: Config): string {
   if (existsSync(config.policyPath)) return config.policyPath;
-  if (config.policyPath === 'vigil.policy.yaml') return BUNDLED_POLICY;
+  if (config.policyPath === 'vigil.policy.yaml') return BUNDLED_POLICY_PATH;
   throw new ConfigError(`policy file ${config.policyPath} (VIGIL_POLICY) does not exist`);
 }
 

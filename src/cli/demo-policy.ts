@@ -1,9 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-
-const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
+import { BUNDLED_POLICY_PATH } from '../policy/bundled-policy.ts';
 
 /**
  * The demo's waits, shorter than production's so a minute shows everything: an action with no outcome
@@ -18,7 +16,7 @@ export const DEMO_POLICY_CHANGES: readonly { path: (string | number)[]; value: n
 
 /** Writes the bundled policy with the demo's changes into `dir`; returns the file's path. */
 export function writeDemoPolicy(dir: string): string {
-  const doc = parseDocument(readFileSync(BUNDLED_POLICY, 'utf8'));
+  const doc = parseDocument(readFileSync(BUNDLED_POLICY_PATH, 'utf8'));
   for (const c of DEMO_POLICY_CHANGES) doc.setIn(c.path, c.value);
   doc.commentBefore = ` The demo's policy: vigil.policy.yaml with shorter waits (src/cli/demo-policy.ts):\n${DEMO_POLICY_CHANGES.map((c) => `   ${c.path.join('.')}: ${c.value} (${c.why})`).join('\n')}\n${doc.commentBefore ?? ''}`;
   const file = join(dir, 'vigil.demo.policy.yaml');

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import type { Detector } from '../../processors/core/detector.ts';
@@ -13,6 +12,7 @@ import { readLines, replayStream, type ReplayStreamOptions, type ReplayStreamSta
 import { defaultPolicy, loadPolicyFile, type Policy } from '../policy/load-policy.ts';
 import { PolicyError } from '../policy/policy-error.ts';
 import { planSummary, ResponsePlanner, writePlan } from './replay-plan.ts';
+import { BUNDLED_POLICY_PATH } from '../policy/bundled-policy.ts';
 
 const HELP = `Usage: vigil replay FILE [--policy FILE] [--format jsonl|table] [--env NAME] [--show-undecided | --settle-at-end] [--plan]
 
@@ -237,12 +237,10 @@ function workersOf(v: string | undefined, fileBytes: number): number {
   return n;
 }
 
-const BUNDLED_POLICY = fileURLToPath(new URL('../../vigil.policy.yaml', import.meta.url));
-
 /** ./vigil.policy.yaml when present (what `vigil run` uses by default), else the bundled policy. */
 function defaultPolicyPath(): string | null {
   if (existsSync('vigil.policy.yaml')) return 'vigil.policy.yaml';
-  return existsSync(BUNDLED_POLICY) ? BUNDLED_POLICY : null;
+  return existsSync(BUNDLED_POLICY_PATH) ? BUNDLED_POLICY_PATH : null;
 }
 
 export { readLines };
