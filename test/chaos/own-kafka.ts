@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { findJavaRuntimes, pickJava } from '../../scripts/stack/java-finder.ts';
 import { kafkaHealthy, startKafkaBroker, warmUp } from '../../scripts/stack/kafka-piece.ts';
 import { loadStackConfig } from '../../scripts/stack/stack-config.ts';
-import { freePort } from '../helpers/redis-server.ts';
+import { freePorts } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -32,7 +32,7 @@ export async function startOwnKafka(home: string): Promise<OwnKafka> {
   const java = pickJava(findJavaRuntimes(stack.javaHomeEnv, stack.childEnv.PATH ?? ''), 17);
   if (java === undefined) throw new Error('Kafka 4 needs Java 17 or newer');
   mkdirSync(home, { recursive: true });
-  const [port, controllerPort, proxiedPort, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, controllerPort, proxiedPort, proxyPort] = await freePorts(4);
   let stopBroker: (() => Promise<void>) | undefined;
   const direct = `127.0.0.1:${port}`;
   const start = async () => {

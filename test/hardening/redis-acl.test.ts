@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { VIGIL_REDIS_COMMANDS, vigilAclRules } from '../../src/redis/acl.ts';
 import { RedisAuthError } from '../../src/redis/connection.ts';
-import { freePort, removeDir, spawnRedis } from '../helpers/redis-server.ts';
+import { freePorts, removeDir, spawnRedis } from '../helpers/redis-server.ts';
 import { makeTestCerts } from '../helpers/test-certs.ts';
 import { testEnv } from '../helpers/test-config.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -41,8 +41,8 @@ describe('vigil as a Redis ACL user (TLS), limited to its prefix and commands', 
   const used = new Set<string>();
 
   beforeAll(async () => {
-    const port = await freePort();
-    tlsPort = await freePort();
+    const [port, tls] = await freePorts(2);
+    tlsPort = tls;
     redis = await spawnRedis(port, dir, ['--tls-port', String(tlsPort), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']);
     const setup = new Redis(port);
     await setup.call('ACL', 'SETUSER', 'admin', 'on', `>${ADMIN_PASSWORD}`, '~*', '&*', '+@all');

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { createServer, createConnection, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClient } from '../../src/redis/connection.ts';
@@ -26,6 +26,34 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A tuple of N port numbers. */
+type Ports<N extends number, T extends number[] = []> = T['length'] extends N ? T : Ports<N, [...T, number]>;
+
+/**
+ * `n` distinct TCP ports that were free a moment ago. All n listeners are open at once before any
+ * closes, so the OS cannot hand the same port out twice (n calls of freePort() in a row can: a port
+ * closed a moment ago is free again, and a broker given it twice refuses to start).
+ */
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((srv) => {
+      const addr = srv.address();
+      return typeof addr === 'object' && addr ? addr.port : 0;
+    }) as Ports<N>;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+  }
 }
 
 /** Resolves when something answers PING with PONG on the port, rejects after timeoutMs. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { findJavaRuntimes, pickJava } from '../../scripts/stack/java-finder.ts';
 import { startKafkaBroker } from '../../scripts/stack/kafka-piece.ts';
 import { loadStackConfig } from '../../scripts/stack/stack-config.ts';
-import { freePort } from './redis-server.ts';
+import { freePorts } from './redis-server.ts';
 import type { TestCerts } from './test-certs.ts';
 
 /** A Kafka broker of a test's own with a SASL_SSL listener (SCRAM-SHA-256), beside the shared one. */
@@ -25,7 +25,7 @@ export async function startSecureKafka(home: string, certs: TestCerts, user: { n
   const java = pickJava(findJavaRuntimes(stack.javaHomeEnv, stack.childEnv.PATH ?? ''), 17);
   if (java === undefined) throw new Error('Kafka 4 needs Java 17 or newer');
   mkdirSync(home, { recursive: true });
-  const [port, controllerPort, saslPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, controllerPort, saslPort] = await freePorts(3);
   const broker = await startKafkaBroker({
     java,
     cacheDir: stack.cacheDir,
