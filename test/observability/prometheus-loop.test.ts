@@ -6,7 +6,7 @@ import { ensureDebianBinary } from '../../scripts/tools/debian-tools.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { REPO_ROOT, runTs, type Child } from '../helpers/child-process.ts';
 import { createTopics, produceRaw } from '../helpers/kafka-helpers.ts';
-import { freePort } from '../helpers/redis-server.ts';
+import { freePorts } from '../helpers/redis-server.ts';
 import { testEnv } from '../helpers/test-config.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startOtlpReceiver, type OtlpSpan } from './otlp-receiver.ts';
@@ -79,7 +79,7 @@ describe('vigil run → Prometheus with the shipped rules, and OTLP traces', () 
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
-    const metricsPort = await freePort();
+    const [metricsPort, prometheusPort] = await freePorts(2);
     env = testEnv({
       VIGIL_PARTITIONS: '1',
       VIGIL_LOG_LEVEL: 'info',
@@ -94,7 +94,7 @@ describe('vigil run → Prometheus with the shipped rules, and OTLP traces', () 
     await createTopics(loadConfig(env));
     [run, prom] = await Promise.all([
       Promise.resolve(runTs(MAIN, ['run'], env)),
-      startPrometheus({ target: `127.0.0.1:${metricsPort}`, ruleFiles: [`${REPO_ROOT}alerts/vigil.rules.yml`, `${REPO_ROOT}alerts/vigil.alerts.yml`] }),
+      startPrometheus({ port: prometheusPort, target: `127.0.0.1:${metricsPort}`, ruleFiles: [`${REPO_ROOT}alerts/vigil.rules.yml`, `${REPO_ROOT}alerts/vigil.alerts.yml`] }),
     ]);
     metricsUrl = await waitFor(() => logLines(run!).find((l) => l.msg === 'metrics served')?.url as string | undefined, {
       timeoutMs: 90_000, description: 'the "metrics served" log line of vigil run',

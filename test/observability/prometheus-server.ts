@@ -19,12 +19,13 @@ export interface PrometheusHandle {
 /**
  * The real Prometheus server (Debian's `prometheus` package, fetched into the cache on first use) on a
  * free port with a temporary data directory, scraping `target` as job `vigil` and evaluating
- * `ruleFiles`, both every `intervalSeconds`. Resolves once it is ready.
+ * `ruleFiles`, both every `intervalSeconds`. Resolves once it is ready. Pass `port` when the target's
+ * port is not bound yet (a free port drawn now could be the target's own).
  */
-export async function startPrometheus(opts: { target: string; ruleFiles: string[]; intervalSeconds?: number }): Promise<PrometheusHandle> {
+export async function startPrometheus(opts: { target: string; ruleFiles: string[]; intervalSeconds?: number; port?: number }): Promise<PrometheusHandle> {
   const bin = await ensureDebianBinary('prometheus', 'prometheus');
   const dir = mkdtempSync(join(tmpdir(), 'vigil-prometheus-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const every = `${opts.intervalSeconds ?? 1}s`;
   const config = [
     'global:',
