@@ -43,7 +43,10 @@ export function reportLines(s: DemoSnapshot, p: DemoPlaces): string[] {
   if (p.consoleUrl) out.push(`  operator console: ${p.consoleUrl}${p.kept ? '' : ' (served while the demo runs; --keep-running keeps it up)'}  admin token: ${p.adminToken}`);
   if (p.metricsUrl) out.push(`  metrics: ${p.metricsUrl}`);
   out.push(`  the same traffic again: --seed ${p.seed} --rate ${p.rate} --duration ${p.durationS}`);
-  out.push(`  first finding ${s1(s.firstFindingAfterMs)} after the command; ${s.published} events published, ${s.consumed} consumed`);
+  const consumed = s.consumed >= s.published
+    ? `${s.published} events published, all consumed`
+    : `${s.published} events published, ${s.consumed} consumed (the rest were still in flight when the wait ended)`;
+  out.push(`  first finding ${s1(s.firstFindingAfterMs)} after the command; ${consumed}`);
   return out;
 }
 

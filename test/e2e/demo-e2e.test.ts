@@ -33,6 +33,8 @@ interface Report {
   compensations: { requested: number; succeeded: number; failed: number; answered: number };
   emails: { sent: number; files: string[]; mailDir: string };
   firstFindingAfterMs: number;
+  published: number;
+  consumed: number;
 }
 
 describe('npm run demo, and its console in a browser', () => {
@@ -120,6 +122,11 @@ describe('npm run demo, and its console in a browser', () => {
     expect(code, out.slice(-3000)).toBe(0);
     const r = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
     expect(r.scenarios).toHaveLength(15);
+    // the demo waits for the monitor to consume what it published: a report of "5034 published, 5033
+    // consumed" reads as a lost event
+    expect(r.published).toBeGreaterThan(0);
+    expect(r.consumed).toBeGreaterThanOrEqual(r.published);
+    expect(out).toContain(`${r.published} events published, all consumed`);
     for (const s of r.scenarios) {
       expect(s.foundAfterMs, `${s.scenario}: ${s.kind} on ${s.scope.type}:${s.scope.id} not found`).toBeTypeOf('number');
       expect(r.findings.filter((f) => f.kind === s.kind && f.scope.type === s.scope.type && f.scope.id === s.scope.id).length).toBe(s.findingIds.length);
