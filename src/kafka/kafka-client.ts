@@ -4,16 +4,14 @@ import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type KafkaC
 import type { Config } from '../config/config.ts';
 import { VigilError } from '../errors/vigil-error.ts';
 import type { Logger } from '../observability/logger.ts';
+import { kafkajsLogLevel } from './kafkajs-log-level.ts';
 import { quietKnownKafkajsWarnings } from './quiet-known-warnings.ts';
 
-/** Maps kafkajs's internal log lines onto vigil's logger (kafkajs is chatty at info: keep it at warn). */
+/** Maps kafkajs's internal log lines onto vigil's logger, at the level kafkajsLogLevel gives them. */
 function logCreator(logger: Logger) {
-  return () => ({ namespace, level, log }: LogEntry) => {
-    const { message, timestamp: _t, logger: _l, ...rest } = log;
-    const fields = { component: `kafkajs.${namespace}`, ...rest };
-    if (level === KafkaLogLevel.ERROR) logger.error(message, fields);
-    else if (level === KafkaLogLevel.WARN) logger.warn(message, fields);
-    else logger.debug(message, fields);
+  return () => (entry: LogEntry) => {
+    const { message, timestamp: _t, logger: _l, ...rest } = entry.log;
+    logger[kafkajsLogLevel(entry)](message, { component: `kafkajs.${entry.namespace}`, ...rest });
   };
 }
 
