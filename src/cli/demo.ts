@@ -171,7 +171,7 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
             const s = snap ?? (await state.snapshot());
             const incidents = new Set(s.findings.map((f) => `${f.kind}|${f.scope.type}|${f.scope.id}`)).size;
             const c = s.compensations;
-            if (s.scenarios.every((x) => x.foundAfterMs !== undefined) && c.answered >= c.requested && c.succeeded + c.failed >= c.requested && s.emails.sent >= incidents && s.consumed >= s.published) break;
+            if (s.scenarios.every((x) => x.foundAfterMs !== undefined) && c.answered >= c.requested && c.succeeded + c.failed >= c.requested && s.emails.sent >= incidents && s.consumed >= kafka.sent) break; // kafka.sent: every event, now the traffic is done (s may be a second old)
             await new Promise((r) => setTimeout(r, 500));
           }
         }
