@@ -15,17 +15,10 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
 }
 
-/** A TCP port that was free a moment ago. */
+/** A TCP port that was free a moment ago (several at once: freePorts, so they differ). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  const [port] = await freePorts(1);
+  return port;
 }
 
 /** A tuple of N port numbers. */
